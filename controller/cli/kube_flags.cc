@@ -1,0 +1,29 @@
+#include "cli/kube_flags.h"
+
+namespace plumbline::cli {
+
+void AddKubeFlags(Flags& flags) {
+  flags.Add("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)")
+      .Add("context", "", "kubeconfig context to use instead of current-context")
+      .Add("kube-qps", "50", "client-side limit on API requests per second")
+      .Add("kube-burst", "100", "burst allowed above --kube-qps")
+      .Add("kube-timeout", "30", "seconds to wait for one API request");
+}
+
+Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags) {
+  auto config = kube::LoadDefaultConfig(flags.Get("kubeconfig"), flags.Get("context"));
+  if (!config.ok()) return config.error();
+  kube::ClientOptions options;
+  auto qps = flags.GetDouble("kube-qps");
+  auto burst = flags.GetDouble("kube-burst");
+  auto timeout = flags.GetDouble("kube-timeout");
+  for (const auto* r : {&qps, &burst, &timeout}) {
+    if (!r->ok()) return r->error();
+  }
+  options.qps = *qps;
+  options.burst = static_cast<int>(*burst);
+  options.request_timeout = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+  return kube::Client::Create(*config, options);
+}
+
+}  // namespace plumbline::cli

@@ -1,0 +1,34 @@
+// Runs an external program to completion and captures its output, with a time bound.
+// Used for kubeconfig exec credential plugins (and later kustomize). Thread-safe: each call
+// owns its own pipes and child.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+
+namespace plumbline {
+
+struct SubprocessOptions {
+  // Variables added to (or replacing those in) the parent's environment.
+  std::vector<std::pair<std::string, std::string>> extra_env;
+  std::string working_dir;  // empty: the parent's
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  size_t max_output_bytes = 16 << 20;  // each of stdout and stderr
+};
+
+struct SubprocessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// argv[0] is looked up on PATH. Fails (not a SubprocessResult) only when the program could not
+// start or ran past the timeout, in which case it is killed.
+Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
+                                       const SubprocessOptions& options = {});
+
+}  // namespace plumbline

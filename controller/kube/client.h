@@ -1,0 +1,140 @@
+// The Kubernetes API client: typed verbs over REST for any kind (objects are JSON), with
+// discovery, a client-side rate limit, request metrics, impersonation and errors as values.
+//
+// A Client is cheap to copy-construct through Impersonate(): copies share the connection pool,
+// credentials, rate limiter and discovery cache. All methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "kube/config.h"
+#include "kube/discovery.h"
+#include "kube/resource.h"
+
+namespace plumbline::kube {
+
+// One finished request, for metrics (plumbline_kube_requests_total{verb,code}).
+struct RequestRecord {
+  std::string verb;  // get, list, watch, apply, create, update, delete, discovery
+  int code = 0;      // HTTP status; 0 when no response came
+  std::chrono::duration<double> latency{};
+};
+
+struct ClientOptions {
+  double qps = 50;  // client-side rate limit; <= 0 disables it
+  int burst = 100;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  // Idle bound on a watch stream; must exceed the server-side watch timeout (see Watch()).
+  std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(6)};
+  std::string user_agent = "plumbline";
+  std::function<void(const RequestRecord&)> on_request;  // called after every request
+};
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  int64_t limit = 500;  // page size; 0 for no paging
+  std::string continue_token;
+  std::string resource_version;
+};
+
+struct ObjectList {
+  std::vector<Json> items;
+  std::string resource_version;
+  std::string continue_token;  // empty on the last page
+};
+
+struct ApplyOptions {
+  std::string field_manager = "plumbline";
+  bool force = true;
+  bool dry_run = false;
+};
+
+struct DeleteOptions {
+  std::string propagation_policy = "Background";  // Foreground, Background or Orphan
+  std::string precondition_uid;
+  std::string precondition_resource_version;
+  bool dry_run = false;
+};
+
+struct WatchOptions {
+  std::string resource_version;
+  std::string label_selector;
+  std::string field_selector;
+  bool allow_bookmarks = true;
+  int timeout_seconds = 300;  // the server ends the watch after this
+};
+
+struct WatchEvent {
+  enum class Type { kAdded, kModified, kDeleted, kBookmark, kError };
+  Type type = Type::kAdded;
+  Json object;
+};
+
+// One open watch. Next() blocks for the next event; Cancel() from another thread unblocks it.
+class WatchStream {
+ public:
+  virtual ~WatchStream() = default;
+  // nullopt when the server ended the watch (its timeout); an Error when the connection broke,
+  // went idle past the client's idle timeout, or was cancelled.
+  virtual Result<std::optional<WatchEvent>> Next() = 0;
+  virtual void Cancel() = 0;
+};
+
+class Client {
+ public:
+  static Result<std::unique_ptr<Client>> Create(const Config& config,
+                                                const ClientOptions& options = {});
+  ~Client();
+
+  // A client that sends every request as `who` (Impersonate-User / Impersonate-Group).
+  std::unique_ptr<Client> Impersonate(const Impersonation& who) const;
+
+  // Discovery: the resource and scope of a kind.
+  Result<ResourceInfo> Resource(const GroupVersionKind& gvk);
+  // The resource for an object's apiVersion and kind.
+  Result<ResourceInfo> ResourceFor(const Json& object);
+  Discovery& discovery();
+
+  Result<Json> Get(const ResourceInfo& resource, const std::string& ns, const std::string& name);
+  // One page.
+  Result<ObjectList> ListPage(const ResourceInfo& resource, const std::string& ns,
+                              const ListOptions& options);
+  // Every page, following `continue`.
+  Result<ObjectList> List(const ResourceInfo& resource, const std::string& ns,
+                          ListOptions options = {});
+  // Server-side apply (PATCH application/apply-patch+yaml). Returns the object as stored (or as
+  // it would be stored, for a dry run).
+  Result<Json> Apply(const Json& object, const ApplyOptions& options = {});
+  Result<Json> Create(const Json& object, bool dry_run = false);
+  // PUT of the status subresource; the object's resourceVersion is the precondition.
+  Result<Json> UpdateStatus(const Json& object);
+  Status Delete(const ResourceInfo& resource, const std::string& ns, const std::string& name,
+                const DeleteOptions& options = {});
+  Result<std::unique_ptr<WatchStream>> Watch(const ResourceInfo& resource, const std::string& ns,
+                                             const WatchOptions& options);
+
+  // GET of a non-resource path ("/version", "/readyz").
+  Result<Json> GetPath(const std::string& path);
+
+  const Config& config() const;
+
+ private:
+  struct Shared;
+  Client(std::shared_ptr<Shared> shared, Impersonation who);
+
+  struct Call;
+  Result<std::string> Do(const Call& call);
+
+  std::shared_ptr<Shared> shared_;
+  const Impersonation impersonate_;
+};
+
+}  // namespace plumbline::kube

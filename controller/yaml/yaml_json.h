@@ -1,0 +1,23 @@
+// The YAML seam: turns YAML text into JSON values the way kubectl reads manifests
+// (YAML 1.1 plain scalars: `yes`, `on`, `off` are booleans; quoted scalars stay strings;
+// merge keys `<<` are resolved; duplicate keys are rejected). yaml-cpp stays behind this file.
+// Stateless and thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+
+namespace plumbline::yaml {
+
+// One JSON value per document of a multi-document stream; empty and comment-only documents are
+// skipped. Errors name `source_name` and the 1-based line and column.
+Result<std::vector<Json>> ParseDocuments(std::string_view text, const std::string& source_name);
+
+// Exactly one document (an empty stream gives an empty object).
+Result<Json> ParseDocument(std::string_view text, const std::string& source_name);
+
+}  // namespace plumbline::yaml
