@@ -22,8 +22,9 @@ for arg in "$@"; do
   esac
 done
 
-mkdir -p "$bin_dir"
 log() { echo "build-control-plane: $*" >&2; }
+command -v go >/dev/null || { log "needs Go (1.26 or newer) on PATH"; exit 1; }
+mkdir -p "$bin_dir"
 
 # Builds main package $2 of a throwaway module whose go.mod is prepared by function $1.
 build_in_module() {

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl
+  build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3
   # libraries behind our seams (see shared DEPS notes)
   libcpprest-dev libboost-dev libyaml-cpp-dev libgit2-dev nlohmann-json3-dev prometheus-cpp-dev
   libssl-dev zlib1g-dev
