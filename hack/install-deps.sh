@@ -11,6 +11,8 @@ packages=(
   libssl-dev zlib1g-dev
   # tests
   libgtest-dev libgmock-dev
+  # end-to-end tests: a real git daemon and sshd
+  openssh-server openssh-client
 )
 
 sudo_cmd=()

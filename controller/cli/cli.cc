@@ -8,6 +8,7 @@ constexpr char kUsage[] = R"(plumbline: keeps Kubernetes clusters equal to what 
 Usage: plumbline COMMAND [flags]
 
 Commands:
+  run        run the controller
   version    print the client version (and the API server's, with --server)
 
 Run "plumbline COMMAND --help" for a command's flags.
@@ -22,6 +23,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::string& command = args[0];
+  if (command == "run") return RunCommand(rest, out, err);
   if (command == "version") return VersionCommand(rest, out, err);
   err << "plumbline: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;

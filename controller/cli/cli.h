@@ -11,6 +11,7 @@ namespace plumbline::cli {
 int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Subcommands, each given the arguments after its name.
+int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int VersionCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace plumbline::cli

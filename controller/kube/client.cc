@@ -116,28 +116,35 @@ std::unique_ptr<Client> Client::Impersonate(const Impersonation& who) const {
 const Config& Client::config() const { return shared_->config; }
 Discovery& Client::discovery() { return *shared_->discovery; }
 
-Result<std::string> Client::Do(const Call& call) {
+Result<http::Request> Client::NewRequest(const std::string& method, const std::string& path,
+                                         const std::string& context) {
+  shared_->limiter->Wait();
+  http::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers["Accept"] = "application/json";
+  req.headers["User-Agent"] = shared_->options.user_agent;
+  auto auth = shared_->credentials->Authorization();
+  if (!auth.ok()) return auth.error().Wrap(context);
+  if (!auth->empty()) req.headers["Authorization"] = *auth;
+  if (!impersonate_.empty()) {
+    req.headers["Impersonate-User"] = impersonate_.user;
+    if (!impersonate_.groups.empty()) req.headers["Impersonate-Group"] = impersonate_.groups[0];
+  }
+  return req;
+}
+
+Result<std::string> Client::Do(const Call& call, int* status) {
   constexpr int kMaxThrottleRetries = 3;
   bool reauthenticated = false;
   for (int attempt = 0;; ++attempt) {
-    shared_->limiter->Wait();
-    http::Request req;
-    req.method = call.method;
-    req.path = call.path;
-    req.body = call.body;
-    req.content_type = call.content_type;
-    req.headers["Accept"] = "application/json";
-    req.headers["User-Agent"] = shared_->options.user_agent;
-    auto auth = shared_->credentials->Authorization();
-    if (!auth.ok()) return auth.error().Wrap(call.context);
-    if (!auth->empty()) req.headers["Authorization"] = *auth;
-    if (!impersonate_.empty()) {
-      req.headers["Impersonate-User"] = impersonate_.user;
-      if (!impersonate_.groups.empty()) req.headers["Impersonate-Group"] = impersonate_.groups[0];
-    }
+    auto req = NewRequest(call.method, call.path, call.context);
+    if (!req.ok()) return req.error();
+    req->body = call.body;
+    req->content_type = call.content_type;
 
     auto start = std::chrono::steady_clock::now();
-    auto resp = shared_->http->Send(req);
+    auto resp = shared_->http->Send(*req);
     RequestRecord record{call.verb, resp.ok() ? resp->status : 0,
                          std::chrono::steady_clock::now() - start};
     if (shared_->options.on_request) shared_->options.on_request(record);
@@ -152,6 +159,7 @@ Result<std::string> Client::Do(const Call& call) {
       std::this_thread::sleep_for(RetryAfter(*resp));
       continue;
     }
+    if (status) *status = resp->status;
     if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
     return ErrorFromResponse(resp->status, resp->body, call.context);
   }
@@ -242,31 +250,44 @@ Result<ObjectList> Client::List(const ResourceInfo& resource, const std::string&
   return all;
 }
 
-Result<Json> Client::Apply(const Json& object, const ApplyOptions& options) {
+Result<Json> Client::Apply(const Json& object, const ApplyOptions& options, bool* created) {
+  return ApplyTo(object, "", options, created);
+}
+
+Result<Json> Client::ApplyStatus(const Json& object, const ApplyOptions& options) {
+  return ApplyTo(object, "/status", options, nullptr);
+}
+
+Result<Json> Client::ApplyTo(const Json& object, const std::string& subresource,
+                             const ApplyOptions& options, bool* created) {
   auto resource = ResourceFor(object);
   std::string context =
       ObjectContext(object.value("kind", ""), Meta(object, "namespace"), Meta(object, "name"));
   if (!resource.ok()) return resource.error().Wrap(context);
   auto ns = NamespaceFor(*resource, object, context);
   if (!ns.ok()) return ns.error();
-  std::string path = resource->ObjectPath(*ns, Meta(object, "name"));
+  std::string path = resource->ObjectPath(*ns, Meta(object, "name")) + subresource;
   AddQuery(&path, "fieldManager", options.field_manager);
   if (options.force) AddQuery(&path, "force", "true");
   if (options.dry_run) AddQuery(&path, "dryRun", "All");
   // JSON is YAML, so the apply-patch+yaml body can be the object's JSON text.
-  return ParseBody(
-      Do(Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml", context}),
-      context);
+  int status = 0;
+  auto body = Do(Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml", context},
+                 &status);
+  if (created) *created = status == 201;
+  return ParseBody(body, context);
 }
 
 Result<Json> Client::Create(const Json& object, bool dry_run) {
   auto resource = ResourceFor(object);
-  std::string context =
-      ObjectContext(object.value("kind", ""), Meta(object, "namespace"), Meta(object, "name"));
+  std::string name = Meta(object, "name");
+  if (name.empty()) name = Meta(object, "generateName") + "*";
+  std::string context = ObjectContext(object.value("kind", ""), Meta(object, "namespace"), name);
   if (!resource.ok()) return resource.error().Wrap(context);
-  auto ns = NamespaceFor(*resource, object, context);
-  if (!ns.ok()) return ns.error();
-  std::string path = resource->CollectionPath(*ns);
+  if (resource->namespaced && Meta(object, "namespace").empty()) {
+    return Error(ErrorCode::kInvalidArgument, context + ": metadata.namespace is required");
+  }
+  std::string path = resource->CollectionPath(Meta(object, "namespace"));
   if (dry_run) AddQuery(&path, "dryRun", "All");
   return ParseBody(Do(Call{"create", "POST", path, object.dump(), "application/json", context}),
                    context);
@@ -318,20 +339,10 @@ Result<std::unique_ptr<WatchStream>> Client::Watch(const ResourceInfo& resource,
   AddQuery(&path, "fieldSelector", options.field_selector);
   std::string context = "watch " + resource.resource + (ns.empty() ? "" : " in " + ns);
 
-  shared_->limiter->Wait();
-  http::Request req;
-  req.path = path;
-  req.headers["Accept"] = "application/json";
-  req.headers["User-Agent"] = shared_->options.user_agent;
-  auto auth = shared_->credentials->Authorization();
-  if (!auth.ok()) return auth.error().Wrap(context);
-  if (!auth->empty()) req.headers["Authorization"] = *auth;
-  if (!impersonate_.empty()) {
-    req.headers["Impersonate-User"] = impersonate_.user;
-    if (!impersonate_.groups.empty()) req.headers["Impersonate-Group"] = impersonate_.groups[0];
-  }
+  auto req = NewRequest("GET", path, context);
+  if (!req.ok()) return req.error();
   auto start = std::chrono::steady_clock::now();
-  auto stream = shared_->http_watch->OpenStream(req);
+  auto stream = shared_->http_watch->OpenStream(*req);
   RequestRecord record{"watch", stream.ok() ? (*stream)->status() : 0,
                        std::chrono::steady_clock::now() - start};
   if (shared_->options.on_request) shared_->options.on_request(record);

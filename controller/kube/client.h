@@ -18,6 +18,10 @@
 #include "kube/discovery.h"
 #include "kube/resource.h"
 
+namespace plumbline::http {
+struct Request;
+}  // namespace plumbline::http
+
 namespace plumbline::kube {
 
 // One finished request, for metrics (plumbline_kube_requests_total{verb,code}).
@@ -111,8 +115,11 @@ class Client {
   Result<ObjectList> List(const ResourceInfo& resource, const std::string& ns,
                           ListOptions options = {});
   // Server-side apply (PATCH application/apply-patch+yaml). Returns the object as stored (or as
-  // it would be stored, for a dry run).
-  Result<Json> Apply(const Json& object, const ApplyOptions& options = {});
+  // it would be stored, for a dry run). `created` (optional) tells whether the apply created it.
+  Result<Json> Apply(const Json& object, const ApplyOptions& options = {},
+                     bool* created = nullptr);
+  // Server-side apply of the status subresource.
+  Result<Json> ApplyStatus(const Json& object, const ApplyOptions& options = {});
   Result<Json> Create(const Json& object, bool dry_run = false);
   // PUT of the status subresource; the object's resourceVersion is the precondition.
   Result<Json> UpdateStatus(const Json& object);
@@ -131,7 +138,12 @@ class Client {
   Client(std::shared_ptr<Shared> shared, Impersonation who);
 
   struct Call;
-  Result<std::string> Do(const Call& call);
+  // Waits for the rate limiter, then builds a request with auth and impersonation headers.
+  Result<http::Request> NewRequest(const std::string& method, const std::string& path,
+                                   const std::string& context);
+  Result<std::string> Do(const Call& call, int* status = nullptr);
+  Result<Json> ApplyTo(const Json& object, const std::string& subresource,
+                       const ApplyOptions& options, bool* created);
 
   std::shared_ptr<Shared> shared_;
   const Impersonation impersonate_;

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -145,7 +146,6 @@ class Converter {
 
   Result<Json> ConvertMap(const YAML::Node& node) {
     Json object = Json::object();
-    std::vector<const YAML::Node*> merges;
     std::vector<YAML::Node> keep;
     for (const auto& entry : node) {
       const YAML::Node& key = entry.first;
@@ -198,7 +198,8 @@ class Converter {
 
 }  // namespace
 
-Result<std::vector<Json>> ParseDocuments(std::string_view text, const std::string& source_name) {
+Result<std::vector<Document>> ParseDocumentsWithLines(std::string_view text,
+                                                      const std::string& source_name) {
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -206,19 +207,27 @@ Result<std::vector<Json>> ParseDocuments(std::string_view text, const std::strin
     return Error(ErrorCode::kInvalidArgument,
                  Where(source_name, e.mark) + ": invalid YAML: " + e.msg);
   }
-  std::vector<Json> out;
+  std::vector<Document> out;
   Converter converter(source_name);
   for (const auto& doc : docs) {
     if (doc.IsNull() || !doc.IsDefined()) continue;
     try {
       auto converted = converter.Convert(doc);
       if (!converted.ok()) return converted.error();
-      out.push_back(std::move(*converted));
+      out.push_back({std::move(*converted), doc.Mark().is_null() ? 0 : doc.Mark().line + 1});
     } catch (const YAML::Exception& e) {
       return Error(ErrorCode::kInvalidArgument,
                    Where(source_name, e.mark) + ": invalid YAML: " + e.msg);
     }
   }
+  return out;
+}
+
+Result<std::vector<Json>> ParseDocuments(std::string_view text, const std::string& source_name) {
+  auto docs = ParseDocumentsWithLines(text, source_name);
+  if (!docs.ok()) return docs.error();
+  std::vector<Json> out;
+  for (auto& d : *docs) out.push_back(std::move(d.value));
   return out;
 }
 

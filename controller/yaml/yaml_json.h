@@ -17,6 +17,14 @@ namespace plumbline::yaml {
 // skipped. Errors name `source_name` and the 1-based line and column.
 Result<std::vector<Json>> ParseDocuments(std::string_view text, const std::string& source_name);
 
+struct Document {
+  Json value;
+  int line = 0;  // 1-based line where the document starts
+};
+// As ParseDocuments, keeping where each document starts.
+Result<std::vector<Document>> ParseDocumentsWithLines(std::string_view text,
+                                                      const std::string& source_name);
+
 // Exactly one document (an empty stream gives an empty object).
 Result<Json> ParseDocument(std::string_view text, const std::string& source_name);
 

@@ -1,0 +1,105 @@
+#include "app/application.h"
+
+#include "common/duration.h"
+#include "source/git_source.h"
+
+namespace plumbline::app {
+namespace {
+
+Result<std::string> OptionalString(const Json& obj, const char* field, const std::string& def) {
+  if (!obj.contains(field) || obj[field].is_null()) return def;
+  if (!obj[field].is_string()) {
+    return Error(ErrorCode::kInvalidArgument, std::string("spec field ") + field + " must be a string");
+  }
+  return obj[field].get<std::string>();
+}
+
+Result<bool> OptionalBool(const Json& obj, const char* field, bool def) {
+  if (!obj.contains(field) || obj[field].is_null()) return def;
+  if (!obj[field].is_boolean()) {
+    return Error(ErrorCode::kInvalidArgument, std::string("spec field ") + field + " must be a boolean");
+  }
+  return obj[field].get<bool>();
+}
+
+}  // namespace
+
+Result<Spec> ParseSpec(const Json& application) {
+  if (!application.contains("spec") || !application["spec"].is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "the Application has no spec");
+  }
+  const Json& spec = application["spec"];
+  Spec out;
+  if (!spec.contains("source") || !spec["source"].is_object()) {
+    return Error(ErrorCode::kInvalidArgument, "spec.source is required");
+  }
+  const Json& src = spec["source"];
+  auto url = OptionalString(src, "repoURL", "");
+  if (!url.ok()) return url.error();
+  if (url->empty()) return Error(ErrorCode::kInvalidArgument, "spec.source.repoURL is required");
+  out.repo_url = *url;
+  auto revision = OptionalString(src, "revision", "");
+  if (!revision.ok()) return revision.error();
+  out.revision = *revision;
+  auto path = OptionalString(src, "path", ".");
+  if (!path.ok()) return path.error();
+  auto clean = source::CleanRepoPath(*path);
+  if (!clean.ok()) return clean.error().Wrap("spec.source.path");
+  out.path = *clean;
+  if (src.contains("secretRef") && src["secretRef"].is_object()) {
+    out.secret_name = src["secretRef"].value("name", "");
+  }
+  if (spec.contains("destination") && spec["destination"].is_object()) {
+    out.destination_namespace = spec["destination"].value("namespace", "");
+  }
+  for (auto [field, target] : {std::pair{"interval", &out.interval}, std::pair{"timeout", &out.timeout}}) {
+    auto text = OptionalString(spec, field, "");
+    if (!text.ok()) return text.error();
+    if (text->empty()) continue;
+    auto d = ParseDuration(*text);
+    if (!d.ok()) return d.error().Wrap(std::string("spec.") + field);
+    if (d->count() <= 0) {
+      return Error(ErrorCode::kInvalidArgument, std::string("spec.") + field + " must be positive");
+    }
+    *target = *d;
+  }
+  auto prune = OptionalBool(spec, "prune", false);
+  auto allow_empty = OptionalBool(spec, "allowEmpty", false);
+  auto suspend = OptionalBool(spec, "suspend", false);
+  for (const auto* r : {&prune, &allow_empty, &suspend}) {
+    if (!r->ok()) return r->error();
+  }
+  out.prune = *prune;
+  out.allow_empty = *allow_empty;
+  out.suspend = *suspend;
+  auto drift = OptionalString(spec, "drift", "correct");
+  if (!drift.ok()) return drift.error();
+  if (*drift != "correct" && *drift != "report") {
+    return Error(ErrorCode::kInvalidArgument, "spec.drift must be correct or report");
+  }
+  out.drift = *drift;
+  auto sa = OptionalString(spec, "serviceAccountName", "");
+  if (!sa.ok()) return sa.error();
+  out.service_account_name = *sa;
+  if (spec.contains("ignoreDifferences") && spec["ignoreDifferences"].is_array()) {
+    for (const auto& d : spec["ignoreDifferences"]) {
+      IgnoreDifference ig;
+      ig.group = d.value("group", "");
+      ig.kind = d.value("kind", "");
+      ig.name = d.value("name", "");
+      ig.ns = d.value("namespace", "");
+      for (const auto& p : d.value("jsonPointers", Json::array())) {
+        if (p.is_string()) ig.json_pointers.push_back(p);
+      }
+      out.ignore_differences.push_back(std::move(ig));
+    }
+  }
+  return out;
+}
+
+std::string KeyOf(const Json& object) {
+  const Json& m = object["metadata"];
+  return m.value("namespace", "") + "/" + m.value("name", "");
+}
+
+}  // namespace plumbline::app

@@ -1,0 +1,56 @@
+// The Application custom resource (plumbline.dev/v1alpha1, PRODUCT §2): its spec as a typed
+// value with defaults applied, and the names the controller uses on it. Plain values.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+
+namespace plumbline::app {
+
+inline constexpr char kGroup[] = "plumbline.dev";
+inline constexpr char kVersion[] = "v1alpha1";
+inline constexpr char kApiVersion[] = "plumbline.dev/v1alpha1";
+inline constexpr char kKind[] = "Application";
+inline constexpr char kFinalizer[] = "plumbline.dev/finalizer";
+inline constexpr char kFieldManager[] = "plumbline";
+// Labels on every object Plumbline applies, naming the Application that owns it.
+inline constexpr char kNameLabel[] = "plumbline.dev/name";
+inline constexpr char kNamespaceLabel[] = "plumbline.dev/namespace";
+// Per-object annotations in git.
+inline constexpr char kPruneAnnotation[] = "plumbline.dev/prune";
+inline constexpr char kReconcileAnnotation[] = "plumbline.dev/reconcile";
+inline constexpr char kForceAnnotation[] = "plumbline.dev/force";
+inline constexpr char kRequestedAtAnnotation[] = "plumbline.dev/requested-at";
+
+struct IgnoreDifference {
+  std::string group, kind, name, ns;
+  std::vector<std::string> json_pointers;
+};
+
+struct Spec {
+  std::string repo_url;
+  std::string revision;  // "" = the remote's HEAD branch
+  std::string path = ".";
+  std::string secret_name;
+  std::string destination_namespace;
+  std::chrono::milliseconds interval{std::chrono::minutes(3)};
+  bool prune = false;
+  bool allow_empty = false;
+  std::string drift = "correct";
+  bool suspend = false;
+  std::string service_account_name;
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  std::vector<IgnoreDifference> ignore_differences;
+};
+
+// Reads spec with defaults. Errors are spec errors: retrying will not fix them (Stalled).
+Result<Spec> ParseSpec(const Json& application);
+
+// "namespace/name" of an object.
+std::string KeyOf(const Json& object);
+
+}  // namespace plumbline::app

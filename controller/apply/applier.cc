@@ -1,0 +1,248 @@
+#include "apply/applier.h"
+
+#include <thread>
+
+#include "app/application.h"
+#include "apply/order.h"
+#include "kube/errors.h"
+
+namespace plumbline::apply {
+namespace {
+
+std::string Annotation(const Json& obj, const char* name) {
+  if (!obj.contains("metadata") || !obj["metadata"].contains("annotations")) return "";
+  const Json& a = obj["metadata"]["annotations"];
+  return a.is_object() && a.contains(name) && a[name].is_string() ? a[name].get<std::string>() : "";
+}
+
+bool Expired(std::chrono::steady_clock::time_point deadline) {
+  return std::chrono::steady_clock::now() >= deadline;
+}
+
+bool CrdEstablished(const Json& crd) {
+  if (!crd.contains("status")) return false;
+  for (const auto& c : crd["status"].value("conditions", Json::array())) {
+    if (c.value("type", "") == "Established" && c.value("status", "") == "True") return true;
+  }
+  return false;
+}
+
+// Polls until each CRD is Established or the deadline passes.
+Status WaitForCrds(kube::Client& client, const std::vector<std::string>& names,
+                   std::chrono::steady_clock::time_point deadline) {
+  if (names.empty()) return Status::Ok();
+  auto crds = client.Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
+  if (!crds.ok()) return crds.error();
+  auto pause = std::chrono::milliseconds(50);
+  for (const auto& name : names) {
+    while (true) {
+      auto crd = client.Get(*crds, "", name);
+      if (crd.ok() && CrdEstablished(*crd)) break;
+      if (Expired(deadline)) {
+        return Error(ErrorCode::kTimeout,
+                     "CustomResourceDefinition " + name + " was not Established in time");
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    }
+  }
+  return Status::Ok();
+}
+
+// Fills in the namespace the object will have, and whether its kind is known.
+Result<kube::ResourceInfo> Resolve(Json* obj, const ApplyContext& ctx) {
+  auto resource = ctx.client->ResourceFor(*obj);
+  if (!resource.ok()) return resource.error();
+  Json& meta = (*obj)["metadata"];
+  if (resource->namespaced) {
+    if (meta.value("namespace", "").empty()) {
+      meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
+    }
+  } else {
+    meta.erase("namespace");
+  }
+  return resource;
+}
+
+bool IsImmutableFieldError(const Error& e) {
+  return kube::IsInvalid(e) && e.message().find("immutable") != std::string::npos;
+}
+
+Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crds) {
+  Change change;
+  change.key = ObjectKey::Of(obj);
+  if (Annotation(obj, app::kReconcileAnnotation) == "disabled") {
+    change.action = Action::kSkipped;
+    change.message = change.key.ToString() + ": reconcile disabled by annotation";
+    return change;
+  }
+  auto resource = Resolve(&obj, ctx);
+  change.key = ObjectKey::Of(obj);
+  if (!resource.ok()) {
+    change.action = Action::kFailed;
+    change.message = change.key.ToString() + ": " + resource.error().message();
+    return change;
+  }
+  Json& labels = obj["metadata"]["labels"];
+  if (!labels.is_object()) labels = Json::object();
+  labels[app::kNameLabel] = ctx.app_name;
+  labels[app::kNamespaceLabel] = ctx.app_namespace;
+
+  std::optional<std::string> before;
+  if (ctx.last_resource_version) before = ctx.last_resource_version(change.key);
+  if (!before) {
+    auto live = ctx.client->Get(*resource, obj["metadata"].value("namespace", ""),
+                                obj["metadata"]["name"]);
+    if (live.ok()) before = (*live)["metadata"].value("resourceVersion", "");
+    else if (!kube::IsNotFound(live.error())) {
+      change.action = Action::kFailed;
+      change.message = live.error().message();
+      return change;
+    }
+  }
+
+  kube::ApplyOptions options;
+  options.field_manager = app::kFieldManager;
+  options.force = true;
+  bool created = false;
+  auto applied = ctx.client->Apply(obj, options, &created);
+  if (!applied.ok() && IsImmutableFieldError(applied.error()) &&
+      Annotation(obj, app::kForceAnnotation) == "enabled") {
+    // Recreate: only when the object asks for it, since it loses the live object's state.
+    const std::string ns = obj["metadata"].value("namespace", "");
+    const std::string name = obj["metadata"]["name"];
+    kube::DeleteOptions del;
+    del.propagation_policy = "Foreground";
+    Status deleted = ctx.client->Delete(*resource, ns, name, del);
+    if (deleted.ok() || kube::IsNotFound(deleted.error())) {
+      while (ctx.client->Get(*resource, ns, name).ok() && !Expired(ctx.deadline)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      applied = ctx.client->Apply(obj, options, &created);
+      created = false;  // it existed before: the recreate is a change to it
+      before = "";
+    }
+  }
+  if (!applied.ok()) {
+    change.action = Action::kFailed;
+    change.message = applied.error().message();
+    return change;
+  }
+  std::string after = (*applied)["metadata"].value("resourceVersion", "");
+  if (created || !before) change.action = Action::kCreated;
+  else change.action = *before == after ? Action::kUnchanged : Action::kConfigured;
+  if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
+    crds->push_back(change.key.name);
+  }
+  change.live = std::move(*applied);
+  return change;
+}
+
+}  // namespace
+
+ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
+  ChangeSet result;
+  std::vector<std::vector<const Json*>> phases(kPhaseCount);
+  for (const auto& obj : objects) {
+    auto key = ObjectKey::Of(obj);
+    phases[ApplyPhase(key)].push_back(&obj);
+  }
+  for (const auto& phase : phases) {
+    std::vector<std::string> crds;
+    for (const Json* obj : phase) {
+      if (Expired(ctx.deadline)) {
+        Change timeout{ObjectKey::Of(*obj), Action::kFailed,
+                       ObjectKey::Of(*obj).ToString() + ": not applied, the reconcile timed out",
+                       Json()};
+        result.changes.push_back(std::move(timeout));
+        continue;
+      }
+      result.changes.push_back(ApplyOne(*obj, ctx, &crds));
+    }
+    // Objects of a CRD's kind in later phases need the CRD served first.
+    Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
+    if (!established.ok()) {
+      for (auto& c : result.changes) {
+        if (c.key.kind == "CustomResourceDefinition" && c.action != Action::kFailed) {
+          c.action = Action::kFailed;
+          c.message = established.error().message();
+        }
+      }
+    }
+  }
+  return result;
+}
+
+std::vector<ObjectKey> DesiredKeys(const std::vector<Json>& objects, const ApplyContext& ctx) {
+  std::vector<ObjectKey> keys;
+  for (Json obj : objects) {
+    (void)Resolve(&obj, ctx);
+    keys.push_back(ObjectKey::Of(obj));
+  }
+  return keys;
+}
+
+ChangeSet Prune(std::vector<ObjectKey> stale, const PruneContext& ctx) {
+  SortForPrune(&stale);
+  ChangeSet result;
+  for (const auto& key : stale) {
+    Change change{key, Action::kDeleted, "", Json()};
+    if (Expired(ctx.deadline)) {
+      change.action = Action::kFailed;
+      change.message = key.ToString() + ": not pruned, the reconcile timed out";
+      result.changes.push_back(change);
+      continue;
+    }
+    if (key.group.empty() && key.kind == "Namespace" && key.name == ctx.controller_namespace) {
+      change.action = Action::kSkipped;
+      change.message = key.ToString() + ": the controller's own namespace is never pruned";
+      result.changes.push_back(change);
+      continue;
+    }
+    auto resource = ctx.client->Resource({key.group, key.version, key.kind});
+    if (!resource.ok()) {
+      if (kube::IsNotFound(resource.error())) {
+        change.message = key.ToString() + ": its kind is gone, so is the object";
+      } else {
+        change.action = Action::kFailed;
+        change.message = key.ToString() + ": " + resource.error().message();
+      }
+      result.changes.push_back(change);
+      continue;
+    }
+    auto live = ctx.client->Get(*resource, key.ns, key.name);
+    if (!live.ok()) {
+      if (!kube::IsNotFound(live.error())) {
+        change.action = Action::kFailed;
+        change.message = live.error().message();
+      }
+      result.changes.push_back(change);  // already gone: it leaves the inventory
+      continue;
+    }
+    const Json labels = (*live)["metadata"].value("labels", Json::object());
+    if (labels.value(app::kNameLabel, "") != ctx.app_name ||
+        labels.value(app::kNamespaceLabel, "") != ctx.app_namespace) {
+      change.action = Action::kSkipped;
+      change.message = key.ToString() + ": no longer labelled as this Application's; left alone";
+      result.changes.push_back(change);
+      continue;
+    }
+    if (Annotation(*live, app::kPruneAnnotation) == "disabled") {
+      change.action = Action::kSkipped;
+      change.message = key.ToString() + ": pruning disabled by annotation";
+      result.changes.push_back(change);
+      continue;
+    }
+    kube::DeleteOptions del;
+    del.precondition_uid = (*live)["metadata"].value("uid", "");
+    Status deleted = ctx.client->Delete(*resource, key.ns, key.name, del);
+    if (!deleted.ok() && !kube::IsNotFound(deleted.error())) {
+      change.action = Action::kFailed;
+      change.message = deleted.error().message();
+    }
+    result.changes.push_back(change);
+  }
+  return result;
+}
+
+}  // namespace plumbline::apply

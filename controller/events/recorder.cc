@@ -1,0 +1,36 @@
+#include "events/recorder.h"
+
+#include "common/rfc3339.h"
+
+namespace plumbline::events {
+
+Status Recorder::Record(const Json& object, Type type, const std::string& reason,
+                        const std::string& message) {
+  const Json& meta = object["metadata"];
+  std::string now = FormatRfc3339(std::chrono::system_clock::now());
+  constexpr size_t kMaxMessage = 1024;  // the API limits Event messages
+  Json event = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"generateName", meta.value("name", "object") + "."},
+                    {"namespace", meta.value("namespace", "default")}}},
+      {"involvedObject", {{"apiVersion", object.value("apiVersion", "")},
+                          {"kind", object.value("kind", "")},
+                          {"name", meta.value("name", "")},
+                          {"namespace", meta.value("namespace", "")},
+                          {"uid", meta.value("uid", "")},
+                          {"resourceVersion", meta.value("resourceVersion", "")}}},
+      {"reason", reason},
+      {"message", message.substr(0, kMaxMessage)},
+      {"type", type == Type::kWarning ? "Warning" : "Normal"},
+      {"source", {{"component", component_}}},
+      {"reportingComponent", component_},
+      {"firstTimestamp", now},
+      {"lastTimestamp", now},
+      {"count", 1}};
+  auto created = client_.Create(event);
+  if (!created.ok()) return created.error();
+  return Status::Ok();
+}
+
+}  // namespace plumbline::events

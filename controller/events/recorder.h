@@ -1,0 +1,26 @@
+// Records Kubernetes Events (core/v1) on an Application: apply summaries, failures, drift.
+// Best effort: a failed Event write is logged by the caller, never retried. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "common/json.h"
+#include "kube/client.h"
+
+namespace plumbline::events {
+
+enum class Type { kNormal, kWarning };
+
+class Recorder {
+ public:
+  Recorder(kube::Client& client, std::string component) : client_(client), component_(std::move(component)) {}
+  // `object` is the involved object (apiVersion, kind, metadata with name, namespace, uid).
+  Status Record(const Json& object, Type type, const std::string& reason,
+                const std::string& message);
+
+ private:
+  kube::Client& client_;
+  const std::string component_;
+};
+
+}  // namespace plumbline::events

@@ -1,0 +1,150 @@
+#include "reconcile/controller.h"
+
+#include "app/application.h"
+
+namespace plumbline::reconcile {
+namespace {
+
+// Whether a change to an Application asks for a reconcile. Our own status writes also arrive as
+// MODIFIED events; reacting to them would loop, so only spec and metadata changes count.
+bool NeedsReconcile(const Json& before, const Json& after) {
+  const Json& b = before["metadata"];
+  const Json& a = after["metadata"];
+  return b.value("generation", int64_t(0)) != a.value("generation", int64_t(0)) ||
+         a.contains("deletionTimestamp") != b.contains("deletionTimestamp") ||
+         b.value("annotations", Json::object()) != a.value("annotations", Json::object()) ||
+         b.value("finalizers", Json::array()) != a.value("finalizers", Json::array());
+}
+
+std::string SecretNameOf(const Json& application) {
+  const Json spec = application.value("spec", Json::object());
+  if (!spec.is_object() || !spec.contains("source") || !spec["source"].is_object()) return "";
+  const Json& src = spec["source"];
+  if (!src.contains("secretRef") || !src["secretRef"].is_object()) return "";
+  return src["secretRef"].value("name", "");
+}
+
+}  // namespace
+
+Controller::Controller(kube::Client& client, Reconciler& reconciler, log::Logger& logger,
+                       ControllerOptions options)
+    : client_(client),
+      reconciler_(reconciler),
+      log_(logger),
+      options_(options),
+      queue_(options.queue) {}
+
+Controller::~Controller() { Stop(); }
+
+Status Controller::Start() {
+  auto apps = client_.Resource({app::kGroup, app::kVersion, app::kKind});
+  if (!apps.ok()) {
+    return apps.error().Wrap("the Application CRD is not installed (kubectl apply -f crds/)");
+  }
+  auto secrets = client_.Resource({"", "v1", "Secret"});
+  if (!secrets.ok()) return secrets.error();
+
+  kube::ListWatchOptions lw;
+  lw.ns = options_.watch_namespace;
+  apps_watch_ = std::make_unique<kube::ListWatcher>(
+      client_, *apps, lw,
+      kube::ListWatchHandlers{
+          [this](const std::vector<Json>& items) { OnApplications(items); },
+          [this](const kube::WatchEvent& e) { OnApplicationEvent(e); },
+          [this](const Error& e) {
+            log_.Warn("watch of Applications interrupted", {{"error", e.message()}});
+          }});
+  secrets_watch_ = std::make_unique<kube::ListWatcher>(
+      client_, *secrets, lw,
+      kube::ListWatchHandlers{nullptr, [this](const kube::WatchEvent& e) { OnSecretEvent(e); },
+                              nullptr});
+  apps_watch_->Start();
+  secrets_watch_->Start();
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+  return Status::Ok();
+}
+
+void Controller::Stop() {
+  queue_.ShutDown();
+  if (apps_watch_) apps_watch_->Stop();
+  if (secrets_watch_) secrets_watch_->Stop();
+  for (auto& w : workers_) {
+    if (w.joinable()) w.join();
+  }
+  workers_.clear();
+}
+
+void Controller::OnApplications(const std::vector<Json>& items) {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, Json> fresh;
+    for (const auto& item : items) fresh[app::KeyOf(item)] = item;
+    for (const auto& [key, _] : apps_) {
+      if (!fresh.count(key)) keys.push_back(key);  // deleted while we were not watching
+    }
+    apps_.swap(fresh);
+    for (const auto& [key, _] : apps_) keys.push_back(key);
+  }
+  synced_ = true;
+  for (const auto& key : keys) queue_.Add(key);
+}
+
+void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
+  std::string key = app::KeyOf(event.object);
+  bool enqueue = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = apps_.find(key);
+    if (event.type == kube::WatchEvent::Type::kDeleted) {
+      apps_.erase(key);
+      enqueue = true;
+    } else {
+      enqueue = it == apps_.end() || NeedsReconcile(it->second, event.object);
+      apps_[key] = event.object;
+    }
+  }
+  if (enqueue) queue_.Add(key);
+}
+
+void Controller::OnSecretEvent(const kube::WatchEvent& event) {
+  const std::string ns = event.object["metadata"].value("namespace", "");
+  const std::string name = event.object["metadata"].value("name", "");
+  std::vector<std::string> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, application] : apps_) {
+      if (application["metadata"].value("namespace", "") == ns && SecretNameOf(application) == name) {
+        keys.push_back(key);
+      }
+    }
+  }
+  for (const auto& key : keys) queue_.Add(key);
+}
+
+void Controller::Work() {
+  while (auto key = queue_.Get()) {
+    Json application;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = apps_.find(*key);
+      if (it != apps_.end()) application = it->second;
+    }
+    if (application.is_null()) {
+      reconciler_.Forget(*key);
+      queue_.Forget(*key);
+      queue_.Done(*key);
+      continue;
+    }
+    ReconcileResult result = reconciler_.Reconcile(application);
+    if (result.retry) {
+      queue_.AddRateLimited(*key);
+    } else {
+      queue_.Forget(*key);
+      if (result.requeue_after) queue_.AddAfter(*key, *result.requeue_after);
+    }
+    queue_.Done(*key);
+  }
+}
+
+}  // namespace plumbline::reconcile

@@ -1,0 +1,62 @@
+// The controller: watches Applications (and the Secrets they name), keeps the latest copy of each
+// Application in a cache, and feeds keys to N workers through a WorkQueue. Reads come from the
+// cache, writes go to the API server. Level-based: a key means "look at this Application again".
+//
+// Start() once, Stop() once; thread-safe in between.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kube/client.h"
+#include "kube/watch.h"
+#include "log/logger.h"
+#include "reconcile/reconciler.h"
+#include "reconcile/work_queue.h"
+
+namespace plumbline::reconcile {
+
+struct ControllerOptions {
+  int workers = 4;
+  std::string watch_namespace;  // "" = all namespaces
+  WorkQueue::Options queue;
+};
+
+class Controller {
+ public:
+  Controller(kube::Client& client, Reconciler& reconciler, log::Logger& logger,
+             ControllerOptions options);
+  ~Controller();
+
+  // Fails when the Application CRD is not installed.
+  Status Start();
+  void Stop();
+  // True once the first list of Applications has arrived.
+  bool Synced() const { return synced_; }
+  WorkQueue& queue() { return queue_; }
+
+ private:
+  void OnApplications(const std::vector<Json>& items);
+  void OnApplicationEvent(const kube::WatchEvent& event);
+  void OnSecretEvent(const kube::WatchEvent& event);
+  void Work();
+
+  kube::Client& client_;
+  Reconciler& reconciler_;
+  log::Logger& log_;
+  const ControllerOptions options_;
+  WorkQueue queue_;
+  std::unique_ptr<kube::ListWatcher> apps_watch_;
+  std::unique_ptr<kube::ListWatcher> secrets_watch_;
+  std::vector<std::thread> workers_;
+  std::atomic<bool> synced_{false};
+  std::mutex mu_;
+  std::map<std::string, Json> apps_;  // key -> latest Application; guarded by mu_
+};
+
+}  // namespace plumbline::reconcile

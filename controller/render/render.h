@@ -1,0 +1,32 @@
+// Render turns the files of an Application's path into Kubernetes objects (PRODUCT §3.2): every
+// *.yaml, *.yml and *.json file, recursively, multi-document, in path order. Pure and
+// thread-safe: it sees only the files it is given.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "source/git_source.h"
+
+namespace plumbline::render {
+
+// Limits that keep one bad commit from exhausting the controller; set by flags.
+struct RenderOptions {
+  size_t max_file_bytes = 4 << 20;     // one manifest file
+  size_t max_documents = 10000;        // YAML documents over all files
+  size_t max_objects = 10000;          // objects after expanding Lists
+};
+
+struct RenderedObject {
+  Json object;
+  std::string source;  // "apps/web/deploy.yaml:12", for messages
+};
+
+// Errors name the file and line. A kustomization.yaml is refused until kustomize support lands.
+Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& files,
+                                           const RenderOptions& options = {});
+
+}  // namespace plumbline::render

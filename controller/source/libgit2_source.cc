@@ -1,0 +1,507 @@
+// GitSource on libgit2. Every libgit2 handle is owned by a unique_ptr with its free function, and
+// every libgit2 error becomes an Error naming the URL.
+#include <git2.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "source/git_source.h"
+#include "source/known_hosts.h"
+
+namespace plumbline::source {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+using RepoPtr = std::unique_ptr<git_repository, Deleter<git_repository, git_repository_free>>;
+using RemotePtr = std::unique_ptr<git_remote, Deleter<git_remote, git_remote_free>>;
+using CommitPtr = std::unique_ptr<git_commit, Deleter<git_commit, git_commit_free>>;
+using TreePtr = std::unique_ptr<git_tree, Deleter<git_tree, git_tree_free>>;
+using EntryPtr = std::unique_ptr<git_tree_entry, Deleter<git_tree_entry, git_tree_entry_free>>;
+using BlobPtr = std::unique_ptr<git_blob, Deleter<git_blob, git_blob_free>>;
+using ObjectPtr = std::unique_ptr<git_object, Deleter<git_object, git_object_free>>;
+using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference, git_reference_free>>;
+
+std::string LastGitError() {
+  const git_error* e = git_error_last();
+  return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+void InitLibgit2() {
+  static std::once_flag once;
+  std::call_once(once, [] { git_libgit2_init(); });
+}
+
+std::string OidString(const git_oid* oid) {
+  char buf[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buf, sizeof buf, oid);
+  return buf;
+}
+
+bool IsFullSha(const std::string& s) {
+  if (s.size() != 40) return false;
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// The host and port an ssh URL points at ("ssh://git@h:2222/x", "git@h:x").
+void SshHostPort(const std::string& url, std::string* host, int* port) {
+  *port = 22;
+  std::string rest = url;
+  if (rest.rfind("ssh://", 0) == 0) {
+    rest = rest.substr(6);
+    auto slash = rest.find('/');
+    std::string authority = rest.substr(0, slash);
+    auto at = authority.rfind('@');
+    if (at != std::string::npos) authority = authority.substr(at + 1);
+    auto colon = authority.rfind(':');
+    if (colon != std::string::npos && authority.find(']') == std::string::npos) {
+      *port = std::atoi(authority.substr(colon + 1).c_str());
+      authority = authority.substr(0, colon);
+    }
+    *host = authority;
+    return;
+  }
+  auto at = rest.find('@');
+  if (at != std::string::npos) rest = rest.substr(at + 1);
+  *host = rest.substr(0, rest.find(':'));
+}
+
+// What the libgit2 callbacks need during one fetch.
+struct FetchContext {
+  const FetchRequest* request;
+  std::chrono::steady_clock::time_point deadline;
+  std::string key_file;  // ssh private key written for libssh2
+  int credential_calls = 0;
+  std::string failure;  // why a callback refused
+
+  bool Expired() {
+    if (std::chrono::steady_clock::now() < deadline) return false;
+    failure = "timed out after " +
+              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                 request->timeout).count()) + "s";
+    return true;
+  }
+};
+
+int Credentials(git_credential** out, const char* url, const char* username_from_url,
+                unsigned int allowed, void* payload) {
+  auto* ctx = static_cast<FetchContext*>(payload);
+  const GitAuth& auth = ctx->request->auth;
+  // libgit2 asks again after a refused credential; asking twice means the first was wrong.
+  if (++ctx->credential_calls > 1) {
+    ctx->failure = "authentication failed";
+    return GIT_EUSER;
+  }
+  std::string user = auth.username.empty() ? (username_from_url ? username_from_url : "git")
+                                           : auth.username;
+  if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !ctx->key_file.empty()) {
+    return git_credential_ssh_key_new(out, user.c_str(), nullptr, ctx->key_file.c_str(), nullptr);
+  }
+  if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && !auth.password.empty()) {
+    return git_credential_userpass_plaintext_new(out, user.c_str(), auth.password.c_str());
+  }
+  if (allowed & GIT_CREDENTIAL_USERNAME) return git_credential_username_new(out, user.c_str());
+  ctx->failure = std::string("the server asked for credentials that the secret does not hold (") +
+                 (url ? url : "") + ")";
+  return GIT_EUSER;
+}
+
+// Verifies an https server certificate against the Application's own CA.
+bool VerifyWithCa(const git_cert_x509* cert, const std::string& ca_pem, const std::string& host) {
+  const unsigned char* der = static_cast<const unsigned char*>(cert->data);
+  std::unique_ptr<X509, decltype(&X509_free)> leaf(d2i_X509(nullptr, &der, long(cert->len)),
+                                                   X509_free);
+  if (!leaf) return false;
+  std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), X509_STORE_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(ca_pem.data(), int(ca_pem.size())),
+                                                BIO_free);
+  while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store.get(), ca);
+    X509_free(ca);
+  }
+  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> vctx(X509_STORE_CTX_new(),
+                                                                       X509_STORE_CTX_free);
+  X509_STORE_CTX_init(vctx.get(), store.get(), leaf.get(), nullptr);
+  if (X509_verify_cert(vctx.get()) != 1) return false;
+  return X509_check_host(leaf.get(), host.c_str(), host.size(), 0, nullptr) == 1 ||
+         X509_check_ip_asc(leaf.get(), host.c_str(), 0) == 1;
+}
+
+int CertificateCheck(git_cert* cert, int valid, const char* host, void* payload) {
+  auto* ctx = static_cast<FetchContext*>(payload);
+  if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2) {
+    auto* key = reinterpret_cast<git_cert_hostkey*>(cert);
+    std::string h;
+    int port;
+    SshHostPort(ctx->request->url, &h, &port);
+    if (!(key->type & GIT_CERT_SSH_RAW)) {
+      ctx->failure = "the ssh server's host key cannot be checked";
+      return GIT_ECERTIFICATE;
+    }
+    if (ctx->request->auth.known_hosts.empty()) {
+      ctx->failure = "no known_hosts given: refusing to trust the host key of " + h;
+      return GIT_ECERTIFICATE;
+    }
+    if (!KnownHostsAccepts(ctx->request->auth.known_hosts, h, port,
+                           std::string(key->hostkey, key->hostkey_len))) {
+      ctx->failure = "host key verification failed: the key of " + h + ":" +
+                     std::to_string(port) + " is not in known_hosts";
+      return GIT_ECERTIFICATE;
+    }
+    return 0;
+  }
+  if (cert->cert_type == GIT_CERT_X509 && !ctx->request->auth.ca_pem.empty()) {
+    if (VerifyWithCa(reinterpret_cast<git_cert_x509*>(cert), ctx->request->auth.ca_pem,
+                     host ? host : "")) {
+      return 0;
+    }
+    ctx->failure = std::string("the TLS certificate of ") + (host ? host : "") +
+                   " is not signed by the given CA";
+    return GIT_ECERTIFICATE;
+  }
+  return valid ? 0 : GIT_PASSTHROUGH;
+}
+
+int TransferProgress(const git_indexer_progress*, void* payload) {
+  return static_cast<FetchContext*>(payload)->Expired() ? GIT_EUSER : 0;
+}
+
+int SidebandProgress(const char*, int, void* payload) {
+  return static_cast<FetchContext*>(payload)->Expired() ? GIT_EUSER : 0;
+}
+
+class Libgit2Snapshot : public Snapshot {
+ public:
+  Libgit2Snapshot(std::string repo_path, git_oid tree, Commit commit)
+      : repo_path_(std::move(repo_path)), tree_(tree), commit_(std::move(commit)) {}
+
+  const Commit& commit() const override { return commit_; }
+
+  Result<std::vector<File>> ReadDir(const std::string& dir) const override {
+    auto clean = CleanRepoPath(dir);
+    if (!clean.ok()) return clean.error();
+    std::lock_guard<std::mutex> lock(mu_);
+    git_repository* raw = nullptr;
+    if (git_repository_open_bare(&raw, repo_path_.c_str()) != 0) {
+      return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
+    }
+    RepoPtr repo(raw);
+    git_tree* root_raw = nullptr;
+    if (git_tree_lookup(&root_raw, repo.get(), &tree_) != 0) {
+      return Error(ErrorCode::kInternal, "cannot read the commit's tree: " + LastGitError());
+    }
+    TreePtr root(root_raw);
+    TreePtr start;
+    if (clean->empty()) {
+      start = std::move(root);
+    } else {
+      // Walk down one component at a time so a symlinked directory on the way is caught.
+      std::string walked;
+      TreePtr current = std::move(root);
+      std::stringstream parts(*clean);
+      for (std::string part; std::getline(parts, part, '/');) {
+        walked += (walked.empty() ? "" : "/") + part;
+        const git_tree_entry* e = git_tree_entry_byname(current.get(), part.c_str());
+        if (!e) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "path \"" + *clean + "\" does not exist at commit " + commit_.sha);
+        }
+        if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "path \"" + walked + "\" is a symlink; symlinks are not followed");
+        }
+        if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+          return Error(ErrorCode::kInvalidArgument, "path \"" + walked + "\" is not a directory");
+        }
+        git_tree* next = nullptr;
+        if (git_tree_lookup(&next, repo.get(), git_tree_entry_id(e)) != 0) {
+          return Error(ErrorCode::kInternal, LastGitError());
+        }
+        current.reset(next);
+      }
+      start = std::move(current);
+    }
+    std::vector<File> files;
+    auto walked = Walk(repo.get(), start.get(), "", *clean, &files);
+    if (!walked.ok()) return walked.error();
+    std::sort(files.begin(), files.end(),
+              [](const File& a, const File& b) { return a.path < b.path; });
+    return files;
+  }
+
+ private:
+  Status Walk(git_repository* repo, git_tree* tree, const std::string& prefix,
+              const std::string& base, std::vector<File>* out) const {
+    size_t n = git_tree_entrycount(tree);
+    for (size_t i = 0; i < n; ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+      std::string path = prefix + git_tree_entry_name(e);
+      git_filemode_t mode = git_tree_entry_filemode(e);
+      if (mode == GIT_FILEMODE_LINK) {
+        std::string full = base.empty() ? path : base + "/" + path;
+        return Error(ErrorCode::kInvalidArgument,
+                     "\"" + full + "\" is a symlink; symlinks are not followed");
+      }
+      if (mode == GIT_FILEMODE_COMMIT) continue;  // a submodule: not ours to read
+      if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        git_tree* sub = nullptr;
+        if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) != 0) {
+          return Error(ErrorCode::kInternal, LastGitError());
+        }
+        TreePtr owned(sub);
+        if (auto s = Walk(repo, owned.get(), path + "/", base, out); !s.ok()) return s;
+        continue;
+      }
+      git_blob* blob = nullptr;
+      if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) != 0) {
+        return Error(ErrorCode::kInternal, LastGitError());
+      }
+      BlobPtr owned(blob);
+      out->push_back(File{path, std::string(static_cast<const char*>(git_blob_rawcontent(blob)),
+                                            size_t(git_blob_rawsize(blob)))});
+    }
+    return Status::Ok();
+  }
+
+  const std::string repo_path_;
+  const git_oid tree_;
+  const Commit commit_;
+  mutable std::mutex mu_;  // libgit2 handles are not shared between threads
+};
+
+class Libgit2Source : public GitSource {
+ public:
+  explicit Libgit2Source(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {
+    InitLibgit2();
+  }
+
+  Result<std::shared_ptr<const Snapshot>> Fetch(const FetchRequest& request) override {
+    std::string path = RepoPathFor(request.url);
+    std::shared_ptr<std::mutex> lock_for_repo;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& m = repo_locks_[path];
+      if (!m) m = std::make_shared<std::mutex>();
+      lock_for_repo = m;
+    }
+    std::lock_guard<std::mutex> repo_lock(*lock_for_repo);
+    auto result = FetchLocked(request, path);
+    if (!result.ok()) return result.error().Wrap("git " + request.url);
+    return result;
+  }
+
+ private:
+  std::string RepoPathFor(const std::string& url) const {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(url.data(), url.size(), digest, &len, EVP_sha256(), nullptr);
+    static const char* hex = "0123456789abcdef";
+    std::string name;
+    for (unsigned i = 0; i < 12; ++i) {
+      name += hex[digest[i] >> 4];
+      name += hex[digest[i] & 15];
+    }
+    return cache_dir_ + "/" + name + ".git";
+  }
+
+  Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
+                                                      const std::string& path) {
+    std::error_code ec;
+    fs::create_directories(cache_dir_, ec);
+    git_repository* raw_repo = nullptr;
+    if (git_repository_open_bare(&raw_repo, path.c_str()) != 0 &&
+        git_repository_init(&raw_repo, path.c_str(), /*is_bare=*/1) != 0) {
+      return Error(ErrorCode::kInternal, "cannot create the git cache: " + LastGitError());
+    }
+    RepoPtr repo(raw_repo);
+
+    // A commit SHA never moves: once it is here, there is nothing to fetch.
+    if (IsFullSha(request.revision)) {
+      git_oid oid;
+      git_oid_fromstr(&oid, request.revision.c_str());
+      git_commit* c = nullptr;
+      if (git_commit_lookup(&c, repo.get(), &oid) == 0) {
+        CommitPtr commit(c);
+        return MakeSnapshot(path, commit.get());
+      }
+    }
+
+    git_remote* raw_remote = nullptr;
+    if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
+      if (git_remote_create(&raw_remote, repo.get(), "origin", request.url.c_str()) != 0) {
+        return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+      }
+    }
+    RemotePtr remote(raw_remote);
+
+    FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout, "", 0, ""};
+    struct KeyFileGuard {
+      std::string path;
+      ~KeyFileGuard() {
+        if (!path.empty()) unlink(path.c_str());
+      }
+    } key_guard;
+    if (!request.auth.ssh_private_key.empty()) {
+      // libssh2 reads keys from files; keep it private and short-lived.
+      std::string tmpl = cache_dir_ + "/.key-XXXXXX";
+      int fd = mkstemp(tmpl.data());
+      if (fd < 0) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+      std::string key = request.auth.ssh_private_key;
+      if (key.back() != '\n') key += '\n';
+      bool written = write(fd, key.data(), key.size()) == ssize_t(key.size());
+      close(fd);
+      key_guard.path = ctx.key_file = tmpl;
+      if (!written) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+    }
+
+    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+    callbacks.credentials = Credentials;
+    callbacks.certificate_check = CertificateCheck;
+    callbacks.transfer_progress = TransferProgress;
+    callbacks.sideband_progress = SidebandProgress;
+    callbacks.payload = &ctx;
+    std::string bearer = "Authorization: Bearer " + request.auth.bearer_token;
+    char* header_list[] = {bearer.data()};
+    git_strarray headers = {header_list, request.auth.bearer_token.empty() ? 0u : 1u};
+    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+
+    auto fail = [&](const char* what) {
+      std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
+      return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
+    };
+    if (git_remote_set_instance_url(remote.get(), request.url.c_str()) != 0) {
+      return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+    }
+    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, &headers) != 0) {
+      return fail("cannot connect");
+    }
+    std::string revision = request.revision;
+    if (revision.empty()) {
+      git_buf head = GIT_BUF_INIT;
+      if (git_remote_default_branch(&head, remote.get()) != 0) {
+        git_remote_disconnect(remote.get());
+        return fail("cannot find the remote's HEAD branch");
+      }
+      revision = std::string(head.ptr, head.size);
+      git_buf_dispose(&head);
+      if (revision.rfind("refs/heads/", 0) == 0) revision = revision.substr(11);
+    }
+
+    char spec_heads[] = "+refs/heads/*:refs/remotes/origin/*";
+    char spec_tags[] = "+refs/tags/*:refs/tags/*";
+    char* specs[] = {spec_heads, spec_tags};
+    git_strarray refspecs = {specs, 2};
+    git_fetch_options fetch = GIT_FETCH_OPTIONS_INIT;
+    fetch.callbacks = callbacks;
+    fetch.custom_headers = headers;
+    fetch.prune = GIT_FETCH_PRUNE;
+    fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+    int rc = git_remote_download(remote.get(), &refspecs, &fetch);
+    if (rc == 0) {
+      rc = git_remote_update_tips(remote.get(), &callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL,
+                                  "plumbline fetch");
+    }
+    if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
+    git_remote_disconnect(remote.get());
+    if (rc != 0) return fail("fetch failed");
+
+    auto commit = Resolve(repo.get(), revision);
+    if (!commit.ok()) return commit.error();
+    return MakeSnapshot(path, commit->get());
+  }
+
+  Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
+    git_oid oid;
+    if (IsFullSha(revision)) {
+      git_oid_fromstr(&oid, revision.c_str());
+    } else {
+      git_reference* ref = nullptr;
+      std::string branch = "refs/remotes/origin/" + revision;
+      std::string tag = "refs/tags/" + revision;
+      if (git_reference_lookup(&ref, repo, branch.c_str()) != 0 &&
+          git_reference_lookup(&ref, repo, tag.c_str()) != 0) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "revision \"" + revision + "\" is neither a branch nor a tag of the remote");
+      }
+      ReferencePtr owned(ref);
+      git_object* peeled = nullptr;
+      if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) != 0) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "revision \"" + revision + "\" does not point at a commit");
+      }
+      ObjectPtr obj(peeled);
+      git_oid_cpy(&oid, git_object_id(peeled));
+    }
+    git_commit* c = nullptr;
+    if (git_commit_lookup(&c, repo, &oid) != 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "commit " + revision + " is not in the repository");
+    }
+    return CommitPtr(c);
+  }
+
+  Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
+                                                       git_commit* commit) {
+    Commit info;
+    info.sha = OidString(git_commit_id(commit));
+    const git_signature* author = git_commit_author(commit);
+    info.author = std::string(author->name ? author->name : "") + " <" +
+                  (author->email ? author->email : "") + ">";
+    info.time = std::chrono::system_clock::from_time_t(author->when.time);
+    info.message = git_commit_message(commit) ? git_commit_message(commit) : "";
+    return std::shared_ptr<const Snapshot>(
+        std::make_shared<Libgit2Snapshot>(path, *git_commit_tree_id(commit), std::move(info)));
+  }
+
+  const std::string cache_dir_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>> repo_locks_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir) {
+  return std::make_unique<Libgit2Source>(cache_dir);
+}
+
+Result<std::string> CleanRepoPath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') {
+    return Error(ErrorCode::kInvalidArgument, "path \"" + path + "\" must be relative to the repository");
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '/');) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (parts.empty()) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "path \"" + path + "\" leaves the repository");
+      }
+      parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;
+}
+
+}  // namespace plumbline::source

@@ -1,0 +1,138 @@
+#include "support/gitops_env.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "kube/errors.h"
+#include "support/control_plane.h"
+#include "yaml/yaml_json.h"
+
+namespace plumbline::testing {
+namespace {
+GitOpsEnvironment* g_env = nullptr;
+}  // namespace
+
+GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
+
+GitOpsEnvironment* AddGitOpsEnvironment() {
+  g_env = new GitOpsEnvironment();
+  ::testing::AddGlobalTestEnvironment(g_env);
+  return g_env;
+}
+
+void ApplyRepoFile(kube::Client& client, const std::string& relative_path) {
+  std::string path = std::string(PLUMBLINE_SOURCE_DIR) + "/" + relative_path;
+  auto docs = yaml::ParseDocuments(ReadFile(path), relative_path);
+  ASSERT_TRUE(docs.ok()) << docs.error().message();
+  for (const auto& doc : *docs) {
+    auto applied = client.Apply(doc);
+    ASSERT_TRUE(applied.ok()) << applied.error().message();
+  }
+}
+
+void GitOpsEnvironment::SetUp() {
+  char tmpl[] = "/tmp/plumbline-gitops-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  dir_ = tmpl;
+  repos_dir_ = dir_ + "/repos";
+  std::filesystem::create_directories(repos_dir_);
+  daemon_ = std::make_unique<GitDaemon>(repos_dir_);
+  ASSERT_TRUE(daemon_->Start().ok());
+
+  kube::ClientOptions options;
+  options.qps = 0;
+  client_ = NewTestClient(options);
+  ASSERT_NE(client_, nullptr);
+  ApplyRepoFile(*client_, "crds/application.yaml");
+  ASSERT_TRUE(Eventually([&] {
+    return client_->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
+  }));
+  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
+             {"metadata", {{"name", kControllerNamespace}}}};
+  ASSERT_TRUE(client_->Apply(ns).ok());
+
+  logger_ = std::make_unique<log::Logger>(std::cerr, log::Format::kText, log::Level::kInfo);
+  git_ = source::NewLibgit2Source(dir_ + "/cache");
+  fetcher_ = std::make_unique<source::SharedFetcher>(*git_);
+  events_ = std::make_unique<events::Recorder>(*client_, "plumbline");
+  reconcile::ReconcilerOptions ropts;
+  ropts.controller_namespace = kControllerNamespace;
+  ropts.fetch_timeout = std::chrono::seconds(20);
+  ropts.health_recheck = std::chrono::seconds(1);
+  reconciler_ = std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_,
+                                                        ropts);
+  reconcile::ControllerOptions copts;
+  copts.workers = 4;
+  copts.queue.base_backoff = std::chrono::milliseconds(200);
+  copts.queue.max_backoff = std::chrono::seconds(2);
+  controller_ = std::make_unique<reconcile::Controller>(*client_, *reconciler_, *logger_, copts);
+  auto started = controller_->Start();
+  ASSERT_TRUE(started.ok()) << started.error().message();
+}
+
+void GitOpsEnvironment::TearDown() {
+  if (controller_) controller_->Stop();
+  if (daemon_) daemon_->Stop();
+  std::filesystem::remove_all(dir_);
+}
+
+GitRepo GitOpsTest::NewRepo(const std::string& name, std::string* url) {
+  std::string repo = namespace_ + "-" + name;
+  *url = GitOpsEnvironment::Get()->daemon().Url(repo);
+  return GitRepo(GitOpsEnvironment::Get()->repos_dir() + "/" + repo);
+}
+
+void GitOpsTest::ApplyApp(const std::string& name, const Json& spec) {
+  Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
+              {"kind", "Application"},
+              {"metadata", {{"name", name}, {"namespace", namespace_}}},
+              {"spec", spec}};
+  kube::ApplyOptions options;
+  options.field_manager = "test";
+  auto applied = client_->Apply(app, options);
+  ASSERT_TRUE(applied.ok()) << applied.error().message();
+}
+
+Json GitOpsTest::GetApp(const std::string& name) {
+  auto res = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
+  if (!res.ok()) return Json();
+  auto app = client_->Get(*res, namespace_, name);
+  return app.ok() ? *app : Json();
+}
+
+bool GitOpsTest::WaitApp(const std::string& name, const std::function<bool(const Json&)>& pred,
+                         std::chrono::milliseconds timeout) {
+  Json last;
+  bool ok = Eventually([&] {
+    last = GetApp(name);
+    return !last.is_null() && pred(last);
+  }, timeout);
+  if (!ok) ADD_FAILURE() << "Application " << name << " never reached the expected state; last:\n"
+                         << last.value("status", Json::object()).dump(2);
+  return ok;
+}
+
+std::string GitOpsTest::Cond(const Json& app, const std::string& type, const char* field) {
+  if (!app.contains("status") || !app["status"].contains("conditions")) return "";
+  for (const auto& c : app["status"]["conditions"]) {
+    if (c.value("type", "") == type) return c.value(field, "");
+  }
+  return "";
+}
+
+Json GitOpsTest::Live(const std::string& api_version, const std::string& kind,
+                      const std::string& ns, const std::string& name) {
+  auto res = client_->Resource(kube::GroupVersionKind::FromApiVersion(api_version, kind));
+  if (!res.ok()) return Json();
+  auto obj = client_->Get(*res, ns, name);
+  return obj.ok() ? *obj : Json();
+}
+
+bool GitOpsTest::ReadyAt(const std::string& name, const std::string& sha) {
+  return WaitApp(name, [&](const Json& app) {
+    return Cond(app, "Ready") == "True" &&
+           app["status"].value("lastAppliedRevision", "") == sha;
+  });
+}
+
+}  // namespace plumbline::testing

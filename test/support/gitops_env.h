@@ -1,0 +1,73 @@
+// The test bed for end-to-end GitOps tests: the Application CRD installed on the binary's real
+// control plane, a real git daemon, and the controller running in-process against both.
+// Register after the ControlPlane environment (environments start in order).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "events/recorder.h"
+#include "kube/client.h"
+#include "log/logger.h"
+#include "reconcile/controller.h"
+#include "reconcile/reconciler.h"
+#include "source/git_source.h"
+#include "source/shared_fetcher.h"
+#include "support/git_server.h"
+#include "support/kube_test.h"
+
+namespace plumbline::testing {
+
+inline constexpr char kControllerNamespace[] = "plumbline-system";
+
+class GitOpsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override;
+  void TearDown() override;
+  static GitOpsEnvironment* Get();
+
+  GitDaemon& daemon() { return *daemon_; }
+  const std::string& repos_dir() const { return repos_dir_; }
+  source::SharedFetcher& fetcher() { return *fetcher_; }
+
+ private:
+  std::string dir_;
+  std::string repos_dir_;
+  std::unique_ptr<GitDaemon> daemon_;
+  std::unique_ptr<kube::Client> client_;
+  std::unique_ptr<log::Logger> logger_;
+  std::unique_ptr<source::GitSource> git_;
+  std::unique_ptr<source::SharedFetcher> fetcher_;
+  std::unique_ptr<events::Recorder> events_;
+  std::unique_ptr<reconcile::Reconciler> reconciler_;
+  std::unique_ptr<reconcile::Controller> controller_;
+};
+
+GitOpsEnvironment* AddGitOpsEnvironment();
+
+// Applies every document of a YAML file in the repository (e.g. crds/application.yaml).
+void ApplyRepoFile(kube::Client& client, const std::string& relative_path);
+
+// A test with its own namespace and its own git repositories.
+class GitOpsTest : public KubeTest {
+ protected:
+  // A new repository served by the git daemon; returns it with its URL in `url`.
+  GitRepo NewRepo(const std::string& name, std::string* url);
+  // Creates or updates an Application in this test's namespace.
+  void ApplyApp(const std::string& name, const Json& spec);
+  Json GetApp(const std::string& name);
+  // Waits (bounded) until `pred` holds for the Application; fails the test otherwise.
+  bool WaitApp(const std::string& name, const std::function<bool(const Json&)>& pred,
+               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // A condition's status/reason/message, "" when absent.
+  static std::string Cond(const Json& app, const std::string& type, const char* field = "status");
+  // Reads a live object; null when it does not exist.
+  Json Live(const std::string& api_version, const std::string& kind, const std::string& ns,
+            const std::string& name);
+  // Ready=True at `sha`.
+  bool ReadyAt(const std::string& name, const std::string& sha);
+};
+
+}  // namespace plumbline::testing

@@ -1,0 +1,38 @@
+// A long-running child process for tests (git daemon, sshd): output goes to a log file, Stop()
+// (or destruction) kills it. Not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace plumbline::testing {
+
+class BackgroundProcess {
+ public:
+  BackgroundProcess() = default;
+  ~BackgroundProcess() { Stop(); }
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  Status Start(const std::vector<std::string>& argv, const std::string& log_file);
+  void Stop();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A port on 127.0.0.1 that nothing listened on a moment ago.
+int FreePort();
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool PortOpen(int port);
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content);
+// Runs a command and fails the current test when it fails; returns its stdout.
+std::string MustRun(const std::vector<std::string>& argv, const std::string& dir = "");
+
+}  // namespace plumbline::testing

@@ -1,0 +1,72 @@
+#include "app/application.h"
+
+#include <gtest/gtest.h>
+
+#include "common/duration.h"
+#include "source/git_source.h"
+
+namespace plumbline::app {
+namespace {
+
+TEST(ParseSpec, AppliesDefaults) {
+  auto spec = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}}})"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_EQ(spec->path, "");
+  EXPECT_EQ(spec->interval, std::chrono::minutes(3));
+  EXPECT_EQ(spec->timeout, std::chrono::minutes(5));
+  EXPECT_FALSE(spec->prune);
+  EXPECT_EQ(spec->drift, "correct");
+}
+
+TEST(ParseSpec, ReadsEveryField) {
+  auto spec = ParseSpec(Json::parse(R"({"spec": {
+    "source": {"repoURL": "ssh://git@h/r", "revision": "v1.2", "path": "./apps/web/",
+               "secretRef": {"name": "creds"}},
+    "destination": {"namespace": "web"}, "interval": "1m30s", "timeout": "45s",
+    "prune": true, "allowEmpty": true, "drift": "report", "suspend": true,
+    "serviceAccountName": "deployer",
+    "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}]}})"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_EQ(spec->path, "apps/web");
+  EXPECT_EQ(spec->secret_name, "creds");
+  EXPECT_EQ(spec->destination_namespace, "web");
+  EXPECT_EQ(spec->interval, std::chrono::seconds(90));
+  EXPECT_EQ(spec->timeout, std::chrono::seconds(45));
+  EXPECT_TRUE(spec->prune && spec->allow_empty && spec->suspend);
+  EXPECT_EQ(spec->drift, "report");
+  EXPECT_EQ(spec->service_account_name, "deployer");
+  ASSERT_EQ(spec->ignore_differences.size(), 1u);
+  EXPECT_EQ(spec->ignore_differences[0].json_pointers[0], "/spec/replicas");
+}
+
+TEST(ParseSpec, SpecErrorsAreClear) {
+  auto escape = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "x://", "path": "../.."}}})"));
+  ASSERT_FALSE(escape.ok());
+  EXPECT_EQ(escape.error().message(), "spec.source.path: path \"../..\" leaves the repository");
+  auto no_url = ParseSpec(Json::parse(R"({"spec": {"source": {}}})"));
+  ASSERT_FALSE(no_url.ok());
+  EXPECT_EQ(no_url.error().message(), "spec.source.repoURL is required");
+  auto bad_interval = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "u"}, "interval": "soon"}})"));
+  ASSERT_FALSE(bad_interval.ok());
+  EXPECT_NE(bad_interval.error().message().find("spec.interval"), std::string::npos);
+}
+
+TEST(CleanRepoPath, NormalizesAndRefusesEscapes) {
+  EXPECT_EQ(*source::CleanRepoPath("."), "");
+  EXPECT_EQ(*source::CleanRepoPath("a/./b//c/"), "a/b/c");
+  EXPECT_EQ(*source::CleanRepoPath("a/../b"), "b");
+  EXPECT_FALSE(source::CleanRepoPath("a/../../b").ok());
+  EXPECT_FALSE(source::CleanRepoPath("/etc").ok());
+}
+
+TEST(Duration, ParsesAndFormatsGoDurations) {
+  EXPECT_EQ(*ParseDuration("1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(*ParseDuration("500ms"), std::chrono::milliseconds(500));
+  EXPECT_EQ(*ParseDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(ParseDuration("5").ok());
+  EXPECT_FALSE(ParseDuration("5d").ok());
+  EXPECT_EQ(FormatDuration(std::chrono::seconds(90)), "1m30s");
+}
+
+}  // namespace
+}  // namespace plumbline::app
