@@ -236,7 +236,14 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     }
     request.auth = *auth;
   }
-  auto snapshot = fetcher_.Fetch(request, run.spec.interval);
+  // A sync request (the requested-at annotation) must see the newest commit, not a shared
+  // fetch from earlier in the interval.
+  const std::string requested_at =
+      run.app["metadata"].value("annotations", Json::object()).value(app::kRequestedAtAnnotation, "");
+  bool requested = !requested_at.empty() && status.value("lastHandledRequestedAt", "") != requested_at;
+  auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
+                                                    : run.spec.interval);
+  if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
   if (!snapshot.ok()) {
     const std::string& msg = snapshot.error().message();
     if (app::FindCondition(status, app::kReady) == nullptr ||

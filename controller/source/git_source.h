@@ -40,7 +40,7 @@ struct Commit {
 };
 
 struct File {
-  std::string path;  // relative to the requested directory, '/'-separated
+  std::string path;  // relative to the repository root, '/'-separated
   std::string content;
 };
 

@@ -239,7 +239,8 @@ class Libgit2Snapshot : public Snapshot {
       start = std::move(current);
     }
     std::vector<File> files;
-    auto walked = Walk(repo.get(), start.get(), "", *clean, &files);
+    // Paths stay relative to the repository root, so messages point at the file a person edits.
+    auto walked = Walk(repo.get(), start.get(), clean->empty() ? "" : *clean + "/", &files);
     if (!walked.ok()) return walked.error();
     std::sort(files.begin(), files.end(),
               [](const File& a, const File& b) { return a.path < b.path; });
@@ -248,16 +249,15 @@ class Libgit2Snapshot : public Snapshot {
 
  private:
   Status Walk(git_repository* repo, git_tree* tree, const std::string& prefix,
-              const std::string& base, std::vector<File>* out) const {
+              std::vector<File>* out) const {
     size_t n = git_tree_entrycount(tree);
     for (size_t i = 0; i < n; ++i) {
       const git_tree_entry* e = git_tree_entry_byindex(tree, i);
       std::string path = prefix + git_tree_entry_name(e);
       git_filemode_t mode = git_tree_entry_filemode(e);
       if (mode == GIT_FILEMODE_LINK) {
-        std::string full = base.empty() ? path : base + "/" + path;
         return Error(ErrorCode::kInvalidArgument,
-                     "\"" + full + "\" is a symlink; symlinks are not followed");
+                     "\"" + path + "\" is a symlink; symlinks are not followed");
       }
       if (mode == GIT_FILEMODE_COMMIT) continue;  // a submodule: not ours to read
       if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
@@ -266,7 +266,7 @@ class Libgit2Snapshot : public Snapshot {
           return Error(ErrorCode::kInternal, LastGitError());
         }
         TreePtr owned(sub);
-        if (auto s = Walk(repo, owned.get(), path + "/", base, out); !s.ok()) return s;
+        if (auto s = Walk(repo, owned.get(), path + "/", out); !s.ok()) return s;
         continue;
       }
       git_blob* blob = nullptr;

@@ -60,10 +60,11 @@ std::string GitDaemon::Url(const std::string& repo) const {
   return "git://127.0.0.1:" + std::to_string(port_) + "/" + repo;
 }
 
-int GitDaemon::UploadPacks() const {
+int GitDaemon::UploadPacks(const std::string& repo) const {
   std::string log = ReadFile(base_dir_ + "/daemon.log");
+  std::string needle = "Request upload-pack for '/" + repo + "'";
   int n = 0;
-  for (size_t pos = 0; (pos = log.find("Request upload-pack", pos)) != std::string::npos; ++pos) ++n;
+  for (size_t pos = 0; (pos = log.find(needle, pos)) != std::string::npos; ++pos) ++n;
   return n;
 }
 

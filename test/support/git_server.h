@@ -35,8 +35,8 @@ class GitDaemon {
   Status Start();
   void Stop();
   std::string Url(const std::string& repo) const;
-  // upload-pack requests served so far: one per fetch connection.
-  int UploadPacks() const;
+  // upload-pack requests served so far for `repo`: one per fetch connection.
+  int UploadPacks(const std::string& repo) const;
 
  private:
   std::string base_dir_;

@@ -76,6 +76,24 @@ void GitOpsEnvironment::TearDown() {
   std::filesystem::remove_all(dir_);
 }
 
+void GitOpsTest::TearDown() {
+  auto apps = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
+  if (apps.ok()) {
+    auto list = client_->List(*apps, namespace_);
+    if (list.ok()) {
+      for (const auto& app : list->items) {
+        (void)client_->Delete(*apps, namespace_, app["metadata"]["name"]);
+      }
+    }
+    bool gone = Eventually([&] {
+      auto left = client_->List(*apps, namespace_);
+      return left.ok() && left->items.empty();
+    });
+    EXPECT_TRUE(gone) << "Applications of " << namespace_ << " were not finalized";
+  }
+  KubeTest::TearDown();
+}
+
 GitRepo GitOpsTest::NewRepo(const std::string& name, std::string* url) {
   std::string repo = namespace_ + "-" + name;
   *url = GitOpsEnvironment::Get()->daemon().Url(repo);
@@ -130,8 +148,7 @@ Json GitOpsTest::Live(const std::string& api_version, const std::string& kind,
 
 bool GitOpsTest::ReadyAt(const std::string& name, const std::string& sha) {
   return WaitApp(name, [&](const Json& app) {
-    return Cond(app, "Ready") == "True" &&
-           app["status"].value("lastAppliedRevision", "") == sha;
+    return Cond(app, "Ready") == "True" && StatusOf(app).value("lastAppliedRevision", "") == sha;
   });
 }
 

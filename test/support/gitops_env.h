@@ -53,6 +53,8 @@ void ApplyRepoFile(kube::Client& client, const std::string& relative_path);
 // A test with its own namespace and its own git repositories.
 class GitOpsTest : public KubeTest {
  protected:
+  // Deletes this test's Applications so they stop reconciling, then the namespace.
+  void TearDown() override;
   // A new repository served by the git daemon; returns it with its URL in `url`.
   GitRepo NewRepo(const std::string& name, std::string* url);
   // Creates or updates an Application in this test's namespace.
@@ -61,6 +63,10 @@ class GitOpsTest : public KubeTest {
   // Waits (bounded) until `pred` holds for the Application; fails the test otherwise.
   bool WaitApp(const std::string& name, const std::function<bool(const Json&)>& pred,
                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // The Application's status, {} when it has none yet.
+  static Json StatusOf(const Json& app) {
+    return app.is_object() && app.contains("status") ? app["status"] : Json::object();
+  }
   // A condition's status/reason/message, "" when absent.
   static std::string Cond(const Json& app, const std::string& type, const char* field = "status");
   // Reads a live object; null when it does not exist.

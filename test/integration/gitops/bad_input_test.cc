@@ -29,7 +29,7 @@ class BadInputTest : public GitOpsTest {
   }
   bool FailedAt(const std::string& app, const std::string& sha, const std::string& reason) {
     return WaitApp(app, [&](const Json& a) {
-      return a["status"].value("lastAttemptedRevision", "") == sha &&
+      return StatusOf(a).value("lastAttemptedRevision", "") == sha &&
              Cond(a, "Ready") == "False" && Cond(a, "Ready", "reason") == reason;
     });
   }

@@ -145,7 +145,7 @@ TEST_F(DeployTest, AnEmptyRenderDoesNotPruneEverythingUnlessAllowed) {
   repo.Write("app/README.md", "nothing here\n");
   std::string empty = repo.Commit("empty the path");
   ASSERT_TRUE(WaitApp("web", [&](const Json& app) {
-    return app["status"].value("lastAttemptedRevision", "") == empty &&
+    return StatusOf(app).value("lastAttemptedRevision", "") == empty &&
            Cond(app, "Ready", "reason") == "RenderFailed";
   }));
   EXPECT_NE(Cond(GetApp("web"), "Ready", "message").find("allowEmpty"), std::string::npos);

@@ -24,15 +24,16 @@ TEST_F(FeaturesTest, TwoApplicationsOnOneRepositoryShareOneFetch) {
                 {"destination", {{"namespace", namespace_}}},
                 {"interval", "10m"}};
   };
-  int before = daemon.UploadPacks();
+  std::string name = url.substr(url.rfind('/') + 1);
+  int before = daemon.UploadPacks(name);
   ApplyApp("a", spec("a"));
   ASSERT_TRUE(ReadyAt("a", sha));
-  int one_fetch = daemon.UploadPacks() - before;
+  int one_fetch = daemon.UploadPacks(name) - before;
   ASSERT_GE(one_fetch, 1);
   ApplyApp("b", spec("b"));
   ASSERT_TRUE(ReadyAt("b", sha));
   // Within the interval the second Application reuses the first one's fetch.
-  EXPECT_EQ(daemon.UploadPacks() - before, one_fetch);
+  EXPECT_EQ(daemon.UploadPacks(name) - before, one_fetch);
 }
 
 TEST_F(FeaturesTest, ACrdAndAnObjectOfItsKindApplyInOneReconcile) {
