@@ -5,15 +5,15 @@
 namespace plumbline::reconcile {
 namespace {
 
-// Whether a change to an Application asks for a reconcile. Our own status writes also arrive as
-// MODIFIED events; reacting to them would loop, so only spec and metadata changes count.
+// Whether a change to an Application asks for a reconcile. Our own writes (status, the
+// finalizer) also arrive as MODIFIED events; reacting to them would loop, so only a spec change,
+// deletion, or an annotation change (a sync request) counts.
 bool NeedsReconcile(const Json& before, const Json& after) {
   const Json& b = before["metadata"];
   const Json& a = after["metadata"];
   return b.value("generation", int64_t(0)) != a.value("generation", int64_t(0)) ||
          a.contains("deletionTimestamp") != b.contains("deletionTimestamp") ||
-         b.value("annotations", Json::object()) != a.value("annotations", Json::object()) ||
-         b.value("finalizers", Json::array()) != a.value("finalizers", Json::array());
+         b.value("annotations", Json::object()) != a.value("annotations", Json::object());
 }
 
 std::string SecretNameOf(const Json& application) {

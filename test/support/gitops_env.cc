@@ -41,6 +41,7 @@ void GitOpsEnvironment::SetUp() {
 
   kube::ClientOptions options;
   options.qps = 0;
+  options.on_request = [this](const kube::RequestRecord& r) { counts_.Add(r.verb); };
   client_ = NewTestClient(options);
   ASSERT_NE(client_, nullptr);
   ApplyRepoFile(*client_, "crds/application.yaml");

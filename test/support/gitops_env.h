@@ -3,7 +3,9 @@
 // Register after the ControlPlane environment (environments start in order).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -22,6 +24,23 @@ namespace plumbline::testing {
 
 inline constexpr char kControllerNamespace[] = "plumbline-system";
 
+// Counts the controller's API requests by verb.
+class RequestCounts {
+ public:
+  void Add(const std::string& verb) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_[verb];
+  }
+  std::map<std::string, int> Snapshot() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counts_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
+
 class GitOpsEnvironment : public ::testing::Environment {
  public:
   void SetUp() override;
@@ -31,10 +50,12 @@ class GitOpsEnvironment : public ::testing::Environment {
   GitDaemon& daemon() { return *daemon_; }
   const std::string& repos_dir() const { return repos_dir_; }
   source::SharedFetcher& fetcher() { return *fetcher_; }
+  RequestCounts& request_counts() { return counts_; }
 
  private:
   std::string dir_;
   std::string repos_dir_;
+  RequestCounts counts_;
   std::unique_ptr<GitDaemon> daemon_;
   std::unique_ptr<kube::Client> client_;
   std::unique_ptr<log::Logger> logger_;
