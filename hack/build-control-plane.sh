@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and (with --with-controller-manager) kube-controller-manager from
+# Builds etcd, kube-apiserver, and on request kube-controller-manager and kubectl, from
 # the Go module proxy at the versions pinned in hack/versions.env, into a cache directory outside
 # the repo. A binary already in the cache is not rebuilt.
 #
@@ -15,10 +15,12 @@ cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/plumbline
 recipe=2
 bin_dir=$cache_root/bin/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-r$recipe
 with_kcm=false
+with_kubectl=false
 for arg in "$@"; do
   case "$arg" in
     --with-controller-manager) with_kcm=true ;;
-    *) echo "usage: $0 [--with-controller-manager]" >&2; exit 2 ;;
+    --with-kubectl) with_kubectl=true ;;
+    *) echo "usage: $0 [--with-controller-manager] [--with-kubectl]" >&2; exit 2 ;;
   esac
 done
 
@@ -56,7 +58,8 @@ prepare_kubernetes() {
     go mod edit -replace "$m=$m@$KUBERNETES_STAGING_VERSION"
   done
   go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
-         "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION" >&2
+         "k8s.io/kubernetes/cmd/kube-controller-manager@$KUBERNETES_VERSION" \
+         "k8s.io/kubernetes/cmd/kubectl@$KUBERNETES_VERSION" >&2
 }
 
 if [ ! -x "$bin_dir/etcd" ]; then
@@ -79,5 +82,9 @@ if $with_kcm && [ ! -x "$bin_dir/kube-controller-manager" ]; then
   log "building kube-controller-manager $KUBERNETES_VERSION"
   build_in_module prepare_kubernetes k8s.io/kubernetes/cmd/kube-controller-manager \
     "$bin_dir/kube-controller-manager" "$kube_ldflags"
+fi
+if $with_kubectl && [ ! -x "$bin_dir/kubectl" ]; then
+  log "building kubectl $KUBERNETES_VERSION"
+  build_in_module prepare_kubernetes k8s.io/kubernetes/cmd/kubectl "$bin_dir/kubectl" "$kube_ldflags"
 fi
 echo "$bin_dir"

@@ -29,7 +29,11 @@ while [ $# -gt 0 ]; do
     *) echo "unknown flag $1" >&2; exit 2 ;;
   esac
 done
-mkdir -p "$dir"
+if [ "$cmd" = up ]; then mkdir -p "$dir"; fi
+if [ ! -d "$dir" ]; then
+  [ "$cmd" = status ] && { echo "not running (no $dir)"; exit 1; }
+  exit 0  # down: nothing to stop
+fi
 dir=$(cd "$dir" && pwd)
 
 log() { echo "local-cluster: $*" >&2; }
@@ -53,7 +57,8 @@ stop_one() {
 }
 
 down() {
-  stop_one watchdog
+  # The watchdog runs `down` itself (by exec, so with its own pid): it must not stop itself.
+  if [ "$(cat "$dir/watchdog.pid" 2>/dev/null)" != "$$" ]; then stop_one watchdog; fi
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd

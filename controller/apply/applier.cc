@@ -88,12 +88,12 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
   labels[app::kNameLabel] = ctx.app_name;
   labels[app::kNamespaceLabel] = ctx.app_namespace;
 
-  std::optional<std::string> before;
-  if (ctx.last_resource_version) before = ctx.last_resource_version(change.key);
+  std::optional<Json> before;
+  if (ctx.last_applied) before = ctx.last_applied(change.key);
   if (!before) {
     auto live = ctx.client->Get(*resource, obj["metadata"].value("namespace", ""),
                                 obj["metadata"]["name"]);
-    if (live.ok()) before = (*live)["metadata"].value("resourceVersion", "");
+    if (live.ok()) before = std::move(*live);
     else if (!kube::IsNotFound(live.error())) {
       change.action = Action::kFailed;
       change.message = live.error().message();
@@ -120,7 +120,7 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
       }
       applied = ctx.client->Apply(obj, options, &created);
       created = false;  // it existed before: the recreate is a change to it
-      before = "";
+      before = Json::object();
     }
   }
   if (!applied.ok()) {
@@ -128,9 +128,12 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
     change.message = applied.error().message();
     return change;
   }
-  std::string after = (*applied)["metadata"].value("resourceVersion", "");
-  if (created || !before) change.action = Action::kCreated;
-  else change.action = *before == after ? Action::kUnchanged : Action::kConfigured;
+  if (created || !before) {
+    change.action = Action::kCreated;
+  } else {
+    bool same = ProjectOnto(*before, obj) == ProjectOnto(*applied, obj);
+    change.action = same ? Action::kUnchanged : Action::kConfigured;
+  }
   if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
     crds->push_back(change.key.name);
   }
@@ -171,6 +174,15 @@ ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
     }
   }
   return result;
+}
+
+Json ProjectOnto(const Json& live, const Json& desired) {
+  if (!desired.is_object()) return live;
+  Json out = Json::object();
+  for (const auto& [key, value] : desired.items()) {
+    out[key] = live.is_object() && live.contains(key) ? ProjectOnto(live[key], value) : Json();
+  }
+  return out;
 }
 
 std::vector<ObjectKey> DesiredKeys(const std::vector<Json>& objects, const ApplyContext& ctx) {

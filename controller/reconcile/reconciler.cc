@@ -14,7 +14,7 @@ namespace plumbline::reconcile {
 
 struct Reconciler::Memory {
   std::mutex mu;
-  std::map<apply::ObjectKey, std::string> resource_versions;  // after the last apply
+  std::map<apply::ObjectKey, Json> last_applied;  // each object as stored after our last apply
   std::string health_revision;  // the revision whose rollout is being watched
   std::chrono::steady_clock::time_point health_since{};
 };
@@ -287,9 +287,9 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   ctx.default_namespace = run.spec.destination_namespace;
   ctx.deadline = run.deadline;
   auto memory = run.memory;
-  ctx.last_resource_version = [memory](const apply::ObjectKey& key) -> std::optional<std::string> {
-    auto it = memory->resource_versions.find(key);
-    if (it == memory->resource_versions.end()) return std::nullopt;
+  ctx.last_applied = [memory](const apply::ObjectKey& key) -> std::optional<Json> {
+    auto it = memory->last_applied.find(key);
+    if (it == memory->last_applied.end()) return std::nullopt;
     return it->second;
   };
 
@@ -321,9 +321,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   for (const auto& c : applied.changes) {
     if (c.action != apply::Action::kFailed) {
       new_inventory.push_back(c.key);
-      if (!c.live.is_null()) {
-        memory->resource_versions[c.key] = c.live["metadata"].value("resourceVersion", "");
-      }
+      if (!c.live.is_null()) memory->last_applied[c.key] = c.live;
     }
   }
   // Objects that failed keep their place if they were managed before.
@@ -351,7 +349,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
                              run.deadline};
     pruned = apply::Prune(stale, pctx);
     for (const auto& c : pruned.changes) {
-      memory->resource_versions.erase(c.key);
+      memory->last_applied.erase(c.key);
       if (c.action == apply::Action::kFailed) new_inventory.push_back(c.key);
     }
   }
