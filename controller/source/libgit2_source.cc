@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <sstream>
 
 #include "source/git_source.h"
@@ -286,6 +289,169 @@ class Libgit2Snapshot : public Snapshot {
   mutable std::mutex mu_;  // libgit2 handles are not shared between threads
 };
 
+Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
+  git_oid oid;
+  if (IsFullSha(revision)) {
+    git_oid_fromstr(&oid, revision.c_str());
+  } else {
+    git_reference* ref = nullptr;
+    std::string branch = "refs/remotes/origin/" + revision;
+    std::string tag = "refs/tags/" + revision;
+    if (git_reference_lookup(&ref, repo, branch.c_str()) != 0 &&
+        git_reference_lookup(&ref, repo, tag.c_str()) != 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "revision \"" + revision + "\" is neither a branch nor a tag of the remote");
+    }
+    ReferencePtr owned(ref);
+    git_object* peeled = nullptr;
+    if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) != 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "revision \"" + revision + "\" does not point at a commit");
+    }
+    ObjectPtr obj(peeled);
+    git_oid_cpy(&oid, git_object_id(peeled));
+  }
+  git_commit* c = nullptr;
+  if (git_commit_lookup(&c, repo, &oid) != 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "commit " + revision + " is not in the repository");
+  }
+  return CommitPtr(c);
+}
+
+Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
+                                                  git_commit* commit) {
+  Commit info;
+  info.sha = OidString(git_commit_id(commit));
+  const git_signature* author = git_commit_author(commit);
+  info.author = std::string(author->name ? author->name : "") + " <" +
+                (author->email ? author->email : "") + ">";
+  info.time = std::chrono::system_clock::from_time_t(author->when.time);
+  info.message = git_commit_message(commit) ? git_commit_message(commit) : "";
+  return std::shared_ptr<const Snapshot>(
+      std::make_shared<Libgit2Snapshot>(path, *git_commit_tree_id(commit), std::move(info)));
+}
+
+
+Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
+                                                 const std::string& path,
+                                                 const std::string& cache_dir) {
+  std::error_code ec;
+  fs::create_directories(cache_dir, ec);
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, path.c_str()) != 0 &&
+      git_repository_init(&raw_repo, path.c_str(), /*is_bare=*/1) != 0) {
+    return Error(ErrorCode::kInternal, "cannot create the git cache: " + LastGitError());
+  }
+  RepoPtr repo(raw_repo);
+
+  // A commit SHA never moves: once it is here, there is nothing to fetch.
+  if (IsFullSha(request.revision)) {
+    git_oid oid;
+    git_oid_fromstr(&oid, request.revision.c_str());
+    git_commit* c = nullptr;
+    if (git_commit_lookup(&c, repo.get(), &oid) == 0) {
+      CommitPtr commit(c);
+      return MakeSnapshot(path, commit.get());
+    }
+  }
+
+  git_remote* raw_remote = nullptr;
+  if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
+    if (git_remote_create(&raw_remote, repo.get(), "origin", request.url.c_str()) != 0) {
+      return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+    }
+  }
+  RemotePtr remote(raw_remote);
+
+  FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout, "", 0, ""};
+  struct KeyFileGuard {
+    std::string path;
+    ~KeyFileGuard() {
+      if (!path.empty()) unlink(path.c_str());
+    }
+  } key_guard;
+  if (!request.auth.ssh_private_key.empty()) {
+    // libssh2 reads keys from files; keep it private and short-lived.
+    std::string tmpl = cache_dir + "/.key-XXXXXX";
+    int fd = mkstemp(tmpl.data());
+    if (fd < 0) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+    std::string key = request.auth.ssh_private_key;
+    if (key.back() != '\n') key += '\n';
+    bool written = write(fd, key.data(), key.size()) == ssize_t(key.size());
+    close(fd);
+    key_guard.path = ctx.key_file = tmpl;
+    if (!written) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+  }
+
+  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+  callbacks.credentials = Credentials;
+  callbacks.certificate_check = CertificateCheck;
+  callbacks.transfer_progress = TransferProgress;
+  callbacks.sideband_progress = SidebandProgress;
+  callbacks.payload = &ctx;
+  std::string bearer = "Authorization: Bearer " + request.auth.bearer_token;
+  char* header_list[] = {bearer.data()};
+  git_strarray headers = {header_list, request.auth.bearer_token.empty() ? 0u : 1u};
+  git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
+
+  auto fail = [&](const char* what) {
+    std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
+    return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
+  };
+  if (git_remote_set_instance_url(remote.get(), request.url.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+  }
+  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, &headers) != 0) {
+    return fail("cannot connect");
+  }
+  std::string revision = request.revision;
+  if (revision.empty()) {
+    git_buf head = GIT_BUF_INIT;
+    if (git_remote_default_branch(&head, remote.get()) != 0) {
+      git_remote_disconnect(remote.get());
+      return fail("cannot find the remote's HEAD branch");
+    }
+    revision = std::string(head.ptr, head.size);
+    git_buf_dispose(&head);
+    if (revision.rfind("refs/heads/", 0) == 0) revision = revision.substr(11);
+  }
+
+  char spec_heads[] = "+refs/heads/*:refs/remotes/origin/*";
+  char spec_tags[] = "+refs/tags/*:refs/tags/*";
+  char* specs[] = {spec_heads, spec_tags};
+  git_strarray refspecs = {specs, 2};
+  git_fetch_options fetch = GIT_FETCH_OPTIONS_INIT;
+  fetch.callbacks = callbacks;
+  fetch.custom_headers = headers;
+  fetch.prune = GIT_FETCH_PRUNE;
+  fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+  int rc = git_remote_download(remote.get(), &refspecs, &fetch);
+  if (rc == 0) {
+    rc = git_remote_update_tips(remote.get(), &callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL,
+                                "plumbline fetch");
+  }
+  if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
+  git_remote_disconnect(remote.get());
+  if (rc != 0) return fail("fetch failed");
+
+  auto commit = Resolve(repo.get(), revision);
+  if (!commit.ok()) return commit.error();
+  return MakeSnapshot(path, commit->get());
+}
+
+
+// One fetch, run on its own thread so that a server that stops answering cannot hold a worker
+// past the timeout: libgit2 1.5 has no socket timeouts, and its progress callbacks only run while
+// data flows. A fetch that overstays is abandoned; it keeps its repository locked until the
+// connection dies, and later fetches of that repository time out waiting for the lock.
+struct FetchJob {
+  std::mutex mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::optional<Result<std::shared_ptr<const Snapshot>>> result;
+};
+
 class Libgit2Source : public GitSource {
  public:
   explicit Libgit2Source(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {
@@ -294,17 +460,40 @@ class Libgit2Source : public GitSource {
 
   Result<std::shared_ptr<const Snapshot>> Fetch(const FetchRequest& request) override {
     std::string path = RepoPathFor(request.url);
-    std::shared_ptr<std::mutex> lock_for_repo;
+    std::shared_ptr<std::timed_mutex> repo_lock;
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto& m = repo_locks_[path];
-      if (!m) m = std::make_shared<std::mutex>();
-      lock_for_repo = m;
+      if (!m) m = std::make_shared<std::timed_mutex>();
+      repo_lock = m;
     }
-    std::lock_guard<std::mutex> repo_lock(*lock_for_repo);
-    auto result = FetchLocked(request, path);
-    if (!result.ok()) return result.error().Wrap("git " + request.url);
-    return result;
+    auto job = std::make_shared<FetchJob>();
+    // The thread owns copies of everything it touches: it may outlive this call and this source.
+    std::thread([job, repo_lock, request, path, cache_dir = cache_dir_] {
+      Result<std::shared_ptr<const Snapshot>> result =
+          Error(ErrorCode::kTimeout, "timed out waiting for an earlier fetch of this repository");
+      if (repo_lock->try_lock_for(request.timeout)) {
+        result = FetchLocked(request, path, cache_dir);
+        repo_lock->unlock();
+      }
+      std::lock_guard<std::mutex> lock(job->mu);
+      job->result = std::move(result);
+      job->done = true;
+      job->done_cv.notify_all();
+    }).detach();
+    std::unique_lock<std::mutex> lock(job->mu);
+    // The fetch enforces the timeout itself while data flows; the margin covers a silent server.
+    bool finished = job->done_cv.wait_for(lock, request.timeout + std::chrono::seconds(2),
+                                          [&] { return job->done; });
+    if (!finished) {
+      return Error(ErrorCode::kTimeout,
+                   "git " + request.url + ": fetch timed out after " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                          request.timeout).count()) +
+                       "s (the server stopped answering)");
+    }
+    if (!job->result->ok()) return job->result->error().Wrap("git " + request.url);
+    return *job->result;
   }
 
  private:
@@ -321,158 +510,9 @@ class Libgit2Source : public GitSource {
     return cache_dir_ + "/" + name + ".git";
   }
 
-  Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
-                                                      const std::string& path) {
-    std::error_code ec;
-    fs::create_directories(cache_dir_, ec);
-    git_repository* raw_repo = nullptr;
-    if (git_repository_open_bare(&raw_repo, path.c_str()) != 0 &&
-        git_repository_init(&raw_repo, path.c_str(), /*is_bare=*/1) != 0) {
-      return Error(ErrorCode::kInternal, "cannot create the git cache: " + LastGitError());
-    }
-    RepoPtr repo(raw_repo);
-
-    // A commit SHA never moves: once it is here, there is nothing to fetch.
-    if (IsFullSha(request.revision)) {
-      git_oid oid;
-      git_oid_fromstr(&oid, request.revision.c_str());
-      git_commit* c = nullptr;
-      if (git_commit_lookup(&c, repo.get(), &oid) == 0) {
-        CommitPtr commit(c);
-        return MakeSnapshot(path, commit.get());
-      }
-    }
-
-    git_remote* raw_remote = nullptr;
-    if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
-      if (git_remote_create(&raw_remote, repo.get(), "origin", request.url.c_str()) != 0) {
-        return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-      }
-    }
-    RemotePtr remote(raw_remote);
-
-    FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout, "", 0, ""};
-    struct KeyFileGuard {
-      std::string path;
-      ~KeyFileGuard() {
-        if (!path.empty()) unlink(path.c_str());
-      }
-    } key_guard;
-    if (!request.auth.ssh_private_key.empty()) {
-      // libssh2 reads keys from files; keep it private and short-lived.
-      std::string tmpl = cache_dir_ + "/.key-XXXXXX";
-      int fd = mkstemp(tmpl.data());
-      if (fd < 0) return Error(ErrorCode::kInternal, "cannot write the ssh key");
-      std::string key = request.auth.ssh_private_key;
-      if (key.back() != '\n') key += '\n';
-      bool written = write(fd, key.data(), key.size()) == ssize_t(key.size());
-      close(fd);
-      key_guard.path = ctx.key_file = tmpl;
-      if (!written) return Error(ErrorCode::kInternal, "cannot write the ssh key");
-    }
-
-    git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-    callbacks.credentials = Credentials;
-    callbacks.certificate_check = CertificateCheck;
-    callbacks.transfer_progress = TransferProgress;
-    callbacks.sideband_progress = SidebandProgress;
-    callbacks.payload = &ctx;
-    std::string bearer = "Authorization: Bearer " + request.auth.bearer_token;
-    char* header_list[] = {bearer.data()};
-    git_strarray headers = {header_list, request.auth.bearer_token.empty() ? 0u : 1u};
-    git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
-
-    auto fail = [&](const char* what) {
-      std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
-      return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
-    };
-    if (git_remote_set_instance_url(remote.get(), request.url.c_str()) != 0) {
-      return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-    }
-    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, &headers) != 0) {
-      return fail("cannot connect");
-    }
-    std::string revision = request.revision;
-    if (revision.empty()) {
-      git_buf head = GIT_BUF_INIT;
-      if (git_remote_default_branch(&head, remote.get()) != 0) {
-        git_remote_disconnect(remote.get());
-        return fail("cannot find the remote's HEAD branch");
-      }
-      revision = std::string(head.ptr, head.size);
-      git_buf_dispose(&head);
-      if (revision.rfind("refs/heads/", 0) == 0) revision = revision.substr(11);
-    }
-
-    char spec_heads[] = "+refs/heads/*:refs/remotes/origin/*";
-    char spec_tags[] = "+refs/tags/*:refs/tags/*";
-    char* specs[] = {spec_heads, spec_tags};
-    git_strarray refspecs = {specs, 2};
-    git_fetch_options fetch = GIT_FETCH_OPTIONS_INIT;
-    fetch.callbacks = callbacks;
-    fetch.custom_headers = headers;
-    fetch.prune = GIT_FETCH_PRUNE;
-    fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-    int rc = git_remote_download(remote.get(), &refspecs, &fetch);
-    if (rc == 0) {
-      rc = git_remote_update_tips(remote.get(), &callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL,
-                                  "plumbline fetch");
-    }
-    if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
-    git_remote_disconnect(remote.get());
-    if (rc != 0) return fail("fetch failed");
-
-    auto commit = Resolve(repo.get(), revision);
-    if (!commit.ok()) return commit.error();
-    return MakeSnapshot(path, commit->get());
-  }
-
-  Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
-    git_oid oid;
-    if (IsFullSha(revision)) {
-      git_oid_fromstr(&oid, revision.c_str());
-    } else {
-      git_reference* ref = nullptr;
-      std::string branch = "refs/remotes/origin/" + revision;
-      std::string tag = "refs/tags/" + revision;
-      if (git_reference_lookup(&ref, repo, branch.c_str()) != 0 &&
-          git_reference_lookup(&ref, repo, tag.c_str()) != 0) {
-        return Error(ErrorCode::kInvalidArgument,
-                     "revision \"" + revision + "\" is neither a branch nor a tag of the remote");
-      }
-      ReferencePtr owned(ref);
-      git_object* peeled = nullptr;
-      if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) != 0) {
-        return Error(ErrorCode::kInvalidArgument,
-                     "revision \"" + revision + "\" does not point at a commit");
-      }
-      ObjectPtr obj(peeled);
-      git_oid_cpy(&oid, git_object_id(peeled));
-    }
-    git_commit* c = nullptr;
-    if (git_commit_lookup(&c, repo, &oid) != 0) {
-      return Error(ErrorCode::kInvalidArgument,
-                   "commit " + revision + " is not in the repository");
-    }
-    return CommitPtr(c);
-  }
-
-  Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
-                                                       git_commit* commit) {
-    Commit info;
-    info.sha = OidString(git_commit_id(commit));
-    const git_signature* author = git_commit_author(commit);
-    info.author = std::string(author->name ? author->name : "") + " <" +
-                  (author->email ? author->email : "") + ">";
-    info.time = std::chrono::system_clock::from_time_t(author->when.time);
-    info.message = git_commit_message(commit) ? git_commit_message(commit) : "";
-    return std::shared_ptr<const Snapshot>(
-        std::make_shared<Libgit2Snapshot>(path, *git_commit_tree_id(commit), std::move(info)));
-  }
-
   const std::string cache_dir_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<std::mutex>> repo_locks_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<std::timed_mutex>> repo_locks_;  // guarded by mu_
 };
 
 }  // namespace

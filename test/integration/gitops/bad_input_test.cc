@@ -138,5 +138,27 @@ TEST_F(BadInputTest, AStoppedGitServerIsFetchFailedAndRecoveryNeedsNoRestart) {
   EXPECT_EQ(Color("a"), "green");
 }
 
+TEST_F(BadInputTest, AGitServerThatNeverAnswersTimesOut) {
+  // Accepts connections and never says a word.
+  int port = testing::FreePort();
+  testing::BackgroundProcess silent;
+  ASSERT_TRUE(silent.Start({"python3", "-c",
+                            "import socket,time\n"
+                            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                            "s.bind(('127.0.0.1'," + std::to_string(port) + ")); s.listen(16)\n"
+                            "held=[]\n"
+                            "while True: held.append(s.accept())\n"},
+                           GitOpsEnvironment::Get()->repos_dir() + "/../silent.log").ok());
+  ASSERT_TRUE(testing::Eventually([&] { return testing::PortOpen(port); }));
+  Json spec = Spec("git://127.0.0.1:" + std::to_string(port) + "/nothing");
+  spec["timeout"] = "2s";
+  ApplyApp("web", spec);
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return Cond(a, "Ready", "reason") == "FetchFailed";
+  }));
+  std::string message = Cond(GetApp("web"), "Ready", "message");
+  EXPECT_NE(message.find("timed out"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace plumbline
