@@ -88,10 +88,11 @@ spec:
   as_test.field_manager = "test-sync";
   ASSERT_TRUE(client_->Apply(patch, as_test).ok());
   ASSERT_TRUE(ReadyAt("web", cleanup));
-  EXPECT_TRUE(Live("apiextensions.k8s.io/v1", "CustomResourceDefinition", "",
-                   "gadgets." + group).is_null() ||
-              Live("apiextensions.k8s.io/v1", "CustomResourceDefinition", "",
-                   "gadgets." + group)["metadata"].contains("deletionTimestamp"));
+  // The CRD goes once the API server has removed its objects.
+  EXPECT_TRUE(testing::Eventually([&] {
+    return Live("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets." + group)
+        .is_null();
+  }));
 }
 
 TEST_F(FeaturesTest, AnImpersonatedServiceAccountWithoutRightsGetsForbiddenAlone) {
