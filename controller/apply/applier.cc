@@ -111,9 +111,8 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
     // Recreate: only when the object asks for it, since it loses the live object's state.
     const std::string ns = obj["metadata"].value("namespace", "");
     const std::string name = obj["metadata"]["name"];
-    kube::DeleteOptions del;
-    del.propagation_policy = "Foreground";
-    Status deleted = ctx.client->Delete(*resource, ns, name, del);
+    // Background: the object itself goes at once; the garbage collector takes its dependents.
+    Status deleted = ctx.client->Delete(*resource, ns, name);
     if (deleted.ok() || kube::IsNotFound(deleted.error())) {
       while (ctx.client->Get(*resource, ns, name).ok() && !Expired(ctx.deadline)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -187,17 +187,27 @@ Result<Json> ParseBody(const Result<std::string>& body, const std::string& conte
   return parsed;
 }
 
-// Checks the object names what a request needs and returns its namespace.
-Result<std::string> NamespaceFor(const ResourceInfo& resource, const Json& object,
-                                 const std::string& context) {
+// Where a request about `object` goes: its resource's path for the object, and the
+// "Kind namespace/name" that names it in errors.
+struct Target {
+  std::string path;
+  std::string context;
+};
+
+Result<Target> TargetOf(const Result<ResourceInfo>& resource, const Json& object) {
+  Target t;
+  t.context =
+      ObjectContext(object.value("kind", ""), Meta(object, "namespace"), Meta(object, "name"));
+  if (!resource.ok()) return resource.error().Wrap(t.context);
   if (Meta(object, "name").empty()) {
-    return Error(ErrorCode::kInvalidArgument, context + ": metadata.name is required");
+    return Error(ErrorCode::kInvalidArgument, t.context + ": metadata.name is required");
   }
   std::string ns = Meta(object, "namespace");
-  if (resource.namespaced && ns.empty()) {
-    return Error(ErrorCode::kInvalidArgument, context + ": metadata.namespace is required");
+  if (resource->namespaced && ns.empty()) {
+    return Error(ErrorCode::kInvalidArgument, t.context + ": metadata.namespace is required");
   }
-  return resource.namespaced ? ns : std::string();
+  t.path = resource->ObjectPath(resource->namespaced ? ns : "", Meta(object, "name"));
+  return t;
 }
 }  // namespace
 
@@ -260,22 +270,19 @@ Result<Json> Client::ApplyStatus(const Json& object, const ApplyOptions& options
 
 Result<Json> Client::ApplyTo(const Json& object, const std::string& subresource,
                              const ApplyOptions& options, bool* created) {
-  auto resource = ResourceFor(object);
-  std::string context =
-      ObjectContext(object.value("kind", ""), Meta(object, "namespace"), Meta(object, "name"));
-  if (!resource.ok()) return resource.error().Wrap(context);
-  auto ns = NamespaceFor(*resource, object, context);
-  if (!ns.ok()) return ns.error();
-  std::string path = resource->ObjectPath(*ns, Meta(object, "name")) + subresource;
+  auto target = TargetOf(ResourceFor(object), object);
+  if (!target.ok()) return target.error();
+  std::string path = target->path + subresource;
   AddQuery(&path, "fieldManager", options.field_manager);
   if (options.force) AddQuery(&path, "force", "true");
   if (options.dry_run) AddQuery(&path, "dryRun", "All");
   // JSON is YAML, so the apply-patch+yaml body can be the object's JSON text.
   int status = 0;
-  auto body = Do(Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml", context},
+  auto body = Do(Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml",
+                      target->context},
                  &status);
   if (created) *created = status == 201;
-  return ParseBody(body, context);
+  return ParseBody(body, target->context);
 }
 
 Result<Json> Client::Create(const Json& object, bool dry_run) {
@@ -294,15 +301,11 @@ Result<Json> Client::Create(const Json& object, bool dry_run) {
 }
 
 Result<Json> Client::UpdateStatus(const Json& object) {
-  auto resource = ResourceFor(object);
-  std::string context =
-      ObjectContext(object.value("kind", ""), Meta(object, "namespace"), Meta(object, "name"));
-  if (!resource.ok()) return resource.error().Wrap(context);
-  auto ns = NamespaceFor(*resource, object, context);
-  if (!ns.ok()) return ns.error();
-  std::string path = resource->ObjectPath(*ns, Meta(object, "name")) + "/status";
-  return ParseBody(Do(Call{"update", "PUT", path, object.dump(), "application/json", context}),
-                   context);
+  auto target = TargetOf(ResourceFor(object), object);
+  if (!target.ok()) return target.error();
+  return ParseBody(Do(Call{"update", "PUT", target->path + "/status", object.dump(),
+                           "application/json", target->context}),
+                   target->context);
 }
 
 Status Client::Delete(const ResourceInfo& resource, const std::string& ns,

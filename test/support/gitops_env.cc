@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "common/base64.h"
 #include "kube/errors.h"
 #include "support/control_plane.h"
 #include "yaml/yaml_json.h"
@@ -99,6 +100,16 @@ GitRepo GitOpsTest::NewRepo(const std::string& name, std::string* url) {
   std::string repo = namespace_ + "-" + name;
   *url = GitOpsEnvironment::Get()->daemon().Url(repo);
   return GitRepo(GitOpsEnvironment::Get()->repos_dir() + "/" + repo);
+}
+
+void GitOpsTest::ApplySecret(const std::string& name,
+                             const std::map<std::string, std::string>& data) {
+  Json encoded = Json::object();
+  for (const auto& [k, v] : data) encoded[k] = Base64Encode(v);
+  Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
+                 {"metadata", {{"name", name}, {"namespace", namespace_}}}, {"data", encoded}};
+  auto applied = client_->Apply(secret);
+  ASSERT_TRUE(applied.ok()) << applied.error().message();
 }
 
 void GitOpsTest::ApplyApp(const std::string& name, const Json& spec) {

@@ -78,6 +78,8 @@ class GitOpsTest : public KubeTest {
   void TearDown() override;
   // A new repository served by the git daemon; returns it with its URL in `url`.
   GitRepo NewRepo(const std::string& name, std::string* url);
+  // Creates or updates a Secret in this test's namespace (values are plain text).
+  void ApplySecret(const std::string& name, const std::map<std::string, std::string>& data);
   // Creates or updates an Application in this test's namespace.
   void ApplyApp(const std::string& name, const Json& spec);
   Json GetApp(const std::string& name);

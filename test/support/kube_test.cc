@@ -56,3 +56,13 @@ Json KubeTest::ConfigMap(const std::string& name, const Json& data) const {
 }
 
 }  // namespace plumbline::testing
+
+namespace plumbline::testing {
+
+kube::ResourceInfo KubeTest::ConfigMaps() {
+  auto res = client_->Resource({"", "v1", "ConfigMap"});
+  EXPECT_TRUE(res.ok()) << res.error().message();
+  return res.ok() ? *res : kube::ResourceInfo{};
+}
+
+}  // namespace plumbline::testing

@@ -28,6 +28,8 @@ class KubeTest : public ::testing::Test {
 
   // A ConfigMap object in this test's namespace.
   Json ConfigMap(const std::string& name, const Json& data) const;
+  // The ConfigMap resource, from discovery.
+  kube::ResourceInfo ConfigMaps();
 
   std::unique_ptr<kube::Client> client_;
   std::string namespace_;

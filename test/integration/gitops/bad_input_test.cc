@@ -138,6 +138,34 @@ TEST_F(BadInputTest, AStoppedGitServerIsFetchFailedAndRecoveryNeedsNoRestart) {
   EXPECT_EQ(Color("a"), "green");
 }
 
+TEST_F(BadInputTest, AnImmutableFieldIsApplyFailedUnlessTheObjectAsksToBeRecreated) {
+  std::string url;
+  GitRepo repo = NewRepo("immutable", &url);
+  auto immutable = [](const std::string& name, const std::string& value, bool force) {
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n" +
+           (force ? "  annotations: {plumbline.dev/force: enabled}\n" : "") +
+           "immutable: true\ndata:\n  color: " + value + "\n";
+  };
+  repo.Write("app/plain.yaml", immutable("plain", "blue", false));
+  repo.Write("app/forced.yaml", immutable("forced", "blue", true));
+  std::string first = repo.Commit("immutable");
+  ApplyApp("web", Spec(url));
+  ASSERT_TRUE(ReadyAt("web", first));
+  std::string forced_uid = Live("v1", "ConfigMap", namespace_, "forced")["metadata"]["uid"];
+
+  repo.Write("app/plain.yaml", immutable("plain", "green", false));
+  repo.Write("app/forced.yaml", immutable("forced", "green", true));
+  std::string second = repo.Commit("change immutable data");
+  ASSERT_TRUE(FailedAt("web", second, "ApplyFailed"));
+  std::string message = Cond(GetApp("web"), "Ready", "message");
+  EXPECT_NE(message.find("ConfigMap " + namespace_ + "/plain"), std::string::npos) << message;
+  EXPECT_NE(message.find("immutable"), std::string::npos) << message;
+  EXPECT_EQ(Color("plain"), "blue");
+  // The annotated one was deleted and created again with the new data.
+  EXPECT_EQ(Color("forced"), "green");
+  EXPECT_NE(Live("v1", "ConfigMap", namespace_, "forced")["metadata"]["uid"], forced_uid);
+}
+
 TEST_F(BadInputTest, AGitServerThatNeverAnswersTimesOut) {
   // Accepts connections and never says a word.
   int port = testing::FreePort();

@@ -2,7 +2,6 @@
 // a bearer token, and the Application's own CA.
 #include <gtest/gtest.h>
 
-#include "common/base64.h"
 #include "support/gitops_env.h"
 
 namespace plumbline {
@@ -49,14 +48,6 @@ class HttpsTest : public GitOpsTest {
            repo_dir.substr(repo_dir.rfind('/') + 1);
   }
 
-  void CreateSecret(const std::string& name, const Json& fields) {
-    Json data = Json::object();
-    for (const auto& [k, v] : fields.items()) data[k] = Base64Encode(v.get<std::string>());
-    Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
-                   {"metadata", {{"name", name}, {"namespace", namespace_}}}, {"data", data}};
-    ASSERT_TRUE(client_->Apply(secret).ok());
-  }
-
   Json Spec(const std::string& url, const std::string& secret) {
     return {{"source", {{"repoURL", url}, {"path", "app"}, {"secretRef", {{"name", secret}}}}},
             {"destination", {{"namespace", namespace_}}},
@@ -79,7 +70,7 @@ TEST_F(HttpsTest, UsernameAndPasswordWithTheApplicationsCa) {
   GitRepo repo = NewRepo("https-basic", &unused);
   repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: over-https}\n");
   std::string sha = repo.Commit("one");
-  CreateSecret("creds", {{"username", "alice"}, {"password", "s3cret"}, {"ca.crt", Ca()}});
+  ApplySecret("creds", {{"username", "alice"}, {"password", "s3cret"}, {"ca.crt", Ca()}});
   ApplyApp("web", Spec(Url(repo.dir()), "creds"));
   ASSERT_TRUE(ReadyAt("web", sha));
   EXPECT_FALSE(Live("v1", "ConfigMap", namespace_, "over-https").is_null());
@@ -90,7 +81,7 @@ TEST_F(HttpsTest, BearerToken) {
   GitRepo repo = NewRepo("https-bearer", &unused);
   repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: with-token}\n");
   std::string sha = repo.Commit("one");
-  CreateSecret("token", {{"bearerToken", "tok-123"}, {"ca.crt", Ca()}});
+  ApplySecret("token", {{"bearerToken", "tok-123"}, {"ca.crt", Ca()}});
   ApplyApp("web", Spec(Url(repo.dir()), "token"));
   ASSERT_TRUE(ReadyAt("web", sha));
 }
@@ -100,9 +91,9 @@ TEST_F(HttpsTest, AWrongPasswordOrAnUntrustedServerIsFetchFailed) {
   GitRepo repo = NewRepo("https-bad", &unused);
   repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: never}\n");
   repo.Commit("one");
-  CreateSecret("wrong", {{"username", "alice"}, {"password", "nope"}, {"ca.crt", Ca()}});
+  ApplySecret("wrong", {{"username", "alice"}, {"password", "nope"}, {"ca.crt", Ca()}});
   ApplyApp("wrong-password", Spec(Url(repo.dir()), "wrong"));
-  CreateSecret("no-ca", {{"username", "alice"}, {"password", "s3cret"}});
+  ApplySecret("no-ca", {{"username", "alice"}, {"password", "s3cret"}});
   ApplyApp("no-ca", Spec(Url(repo.dir()), "no-ca"));
   ASSERT_TRUE(WaitApp("wrong-password", [&](const Json& a) {
     return Cond(a, "Ready", "reason") == "FetchFailed";

@@ -1,7 +1,6 @@
 // git over ssh against a real sshd: a key from the Application's Secret, and known_hosts checked.
 #include <gtest/gtest.h>
 
-#include "common/base64.h"
 #include "support/gitops_env.h"
 #include "support/sshd.h"
 
@@ -26,12 +25,7 @@ class SshTest : public GitOpsTest {
   }
 
   void CreateSecret(const std::string& name, const std::string& known_hosts) {
-    Json secret = {{"apiVersion", "v1"},
-                   {"kind", "Secret"},
-                   {"metadata", {{"name", name}, {"namespace", namespace_}}},
-                   {"data", {{"identity", Base64Encode(server_->client_key())},
-                             {"known_hosts", Base64Encode(known_hosts)}}}};
-    ASSERT_TRUE(client_->Apply(secret).ok());
+    ApplySecret(name, {{"identity", server_->client_key()}, {"known_hosts", known_hosts}});
   }
 
   Json Spec(const std::string& url, const std::string& secret) {

@@ -13,6 +13,7 @@
 #include "kube/errors.h"
 #include "support/control_plane.h"
 #include "support/kube_test.h"
+#include "support/process.h"
 #include "yaml/yaml_json.h"
 
 namespace plumbline {
@@ -20,19 +21,10 @@ namespace {
 
 using testing::ControlPlane;
 using testing::KubeTest;
+using testing::ReadFile;
+using testing::WriteFile;
 
 namespace fs = std::filesystem;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream(path) << content;
-}
 
 // The control plane's server URL and CA, from its kubeconfig.
 struct ServerInfo {
@@ -41,14 +33,14 @@ struct ServerInfo {
 };
 
 ServerInfo Server() {
-  auto doc = yaml::ParseDocument(ReadAll(ControlPlane::Get()->kubeconfig()), "kubeconfig");
+  auto doc = yaml::ParseDocument(ReadFile(ControlPlane::Get()->kubeconfig()), "kubeconfig");
   EXPECT_TRUE(doc.ok());
   const Json& cluster = (*doc)["clusters"][0]["cluster"];
   return {cluster["server"], cluster["certificate-authority-data"]};
 }
 
 std::string AdminToken() {
-  std::string token = ReadAll(ControlPlane::Get()->dir() + "/pki/admin.token");
+  std::string token = ReadFile(ControlPlane::Get()->dir() + "/pki/admin.token");
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   return token;
 }
@@ -205,7 +197,7 @@ TEST_F(AuthTest, VersionCommandPrintsTheServerVersion) {
   EXPECT_NE(out.str().find("Client Version: v"), std::string::npos);
   // hack/versions.env pins the API server version.
   std::string pinned;
-  std::stringstream versions(ReadAll(std::string(PLUMBLINE_SOURCE_DIR) + "/hack/versions.env"));
+  std::stringstream versions(ReadFile(std::string(PLUMBLINE_SOURCE_DIR) + "/hack/versions.env"));
   for (std::string line; std::getline(versions, line);) {
     if (line.rfind("KUBERNETES_VERSION=", 0) == 0) pinned = line.substr(19);
   }

@@ -17,11 +17,6 @@ using testing::WatchRecorder;
 
 class GoneTest : public KubeTest {
  protected:
-  kube::ResourceInfo ConfigMaps() {
-    auto res = client_->Resource({"", "v1", "ConfigMap"});
-    EXPECT_TRUE(res.ok());
-    return *res;
-  }
 
   // True once a raw watch from resourceVersion 1 is refused with 410.
   bool OldVersionIsGone() {

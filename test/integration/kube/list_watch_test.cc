@@ -21,11 +21,6 @@ using testing::WatchRecorder;
 
 class ListWatchTest : public KubeTest {
  protected:
-  kube::ResourceInfo ConfigMaps() {
-    auto res = client_->Resource({"", "v1", "ConfigMap"});
-    EXPECT_TRUE(res.ok());
-    return *res;
-  }
 };
 
 TEST_F(ListWatchTest, ListsTwelveHundredConfigMapsInPages) {
