@@ -92,7 +92,9 @@ Status Reconciler::SetFinalizer(const Json& application, bool present) {
   Json patch = {{"apiVersion", app::kApiVersion},
                 {"kind", app::kKind},
                 {"metadata", {{"name", application["metadata"]["name"]},
-                              {"namespace", application["metadata"]["namespace"]}}}};
+                              {"namespace", application["metadata"]["namespace"]},
+                              // A precondition: never re-create an Application deleted meanwhile.
+                              {"uid", application["metadata"]["uid"]}}}};
   if (present) patch["metadata"]["finalizers"] = Json::array({app::kFinalizer});
   kube::ApplyOptions options;
   options.field_manager = "plumbline-finalizer";
@@ -369,6 +371,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   if (new_revision) {
     Json entry = {{"revision", commit.sha},
                   {"author", commit.author},
+                  {"message", commit.message.substr(0, commit.message.find('\n'))},
                   {"commitTime", FormatRfc3339(commit.time)},
                   {"appliedTime", now},
                   {"created", all.Count(apply::Action::kCreated)},

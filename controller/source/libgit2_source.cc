@@ -1,6 +1,7 @@
 // GitSource on libgit2. Every libgit2 handle is owned by a unique_ptr with its free function, and
 // every libgit2 error becomes an Error naming the URL.
 #include <git2.h>
+#include <git2/sys/repository.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -356,11 +357,20 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
     }
   }
 
+  // The cache needs no configuration, and must not pick up the host's (~/.gitconfig url
+  // rewrites). An empty config also avoids a libgit2 1.5 leak: its regexp matcher leaks on every
+  // config entry that a remote's URL rewriting scans without a match.
+  git_config* raw_config = nullptr;
+  if (git_config_new(&raw_config) != 0) {
+    return Error(ErrorCode::kInternal, "cannot create a git config: " + LastGitError());
+  }
+  git_repository_set_config(repo.get(), raw_config);
+  git_config_free(raw_config);  // the repository holds its own reference
+
+  // An anonymous remote with explicit refspecs: nothing is written to the repository.
   git_remote* raw_remote = nullptr;
-  if (git_remote_lookup(&raw_remote, repo.get(), "origin") != 0) {
-    if (git_remote_create(&raw_remote, repo.get(), "origin", request.url.c_str()) != 0) {
-      return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-    }
+  if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
   }
   RemotePtr remote(raw_remote);
 
@@ -399,9 +409,6 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
     std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
     return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
   };
-  if (git_remote_set_instance_url(remote.get(), request.url.c_str()) != 0) {
-    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-  }
   if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, &headers) != 0) {
     return fail("cannot connect");
   }

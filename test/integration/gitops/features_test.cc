@@ -1,6 +1,7 @@
 // Shared fetches, CRDs with their instances, and impersonation (PRODUCT §2, §3).
 #include <gtest/gtest.h>
 
+#include "kube/errors.h"
 #include "support/gitops_env.h"
 
 namespace plumbline {
@@ -134,6 +135,80 @@ spec:
   EXPECT_TRUE(Live("apps/v1", "Deployment", namespace_, "web").is_null());
   // The other Application, with the same ServiceAccount but only ConfigMaps, is fine.
   ASSERT_TRUE(ReadyAt("allowed", sha));
+}
+
+}  // namespace
+}  // namespace plumbline
+
+namespace plumbline {
+namespace {
+
+TEST_F(FeaturesTest, RevisionsCanBeATagOrACommitAndFileUrlsWork) {
+  std::string url;
+  GitRepo repo = NewRepo("revisions", &url);
+  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: one}\n");
+  std::string first = repo.Commit("one");
+  testing::MustRun({"git", "-C", repo.dir(), "tag", "v1"});
+  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: two}\n");
+  std::string second = repo.Commit("two");
+  auto spec = [&](const std::string& source_url, const std::string& revision,
+                  const std::string& ns_suffix) {
+    return Json{{"source", {{"repoURL", source_url}, {"revision", revision}, {"path", "app"}}},
+                {"destination", {{"namespace", namespace_ + ns_suffix}}},
+                {"interval", "1s"}};
+  };
+  for (const char* suffix : {"-tag", "-sha", "-file"}) {
+    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
+               {"metadata", {{"name", namespace_ + suffix}}}};
+    ASSERT_TRUE(client_->Apply(ns).ok());
+  }
+  ApplyApp("by-tag", spec(url, "v1", "-tag"));
+  ApplyApp("by-sha", spec(url, first, "-sha"));
+  ApplyApp("by-file", spec("file://" + repo.dir(), "main", "-file"));
+  ASSERT_TRUE(ReadyAt("by-tag", first));
+  ASSERT_TRUE(ReadyAt("by-sha", first));
+  ASSERT_TRUE(ReadyAt("by-file", second));
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_ + "-tag", "a")["data"]["v"], "one");
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_ + "-sha", "a")["data"]["v"], "one");
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_ + "-file", "a")["data"]["v"], "two");
+  // History keeps the commit's message.
+  EXPECT_EQ(GetApp("by-file")["status"]["history"][0]["message"], "two");
+}
+
+TEST_F(FeaturesTest, TheSchemaRejectsBadSpecsBeforeTheControllerSeesThem) {
+  auto apply = [&](const Json& spec) {
+    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
+                {"metadata", {{"name", "bad"}, {"namespace", namespace_}}}, {"spec", spec}};
+    return client_->Apply(app);
+  };
+  Json good = {{"source", {{"repoURL", "git://127.0.0.1:1/x"}}}};
+  struct Case {
+    const char* field;
+    Json spec;
+  };
+  std::vector<Case> cases = {
+      {"spec.source.repoURL", Json{{"source", Json::object()}}},
+      {"spec.source.repoURL", Json{{"source", {{"repoURL", "not a url"}}}}},
+      {"spec.drift", [&] { Json s = good; s["drift"] = "sometimes"; return s; }()},
+      {"spec.interval", [&] { Json s = good; s["interval"] = "soon"; return s; }()},
+      {"spec.source.path", [&] { Json s = good; s["source"]["path"] = "/etc"; return s; }()},
+      {"spec.prune", [&] { Json s = good; s["prune"] = "yes please"; return s; }()},
+  };
+  for (const auto& c : cases) {
+    auto result = apply(c.spec);
+    ASSERT_FALSE(result.ok()) << c.spec.dump();
+    // Mostly 422 Invalid; a value of the wrong type fails earlier, in the typed patch, as a 500.
+    if (std::string(c.field) != "spec.prune") {
+      EXPECT_TRUE(kube::IsInvalid(result.error())) << result.error().message();
+    }
+    EXPECT_NE(result.error().message().find(c.field), std::string::npos)
+        << result.error().message();
+  }
+  auto accepted = apply(good);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message();
+  // Defaults are filled in by the API server.
+  EXPECT_EQ((*accepted)["spec"]["interval"], "3m");
+  EXPECT_EQ((*accepted)["spec"]["drift"], "correct");
 }
 
 }  // namespace
