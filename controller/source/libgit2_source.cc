@@ -403,27 +403,11 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   std::string bearer = "Authorization: Bearer " + request.auth.bearer_token;
   char* header_list[] = {bearer.data()};
   git_strarray headers = {header_list, request.auth.bearer_token.empty() ? 0u : 1u};
-  git_proxy_options proxy = GIT_PROXY_OPTIONS_INIT;
 
   auto fail = [&](const char* what) {
     std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
     return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
   };
-  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &callbacks, &proxy, &headers) != 0) {
-    return fail("cannot connect");
-  }
-  std::string revision = request.revision;
-  if (revision.empty()) {
-    git_buf head = GIT_BUF_INIT;
-    if (git_remote_default_branch(&head, remote.get()) != 0) {
-      git_remote_disconnect(remote.get());
-      return fail("cannot find the remote's HEAD branch");
-    }
-    revision = std::string(head.ptr, head.size);
-    git_buf_dispose(&head);
-    if (revision.rfind("refs/heads/", 0) == 0) revision = revision.substr(11);
-  }
-
   char spec_heads[] = "+refs/heads/*:refs/remotes/origin/*";
   char spec_tags[] = "+refs/tags/*:refs/tags/*";
   char* specs[] = {spec_heads, spec_tags};
@@ -433,14 +417,29 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   fetch.custom_headers = headers;
   fetch.prune = GIT_FETCH_PRUNE;
   fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+  // Download connects by itself and stays connected, so the remote's HEAD can be read after.
+  // (Connecting first and downloading after makes libgit2 1.5 copy the options again and leak
+  // them.)
   int rc = git_remote_download(remote.get(), &refspecs, &fetch);
+  std::string revision = request.revision;
+  if (rc == 0 && revision.empty()) {
+    git_buf head = GIT_BUF_INIT;
+    rc = git_remote_default_branch(&head, remote.get());
+    if (rc != 0) {
+      git_remote_disconnect(remote.get());
+      return fail("cannot find the remote's HEAD branch");
+    }
+    revision = std::string(head.ptr, head.size);
+    git_buf_dispose(&head);
+    if (revision.rfind("refs/heads/", 0) == 0) revision = revision.substr(11);
+  }
   if (rc == 0) {
     rc = git_remote_update_tips(remote.get(), &callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_ALL,
                                 "plumbline fetch");
   }
   if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
   git_remote_disconnect(remote.get());
-  if (rc != 0) return fail("fetch failed");
+  if (rc != 0) return fail("cannot fetch");
 
   auto commit = Resolve(repo.get(), revision);
   if (!commit.ok()) return commit.error();
