@@ -62,6 +62,8 @@ down() {
   stop_one kube-controller-manager
   stop_one kube-apiserver
   stop_one etcd
+  # A process that was just killed may still be closing files: retry before giving up.
+  for _ in 1 2 3 4 5; do rm -rf "$dir" 2>/dev/null && return 0; sleep 0.5; done
   rm -rf "$dir"
 }
 

@@ -54,7 +54,8 @@ void ControlPlane::SetUp() {
 void ControlPlane::TearDown() {
   if (!owned_) return;
   auto run = RunSubprocess({kScript, "down", "--dir", dir_});
-  EXPECT_TRUE(run.ok() && run->exit_code == 0) << "local-cluster.sh down failed";
+  EXPECT_TRUE(run.ok() && run->exit_code == 0)
+      << "local-cluster.sh down failed: " << (run.ok() ? run->err : run.error().message());
 }
 
 }  // namespace plumbline::testing
