@@ -129,7 +129,7 @@ bool ListWatcher::ListOnce() {
     std::lock_guard<std::mutex> lock(mu_);
     resource_version_ = list->resource_version;
   }
-  if (handlers_.on_list) handlers_.on_list(list->items);
+  if (handlers_.on_list) Deliver([&] { handlers_.on_list(list->items); });
   return true;
 }
 
@@ -187,13 +187,24 @@ void ListWatcher::WatchOnce() {
       resource_version_ = rv;
     }
     if (event.type == WatchEvent::Type::kBookmark) continue;
-    if (handlers_.on_event) handlers_.on_event(event);
+    if (handlers_.on_event) Deliver([&] { handlers_.on_event(event); });
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     current_ = nullptr;
   }
   if (retry_later && !stopping_) Backoff();
+}
+
+void ListWatcher::Deliver(const std::function<void()>& call) {
+  // A handler that throws (an object of an unexpected shape) must not end the watch thread.
+  try {
+    call();
+  } catch (const std::exception& e) {
+    if (handlers_.on_error) {
+      handlers_.on_error(Error(ErrorCode::kInternal, std::string("watch handler failed: ") + e.what()));
+    }
+  }
 }
 
 void ListWatcher::Run() {

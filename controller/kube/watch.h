@@ -79,6 +79,7 @@ class ListWatcher {
   bool ListOnce();                 // false on error
   void WatchOnce();                // returns when the watch ends for any reason
   void Backoff();                  // sleeps (interruptibly) and grows the delay
+  void Deliver(const std::function<void()>& call);  // runs a handler, reporting its exceptions
 
   Client& client_;
   const ResourceInfo resource_;

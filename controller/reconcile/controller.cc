@@ -136,7 +136,14 @@ void Controller::Work() {
       queue_.Done(*key);
       continue;
     }
-    ReconcileResult result = reconciler_.Reconcile(application);
+    ReconcileResult result;
+    try {
+      result = reconciler_.Reconcile(application);
+    } catch (const std::exception& e) {
+      // An object of an unexpected shape must not take the controller down: report and retry.
+      log_.Error("reconcile failed unexpectedly", {{"app", *key}, {"error", e.what()}});
+      result.retry = true;
+    }
     if (result.retry) {
       queue_.AddRateLimited(*key);
     } else {
