@@ -89,7 +89,7 @@ Status Discovery::Refresh(const std::string& group_version) {
 
 Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string gv = gvk.GroupVersion();
+  std::string gv = gvk.ApiVersion();
   auto lookup = [&]() -> const ResourceInfo* {
     auto it = cache_.find(gv);
     if (it == cache_.end()) return nullptr;
@@ -108,11 +108,6 @@ Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
   }
   if (const ResourceInfo* hit = lookup()) return *hit;
   return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound");
-}
-
-void Discovery::Invalidate() {
-  std::lock_guard<std::mutex> lock(mu_);
-  cache_.clear();
 }
 
 int Discovery::fetch_count() const {

@@ -29,8 +29,6 @@ class Discovery {
 
   // NotFound when the API server serves no such group-version or kind.
   Result<ResourceInfo> Find(const GroupVersionKind& gvk);
-  // Drops every cached group-version.
-  void Invalidate();
   // How many group-versions were fetched so far (for tests and benchmarks).
   int fetch_count() const;
 

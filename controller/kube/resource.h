@@ -15,7 +15,6 @@ struct GroupVersionKind {
   // Splits an apiVersion ("apps/v1" or "v1") and a kind.
   static GroupVersionKind FromApiVersion(const std::string& api_version, const std::string& kind);
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
-  std::string GroupVersion() const { return ApiVersion(); }
   bool operator==(const GroupVersionKind&) const = default;
   auto operator<=>(const GroupVersionKind&) const = default;
 };

@@ -54,6 +54,13 @@ std::vector<apply::ObjectKey> InventoryOf(const Json& status) {
   return keys;
 }
 
+// The client for an Application's objects: its ServiceAccount when it names one (null: use ours).
+std::unique_ptr<kube::Client> ImpersonatedClient(kube::Client& client, const std::string& ns,
+                                                 const app::Spec& spec) {
+  if (spec.service_account_name.empty()) return nullptr;
+  return client.Impersonate({"system:serviceaccount:" + ns + ":" + spec.service_account_name, {}});
+}
+
 Result<source::GitAuth> ReadAuth(kube::Client& client, const std::string& ns,
                                  const std::string& name) {
   auto secrets = client.Resource({"", "v1", "Secret"});
@@ -173,13 +180,8 @@ ReconcileResult Reconciler::Finalize(Run& run) {
   auto spec = app::ParseSpec(run.app);
   std::vector<apply::ObjectKey> inventory = InventoryOf(run.status);
   if (spec.ok() && spec->prune && !inventory.empty()) {
-    std::unique_ptr<kube::Client> impersonated;
-    kube::Client* client = &client_;
-    if (!spec->service_account_name.empty()) {
-      impersonated = client_.Impersonate(
-          {"system:serviceaccount:" + run.ns + ":" + spec->service_account_name, {}});
-      client = impersonated.get();
-    }
+    std::unique_ptr<kube::Client> impersonated = ImpersonatedClient(client_, run.ns, *spec);
+    kube::Client* client = impersonated ? impersonated.get() : &client_;
     apply::PruneContext ctx{client, run.name, run.ns, options_.controller_namespace,
                             std::chrono::steady_clock::now() + spec->timeout};
     apply::ChangeSet pruned = apply::Prune(inventory, ctx);
@@ -243,31 +245,24 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   const std::string requested_at =
       run.app["metadata"].value("annotations", Json::object()).value(app::kRequestedAtAnnotation, "");
   bool requested = !requested_at.empty() && status.value("lastHandledRequestedAt", "") != requested_at;
-  auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
-                                                    : run.spec.interval);
-  if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
-  if (!snapshot.ok()) {
-    const std::string& msg = snapshot.error().message();
-    if (app::FindCondition(status, app::kReady) == nullptr ||
-        app::FindCondition(status, app::kReady)->value("message", "") != msg) {
-      (void)events_.Record(run.app, events::Type::kWarning, "FetchFailed", msg);
-    }
-    MarkFailed(&status, gen, "FetchFailed", msg);
-    log_.Error("fetch failed", {{"app", run.key}, {"error", msg}});
-    return {std::nullopt, true};
-  }
-  const source::Commit& commit = (*snapshot)->commit();
-  status["lastAttemptedRevision"] = commit.sha;
-
+  std::string revision;  // known once fetched
+  // A failed phase: one Warning Event per new failure (not one per retry), conditions, a log line.
   auto fail = [&](const char* reason, const std::string& msg) -> ReconcileResult {
-    if (app::FindCondition(status, app::kReady) == nullptr ||
-        app::FindCondition(status, app::kReady)->value("message", "") != msg) {
+    const Json* ready = app::FindCondition(status, app::kReady);
+    if (ready == nullptr || ready->value("message", "") != msg) {
       (void)events_.Record(run.app, events::Type::kWarning, reason, msg);
     }
     MarkFailed(&status, gen, reason, msg);
-    log_.Error(std::string(reason), {{"app", run.key}, {"revision", commit.sha}, {"error", msg}});
+    log_.Error(std::string(reason), {{"app", run.key}, {"revision", revision}, {"error", msg}});
     return {std::nullopt, true};
   };
+  auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
+                                                    : run.spec.interval);
+  if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
+  if (!snapshot.ok()) return fail("FetchFailed", snapshot.error().message());
+  const source::Commit& commit = (*snapshot)->commit();
+  revision = commit.sha;
+  status["lastAttemptedRevision"] = commit.sha;
 
   // Render.
   auto files = (*snapshot)->ReadDir(run.spec.path);
@@ -275,13 +270,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   auto rendered = render::Render(*files, options_.render);
   if (!rendered.ok()) return fail("RenderFailed", rendered.error().message());
 
-  std::unique_ptr<kube::Client> impersonated;
-  kube::Client* client = &client_;
-  if (!run.spec.service_account_name.empty()) {
-    impersonated = client_.Impersonate(
-        {"system:serviceaccount:" + run.ns + ":" + run.spec.service_account_name, {}});
-    client = impersonated.get();
-  }
+  std::unique_ptr<kube::Client> impersonated = ImpersonatedClient(client_, run.ns, run.spec);
+  kube::Client* client = impersonated ? impersonated.get() : &client_;
   apply::ApplyContext ctx;
   ctx.client = client;
   ctx.app_name = run.name;
