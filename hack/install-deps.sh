@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev
   # end-to-end tests: a real git daemon and sshd
   openssh-server openssh-client
+  # alert rules: promtool, and a real Prometheus scraping the controller
+  prometheus
 )
 
 sudo_cmd=()

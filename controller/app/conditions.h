@@ -13,6 +13,7 @@ inline constexpr char kReady[] = "Ready";
 inline constexpr char kReconciling[] = "Reconciling";
 inline constexpr char kStalled[] = "Stalled";
 inline constexpr char kHealthy[] = "Healthy";
+inline constexpr char kDrifted[] = "Drifted";
 
 void SetCondition(Json* status, const std::string& type, bool value, const std::string& reason,
                   const std::string& message, int64_t observed_generation);

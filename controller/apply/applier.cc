@@ -87,17 +87,49 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
   if (!labels.is_object()) labels = Json::object();
   labels[app::kNameLabel] = ctx.app_name;
   labels[app::kNamespaceLabel] = ctx.app_namespace;
+  if (ctx.skip) {
+    if (auto skipped = ctx.skip(change.key, obj)) {
+      skipped->desired = std::move(obj);
+      return *skipped;
+    }
+  }
+  change.desired = obj;
+  const std::string ns = obj["metadata"].value("namespace", "");
+  const std::string name = obj["metadata"]["name"];
 
-  std::optional<Json> before;
-  if (ctx.last_applied) before = ctx.last_applied(change.key);
-  if (!before) {
-    auto live = ctx.client->Get(*resource, obj["metadata"].value("namespace", ""),
-                                obj["metadata"]["name"]);
-    if (live.ok()) before = std::move(*live);
-    else if (!kube::IsNotFound(live.error())) {
+  // The live resourceVersion before the apply: unchanged if the apply leaves it as it was.
+  std::optional<std::string> before;
+  if (ctx.live_version) before = ctx.live_version(change.key);
+  std::vector<std::string> ignored;
+  if (ctx.ignored) ignored = ctx.ignored(change.key);
+  std::optional<Json> live;
+  if (!before || !ignored.empty()) {
+    auto got = ctx.client->Get(*resource, ns, name);
+    if (got.ok()) {
+      live = std::move(*got);
+      before = (*live)["metadata"].value("resourceVersion", "");
+    } else if (kube::IsNotFound(got.error())) {
+      before = "";
+    } else {
       change.action = Action::kFailed;
-      change.message = live.error().message();
+      change.message = got.error().message();
       return change;
+    }
+  }
+  if (live) {
+    // ignoreDifferences: keep what is live there, so the apply neither reverts nor drops it.
+    for (const auto& pointer : ignored) {
+      Json::json_pointer p;
+      try {
+        p = Json::json_pointer(pointer);
+      } catch (const std::exception&) {
+        continue;  // the schema validates pointers; never fail an apply over one
+      }
+      if (live->contains(p)) {
+        obj[p] = (*live)[p];
+      } else if (obj.contains(p)) {
+        obj.at(p.parent_pointer()).erase(p.back());
+      }
     }
   }
 
@@ -109,8 +141,6 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
   if (!applied.ok() && IsImmutableFieldError(applied.error()) &&
       Annotation(obj, app::kForceAnnotation) == "enabled") {
     // Recreate: only when the object asks for it, since it loses the live object's state.
-    const std::string ns = obj["metadata"].value("namespace", "");
-    const std::string name = obj["metadata"]["name"];
     // Background: the object itself goes at once; the garbage collector takes its dependents.
     Status deleted = ctx.client->Delete(*resource, ns, name);
     if (deleted.ok() || kube::IsNotFound(deleted.error())) {
@@ -119,7 +149,7 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
       }
       applied = ctx.client->Apply(obj, options, &created);
       created = false;  // it existed before: the recreate is a change to it
-      before = Json::object();
+      before = "recreated";
     }
   }
   if (!applied.ok()) {
@@ -127,10 +157,11 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
     change.message = applied.error().message();
     return change;
   }
-  if (created || !before) {
+  if (created || before->empty()) {
     change.action = Action::kCreated;
   } else {
-    bool same = ProjectOnto(*before, obj) == ProjectOnto(*applied, obj);
+    // Server-side apply that changes nothing keeps the resourceVersion.
+    bool same = (*applied)["metadata"].value("resourceVersion", "") == *before;
     change.action = same ? Action::kUnchanged : Action::kConfigured;
   }
   if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
@@ -155,7 +186,7 @@ ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
       if (Expired(ctx.deadline)) {
         Change timeout{ObjectKey::Of(*obj), Action::kFailed,
                        ObjectKey::Of(*obj).ToString() + ": not applied, the reconcile timed out",
-                       Json()};
+                       Json(), Json()};
         result.changes.push_back(std::move(timeout));
         continue;
       }
@@ -175,15 +206,6 @@ ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
   return result;
 }
 
-Json ProjectOnto(const Json& live, const Json& desired) {
-  if (!desired.is_object()) return live;
-  Json out = Json::object();
-  for (const auto& [key, value] : desired.items()) {
-    out[key] = live.is_object() && live.contains(key) ? ProjectOnto(live[key], value) : Json();
-  }
-  return out;
-}
-
 std::vector<ObjectKey> DesiredKeys(const std::vector<Json>& objects, const ApplyContext& ctx) {
   std::vector<ObjectKey> keys;
   for (Json obj : objects) {
@@ -197,7 +219,7 @@ ChangeSet Prune(std::vector<ObjectKey> stale, const PruneContext& ctx) {
   SortForPrune(&stale);
   ChangeSet result;
   for (const auto& key : stale) {
-    Change change{key, Action::kDeleted, "", Json()};
+    Change change{key, Action::kDeleted, "", Json(), Json()};
     if (Expired(ctx.deadline)) {
       change.action = Action::kFailed;
       change.message = key.ToString() + ": not pruned, the reconcile timed out";

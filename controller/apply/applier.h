@@ -21,20 +21,22 @@ struct ApplyContext {
   std::string app_namespace;
   std::string default_namespace;  // for namespaced objects that name none
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  // The object as it was stored after the previous reconcile, when known; without it the applier
-  // reads the object once to tell "unchanged" from "configured".
-  std::function<std::optional<Json>(const ObjectKey&)> last_applied;
+  // Asked for each object (labels and namespace filled in) before any request: a Change to
+  // report instead of applying (it was unchanged, or its drift is only reported), or nullopt to
+  // apply it. Unset: apply everything.
+  std::function<std::optional<Change>(const ObjectKey&, const Json& object)> skip;
+  // The live object's resourceVersion ("" when it does not exist) when known without a request;
+  // nullopt makes the applier read the object to tell "unchanged" from "configured".
+  std::function<std::optional<std::string>(const ObjectKey&)> live_version;
+  // JSON pointers (ignoreDifferences) whose live values an update keeps: the applied manifest
+  // carries the live value there (or omits the field when live has none). A create uses git's.
+  std::function<std::vector<std::string>(const ObjectKey&)> ignored;
 };
 
 // Applies `objects` in phase order, waiting for CRDs to be Established before the next phase.
 // Adds the tracking labels and defaults namespaces. An object annotated
 // plumbline.dev/reconcile: disabled is skipped; a failure of one object does not stop the others.
 ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx);
-
-// The values `live` holds at the paths `desired` sets: what an apply of `desired` can change.
-// Comparing this before and after an apply tells whether the apply changed anything of ours,
-// whatever other writers (status, other controllers) did meanwhile.
-Json ProjectOnto(const Json& live, const Json& desired);
 
 // The keys `objects` will have once applied (namespaces defaulted via discovery). Objects whose
 // kind is unknown keep the namespace they name.

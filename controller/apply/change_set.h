@@ -19,6 +19,7 @@ struct Change {
   Action action = Action::kUnchanged;
   std::string message;  // why it failed or was skipped
   Json live;            // the object as stored after apply (empty for deletes and failures)
+  Json desired;         // what git rendered, labels and namespace filled in (applies only)
 };
 
 struct ChangeSet {

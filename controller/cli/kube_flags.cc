@@ -10,10 +10,10 @@ void AddKubeFlags(Flags& flags) {
       .Add("kube-timeout", "30", "seconds to wait for one API request");
 }
 
-Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags) {
+Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags,
+                                                     kube::ClientOptions options) {
   auto config = kube::LoadDefaultConfig(flags.Get("kubeconfig"), flags.Get("context"));
   if (!config.ok()) return config.error();
-  kube::ClientOptions options;
   auto qps = flags.GetDouble("kube-qps");
   auto burst = flags.GetDouble("kube-burst");
   auto timeout = flags.GetDouble("kube-timeout");

@@ -10,6 +10,8 @@
 namespace plumbline::cli {
 
 void AddKubeFlags(Flags& flags);
-Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags);
+// `options` carries what the flags do not set (e.g. a request hook); the flags override the rest.
+Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags,
+                                                     kube::ClientOptions options = {});
 
 }  // namespace plumbline::cli

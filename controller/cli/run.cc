@@ -10,6 +10,7 @@
 #include "cli/kube_flags.h"
 #include "events/recorder.h"
 #include "log/logger.h"
+#include "metrics/metrics.h"
 #include "reconcile/controller.h"
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
@@ -48,6 +49,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("watch-namespace", "", "only reconcile Applications in this namespace (default: all)")
       .Add("controller-namespace", DefaultControllerNamespace(),
            "the namespace the controller runs in; never pruned")
+      .Add("metrics-addr", ":8080",
+           "where /metrics is served (host:port, :port for all interfaces, 0 to disable)")
       .Add("cache-dir", DefaultCacheDir(), "where git repositories are cached")
       .Add("git-timeout", "60", "seconds one git fetch may take")
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
@@ -92,7 +95,12 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 0.0;
   };
 
-  auto client = ClientFromFlags(flags);
+  metrics::Metrics metrics;
+  kube::ClientOptions client_options;
+  client_options.on_request = [&metrics](const kube::RequestRecord& r) {
+    metrics.KubeRequest(r.verb, r.code, r.latency.count());
+  };
+  auto client = ClientFromFlags(flags, client_options);
   if (!client.ok()) {
     err << "plumbline run: " << client.error().message() << "\n";
     return 1;
@@ -106,8 +114,17 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.render.max_file_bytes = size_t(number("max-file-bytes"));
   ropts.render.max_documents = size_t(number("max-documents"));
   ropts.render.max_objects = size_t(number("max-objects"));
-  reconcile::Reconciler reconciler(**client, fetcher, events, logger, ropts);
+  if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
+    if (Status s = metrics.Serve(addr); !s.ok()) {
+      err << "plumbline run: " << s.error().message() << "\n";
+      return 1;
+    }
+  }
+  reconcile::Reconciler reconciler(**client, fetcher, events, logger, metrics, ropts);
   reconcile::ControllerOptions copts;
+  copts.on_queue_depth = [&metrics](size_t depth) {
+    metrics.SetWorkqueueDepth(static_cast<int>(depth));
+  };
   copts.workers = int(number("workers"));
   copts.watch_namespace = flags.Get("watch-namespace");
   reconcile::Controller controller(**client, reconciler, logger, copts);
@@ -124,7 +141,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 1;
   }
   logger.Info("controller started", {{"server", (*client)->config().server},
-                                     {"workers", flags.Get("workers")}});
+                                     {"workers", flags.Get("workers")},
+                                     {"metrics", flags.Get("metrics-addr")}});
   int sig = 0;
   sigwait(&stop_signals, &sig);
   logger.Info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -32,7 +32,15 @@ Controller::Controller(kube::Client& client, Reconciler& reconciler, log::Logger
       reconciler_(reconciler),
       log_(logger),
       options_(options),
-      queue_(options.queue) {}
+      queue_(options.queue) {
+  // Drift and health changes of managed objects: look at their Application again.
+  reconciler_.SetWakeUp([this](const std::string& key) { Enqueue(key); });
+}
+
+void Controller::Enqueue(const std::string& key) {
+  queue_.Add(key);
+  if (options_.on_queue_depth) options_.on_queue_depth(queue_.Depth());
+}
 
 Controller::~Controller() { Stop(); }
 
@@ -72,6 +80,9 @@ void Controller::Stop() {
     if (w.joinable()) w.join();
   }
   workers_.clear();
+  // Last, so no watch of managed objects calls into a stopped queue.
+  reconciler_.SetWakeUp(nullptr);
+  reconciler_.Stop();
 }
 
 void Controller::OnApplications(const std::vector<Json>& items) {
@@ -87,7 +98,7 @@ void Controller::OnApplications(const std::vector<Json>& items) {
     for (const auto& [key, _] : apps_) keys.push_back(key);
   }
   synced_ = true;
-  for (const auto& key : keys) queue_.Add(key);
+  for (const auto& key : keys) Enqueue(key);
 }
 
 void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
@@ -104,7 +115,7 @@ void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
       apps_[key] = event.object;
     }
   }
-  if (enqueue) queue_.Add(key);
+  if (enqueue) Enqueue(key);
 }
 
 void Controller::OnSecretEvent(const kube::WatchEvent& event) {
@@ -119,11 +130,12 @@ void Controller::OnSecretEvent(const kube::WatchEvent& event) {
       }
     }
   }
-  for (const auto& key : keys) queue_.Add(key);
+  for (const auto& key : keys) Enqueue(key);
 }
 
 void Controller::Work() {
   while (auto key = queue_.Get()) {
+    if (options_.on_queue_depth) options_.on_queue_depth(queue_.Depth());
     Json application;
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@ struct ControllerOptions {
   int workers = 4;
   std::string watch_namespace;  // "" = all namespaces
   WorkQueue::Options queue;
+  std::function<void(size_t)> on_queue_depth;  // sampled as keys come and go
 };
 
 class Controller {
@@ -45,6 +47,7 @@ class Controller {
   void OnApplicationEvent(const kube::WatchEvent& event);
   void OnSecretEvent(const kube::WatchEvent& event);
   void Work();
+  void Enqueue(const std::string& key);
 
   kube::Client& client_;
   Reconciler& reconciler_;

@@ -14,9 +14,16 @@ namespace plumbline::reconcile {
 
 struct Reconciler::Memory {
   std::mutex mu;
-  std::map<apply::ObjectKey, Json> last_applied;  // each object as stored after our last apply
   std::string health_revision;  // the revision whose rollout is being watched
   std::chrono::steady_clock::time_point health_since{};
+  // Drift: an episode lasts from the first drifted object until none is left; one Event each.
+  bool drift_episode = false;
+  std::set<apply::ObjectKey> drift_logged;  // drifted objects already logged and counted
+  // DORA: the revision whose failure was counted, the last revision seen Ready, and since when
+  // the Application has been failing.
+  std::string change_failure_revision;
+  std::string ready_revision;
+  std::optional<std::chrono::system_clock::time_point> failing_since;
 };
 
 struct Reconciler::Run {
@@ -28,6 +35,10 @@ struct Reconciler::Run {
   app::Spec spec;
   std::shared_ptr<Memory> memory;
   std::chrono::steady_clock::time_point deadline;
+  bool spec_ok = false;
+  bool failed = false;        // a phase failed (Ready=False for a reason other than progress)
+  std::string revision;       // the commit this reconcile worked on, once fetched
+  std::vector<drift::ObjectDrift> corrected;  // drifted objects re-applied by this reconcile
 };
 
 namespace {
@@ -83,15 +94,77 @@ Result<source::GitAuth> ReadAuth(kube::Client& client, const std::string& ns,
   return auth;
 }
 
+// ignoreDifferences entries that name this object: their pointers.
+std::vector<std::string> IgnoredPointers(const app::Spec& spec, const apply::ObjectKey& key) {
+  std::vector<std::string> out;
+  for (const auto& rule : spec.ignore_differences) {
+    if (rule.group != key.group || rule.kind != key.kind) continue;
+    if (!rule.name.empty() && rule.name != key.name) continue;
+    if (!rule.ns.empty() && rule.ns != key.ns) continue;
+    out.insert(out.end(), rule.json_pointers.begin(), rule.json_pointers.end());
+  }
+  return out;
+}
+
+// Identifies what git asks for one object, so an unchanged object is not applied again.
+size_t ManifestHash(const Json& object, const std::vector<std::string>& ignored) {
+  std::string text = object.dump();
+  for (const auto& p : ignored) text += "\n" + p;
+  return std::hash<std::string>{}(text);
+}
+
+std::string DescribeDrift(const drift::ObjectDrift& d) {
+  if (d.missing) return d.key.ToString() + " (missing)";
+  std::string out = d.key.ToString() + " (";
+  for (size_t i = 0; i < d.fields.size(); ++i) out += (i ? ", " : "") + d.fields[i];
+  return out + ")";
+}
+
+std::string DescribeDrifts(const std::vector<drift::ObjectDrift>& drifts) {
+  std::string out;
+  for (size_t i = 0; i < drifts.size() && i < 5; ++i) out += (i ? "; " : "") + DescribeDrift(drifts[i]);
+  if (drifts.size() > 5) out += "; and " + std::to_string(drifts.size() - 5) + " more";
+  return out;
+}
+
+Json FieldsJson(const std::vector<std::string>& fields) {
+  Json out = Json::array();
+  for (const auto& f : fields) out.push_back(f);
+  return out;
+}
+
 }  // namespace
 
 Reconciler::Reconciler(kube::Client& client, source::SharedFetcher& fetcher,
-                       events::Recorder& events, log::Logger& logger, ReconcilerOptions options)
-    : client_(client), fetcher_(fetcher), events_(events), log_(logger), options_(std::move(options)) {}
+                       events::Recorder& events, log::Logger& logger, metrics::Metrics& metrics,
+                       ReconcilerOptions options)
+    : client_(client),
+      fetcher_(fetcher),
+      events_(events),
+      log_(logger),
+      metrics_(metrics),
+      options_(std::move(options)),
+      live_(client, logger,
+            [this](const apply::ObjectKey& key, const std::string& app, const Json* object,
+                   bool health_changed) { tracker_.Observe(key, app, object, health_changed); }) {}
+
+Reconciler::~Reconciler() { Stop(); }
+
+void Reconciler::Stop() { live_.Stop(); }
+
+void Reconciler::SetWakeUp(std::function<void(const std::string& key)> wake_up) {
+  tracker_.SetWakeUp(std::move(wake_up));
+}
 
 void Reconciler::Forget(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  memory_.erase(key);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    memory_.erase(key);
+  }
+  tracker_.Forget(key);
+  live_.Use(key, {});
+  auto slash = key.find('/');
+  if (slash != std::string::npos) metrics_.AppGone(key.substr(0, slash), key.substr(slash + 1));
 }
 
 Status Reconciler::SetFinalizer(const Json& application, bool present) {
@@ -111,7 +184,6 @@ Status Reconciler::SetFinalizer(const Json& application, bool present) {
 }
 
 Status Reconciler::WriteStatus(Run& run) {
-  run.status["observedGeneration"] = run.generation;
   Json patch = {{"apiVersion", app::kApiVersion},
                 {"kind", app::kKind},
                 {"metadata", {{"name", run.name}, {"namespace", run.ns}}},
@@ -127,6 +199,7 @@ Status Reconciler::WriteStatus(Run& run) {
 }
 
 ReconcileResult Reconciler::Reconcile(const Json& cached) {
+  const auto start = std::chrono::steady_clock::now();
   // Read the Application fresh: the cache may not have our last status write yet, and the
   // inventory in it decides what gets pruned.
   Json application = cached;
@@ -171,9 +244,224 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     }
   }
 
+  metrics_.AppSeen(run.ns, run.name);
+  const Json status_before = run.status;
   ReconcileResult result = Pipeline(run);
-  if (Status s = WriteStatus(run); !s.ok() && !result.retry) result = {std::nullopt, true};
+  if (run.spec_ok && !run.spec.suspend) ReportDrift(run);
+  run.status["observedGeneration"] = run.generation;
+  if (run.status != status_before) {
+    // Only a change is written: a reconcile that finds nothing new makes no write at all.
+    if (Status s = WriteStatus(run); !s.ok()) {
+      result = {std::nullopt, true};
+      run.failed = true;
+    }
+  }
+  RecordMetrics(run, start);
   return result;
+}
+
+void Reconciler::ReportDrift(Run& run) {
+  Memory& memory = *run.memory;
+  std::vector<drift::ObjectDrift> now = tracker_.Drifted(run.key);
+  const int64_t gen = run.generation;
+
+  // What is new in this episode: drifted objects not seen drifting before (corrected ones too).
+  std::vector<drift::ObjectDrift> fresh;
+  for (const auto& list : {run.corrected, now}) {
+    for (const auto& d : list) {
+      if (memory.drift_logged.count(d.key)) continue;
+      memory.drift_logged.insert(d.key);
+      fresh.push_back(d);
+      log_.Warn("drift detected", {{"app", run.key},
+                                   {"revision", run.revision},
+                                   {"object", d.key.ToString()},
+                                   {"missing", d.missing ? "true" : "false"},
+                                   {"fields", FieldsJson(d.fields).dump()},
+                                   {"mode", run.spec.drift}});
+    }
+  }
+  metrics_.DriftDetected(run.ns, run.name, static_cast<int>(fresh.size()));
+  metrics_.DriftCorrected(run.ns, run.name, static_cast<int>(run.corrected.size()));
+  for (const auto& d : run.corrected) {
+    log_.Info("drift corrected", {{"app", run.key},
+                                  {"revision", run.revision},
+                                  {"object", d.key.ToString()},
+                                  {"fields", FieldsJson(d.fields).dump()}});
+  }
+  if (!fresh.empty() && !memory.drift_episode) {
+    memory.drift_episode = true;
+    if (now.empty()) {
+      (void)events_.Record(run.app, events::Type::kWarning, "DriftCorrected",
+                           "re-applied from git: " + DescribeDrifts(run.corrected));
+    } else {
+      (void)events_.Record(run.app, events::Type::kWarning, "DriftDetected",
+                           "differs from git: " + DescribeDrifts(now));
+    }
+  }
+  // An object that stops drifting (or was corrected) is new again when it next drifts.
+  memory.drift_logged.clear();
+  for (const auto& d : now) memory.drift_logged.insert(d.key);
+  if (now.empty()) memory.drift_episode = false;
+
+  Json objects = Json::array();
+  for (const auto& d : now) {
+    Json entry = d.key.ToInventory();
+    if (d.missing) entry["missing"] = true;
+    entry["fields"] = FieldsJson(d.fields);
+    objects.push_back(entry);
+  }
+  run.status["drift"] = {{"count", now.size()}, {"objects", objects}};
+  if (!now.empty()) {
+    std::string verb = run.spec.drift == "report" ? " (drift: report, not corrected)" : "";
+    app::SetCondition(&run.status, app::kDrifted, true, "DriftDetected",
+                      std::to_string(now.size()) + " object(s) differ from git" + verb + ": " +
+                          DescribeDrifts(now),
+                      gen);
+  } else if (!run.corrected.empty()) {
+    app::SetCondition(&run.status, app::kDrifted, false, "DriftCorrected",
+                      "re-applied from git: " + DescribeDrifts(run.corrected), gen);
+  } else {
+    const Json* drifted = app::FindCondition(run.status, app::kDrifted);
+    if (drifted == nullptr || drifted->value("status", "") != "False") {
+      app::SetCondition(&run.status, app::kDrifted, false, "NoDrift",
+                        "every managed object matches git", gen);
+    }
+  }
+}
+
+void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point start) {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.ReconcileDone(run.ns, run.name, !run.failed, seconds);
+  const Json* ready = app::FindCondition(run.status, app::kReady);
+  bool is_ready = ready != nullptr && ready->value("status", "") == "True";
+  metrics_.SetReady(run.ns, run.name, is_ready);
+  metrics_.SetSuspended(run.ns, run.name, run.spec_ok && run.spec.suspend);
+  metrics_.SetManaged(run.ns, run.name,
+                      static_cast<int>(run.status.value("inventory", Json::array()).size()));
+  metrics_.SetDrifted(run.ns, run.name,
+                      run.status.value("drift", Json::object()).value("count", 0));
+  if (auto t = ParseRfc3339(run.status.value("lastAppliedTime", "")); t.ok()) {
+    metrics_.SetLastApplied(run.ns, run.name,
+                            std::chrono::duration<double>(t->time_since_epoch()).count());
+  }
+  // DORA: a change failure is a revision that failed or went unhealthy, counted once; time to
+  // restore runs from the first failure to the next Ready.
+  Memory& memory = *run.memory;
+  auto now = std::chrono::system_clock::now();
+  if (run.failed) {
+    if (!memory.failing_since) memory.failing_since = now;
+    if (!run.revision.empty() && run.revision != memory.ready_revision &&
+        run.revision != memory.change_failure_revision) {
+      memory.change_failure_revision = run.revision;
+      metrics_.ChangeFailed(run.ns, run.name);
+    }
+  } else if (is_ready) {
+    if (memory.failing_since) {
+      metrics_.Restored(run.ns, run.name,
+                        std::chrono::duration<double>(now - *memory.failing_since).count());
+      memory.failing_since.reset();
+    }
+    memory.ready_revision = run.revision;
+  }
+}
+
+void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
+                            const source::Commit& commit, kube::Client* client,
+                            apply::ChangeSet* applied) {
+  // Watch every kind git renders, so that later reconciles know the live state without asking.
+  std::vector<kube::ResourceInfo> kinds;
+  std::vector<kube::GroupVersionKind> gvks;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& obj : objects) {
+    auto resource = client_.ResourceFor(obj);  // kinds not served yet (a CRD in this commit) wait
+    if (!resource.ok() || !seen.insert({resource->gvk.group, resource->gvk.kind}).second) continue;
+    kinds.push_back(*resource);
+    gvks.push_back(resource->gvk);
+  }
+  live_.Use(run.key, kinds);
+  live_.WaitSynced(gvks, std::min(run.deadline, std::chrono::steady_clock::now() +
+                                                    options_.cache_sync_timeout));
+
+  const bool report_only = run.spec.drift == "report";
+  // The commit was applied before (by this process or, after a restart, another one).
+  const bool applied_before = run.status.value("lastAppliedRevision", "") == commit.sha;
+  const std::vector<drift::ObjectDrift> drifted_before = tracker_.Drifted(run.key);
+  auto synced = [&](const apply::ObjectKey& key) {
+    return live_.Synced({key.group, key.version, key.kind});
+  };
+
+  apply::ApplyContext ctx;
+  ctx.client = client;
+  ctx.app_name = run.name;
+  ctx.app_namespace = run.ns;
+  ctx.default_namespace = run.spec.destination_namespace;
+  ctx.deadline = run.deadline;
+  ctx.ignored = [&](const apply::ObjectKey& key) { return IgnoredPointers(run.spec, key); };
+  ctx.live_version = [&](const apply::ObjectKey& key) -> std::optional<std::string> {
+    if (!synced(key)) return std::nullopt;
+    auto live = live_.Lookup(key);
+    return live ? live->resource_version : "";
+  };
+  ctx.skip = [&](const apply::ObjectKey& key, const Json& obj) -> std::optional<apply::Change> {
+    const std::vector<std::string> ignored = IgnoredPointers(run.spec, key);
+    const size_t hash = ManifestHash(obj, ignored);
+    const bool watched = synced(key);
+    const auto live = watched ? live_.Lookup(key) : std::nullopt;
+    const auto known = tracker_.Find(run.key, key);
+    const apply::Change unchanged{key, apply::Action::kUnchanged, "", Json(), Json()};
+    if (known && known->manifest_hash == hash && watched) {
+      if (live && !known->drifted) return unchanged;  // git and the cluster agree: no request
+      if (report_only) return unchanged;              // drifted or missing: reported only
+      return std::nullopt;                            // drifted or missing: correct it
+    }
+    if (!known && report_only && watched && live && applied_before) {
+      // First sight of an object this commit already applied (the controller restarted): judge
+      // it by a dry run, so that drift: report writes nothing.
+      kube::ApplyOptions dry;
+      dry.field_manager = app::kFieldManager;
+      dry.dry_run = true;
+      auto stored = client->Apply(obj, dry);
+      auto resource = client->ResourceFor(obj);
+      if (!stored.ok() || !resource.ok()) return std::nullopt;
+      auto current = client->Get(*resource, key.ns, key.name);
+      if (!current.ok()) return std::nullopt;
+      auto expected = drift::ExpectationFrom(*stored, app::kFieldManager, hash, ignored);
+      if (!expected) return std::nullopt;
+      expected->resource_version = "";  // a dry run stores nothing
+      std::vector<std::string> drifted = drift::Evaluate(*expected, *current);
+      tracker_.Record(run.key, key, std::move(*expected), std::move(drifted));
+      return unchanged;
+    }
+    return std::nullopt;
+  };
+  *applied = apply::ApplyAll(objects, ctx);
+
+  // Learn what each apply stored: later live changes are judged against it.
+  for (const auto& c : applied->changes) {
+    if (c.live.is_null()) continue;
+    const std::vector<std::string> ignored = IgnoredPointers(run.spec, c.key);
+    auto expected = drift::ExpectationFrom(c.live, app::kFieldManager,
+                                           ManifestHash(c.desired, ignored), ignored);
+    if (!expected) continue;
+    const std::string stored_version = expected->resource_version;
+    tracker_.Record(run.key, c.key, std::move(*expected));
+    // A live change that landed after our apply was judged against the old expectation (or none):
+    // judge it again. Rare, so one read is fine.
+    auto live = live_.Lookup(c.key);
+    if (live && drift::MaybeNewer(live->resource_version, stored_version)) {
+      auto resource = client_.Resource({c.key.group, c.key.version, c.key.kind});
+      if (resource.ok()) {
+        if (auto current = client_.Get(*resource, c.key.ns, c.key.name); current.ok()) {
+          tracker_.Observe(c.key, run.key, &*current, false);
+        }
+      }
+    }
+    if (report_only) continue;
+    for (const auto& d : drifted_before) {
+      if (d.key == c.key) run.corrected.push_back(d);
+    }
+  }
 }
 
 ReconcileResult Reconciler::Finalize(Run& run) {
@@ -210,12 +498,14 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   // Spec errors: retrying will not fix them, a spec change will (Stalled).
   auto spec = app::ParseSpec(run.app);
   if (!spec.ok()) {
+    run.failed = true;
     MarkFailed(&status, gen, "InvalidSpec", spec.error().message());
     app::SetCondition(&status, app::kStalled, true, "InvalidSpec", spec.error().message(), gen);
     log_.Error("invalid spec", {{"app", run.key}, {"error", spec.error().message()}});
     return {};
   }
   run.spec = *spec;
+  run.spec_ok = true;
   app::RemoveCondition(&status, app::kStalled);
   if (run.spec.suspend) {
     app::SetCondition(&status, app::kReconciling, false, "Suspended", "reconciliation is suspended",
@@ -223,8 +513,6 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     return {};
   }
   run.deadline = std::chrono::steady_clock::now() + run.spec.timeout;
-  app::SetCondition(&status, app::kReconciling, true, "Progressing", "reconciliation in progress",
-                    gen);
 
   // Fetch.
   source::FetchRequest request;
@@ -234,6 +522,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   if (!run.spec.secret_name.empty()) {
     auto auth = ReadAuth(client_, run.ns, run.spec.secret_name);
     if (!auth.ok()) {
+      run.failed = true;
+      metrics_.GitFetched(run.ns, run.name, false, 0);
       MarkFailed(&status, gen, "FetchFailed", auth.error().message());
       log_.Error("fetch failed", {{"app", run.key}, {"error", auth.error().message()}});
       return {std::nullopt, true};
@@ -248,6 +538,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   std::string revision;  // known once fetched
   // A failed phase: one Warning Event per new failure (not one per retry), conditions, a log line.
   auto fail = [&](const char* reason, const std::string& msg) -> ReconcileResult {
+    run.failed = true;
     const Json* ready = app::FindCondition(status, app::kReady);
     if (ready == nullptr || ready->value("message", "") != msg) {
       (void)events_.Record(run.app, events::Type::kWarning, reason, msg);
@@ -256,12 +547,17 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     log_.Error(std::string(reason), {{"app", run.key}, {"revision", revision}, {"error", msg}});
     return {std::nullopt, true};
   };
+  const auto fetch_start = std::chrono::steady_clock::now();
   auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
                                                     : run.spec.interval);
+  metrics_.GitFetched(
+      run.ns, run.name, snapshot.ok(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count());
   if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
   if (!snapshot.ok()) return fail("FetchFailed", snapshot.error().message());
   const source::Commit& commit = (*snapshot)->commit();
   revision = commit.sha;
+  run.revision = commit.sha;
   status["lastAttemptedRevision"] = commit.sha;
 
   // Render.
@@ -279,11 +575,6 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   ctx.default_namespace = run.spec.destination_namespace;
   ctx.deadline = run.deadline;
   auto memory = run.memory;
-  ctx.last_applied = [memory](const apply::ObjectKey& key) -> std::optional<Json> {
-    auto it = memory->last_applied.find(key);
-    if (it == memory->last_applied.end()) return std::nullopt;
-    return it->second;
-  };
 
   std::vector<Json> objects;
   for (auto& r : *rendered) objects.push_back(r.object);
@@ -307,14 +598,13 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
 
   // Apply.
-  apply::ChangeSet applied = apply::ApplyAll(objects, ctx);
+  apply::ChangeSet applied;
+  ApplyPhase(run, objects, commit, client, &applied);
   std::set<apply::ObjectKey> in_git(desired.begin(), desired.end());
+  tracker_.Retain(run.key, in_git);
   std::vector<apply::ObjectKey> new_inventory;
   for (const auto& c : applied.changes) {
-    if (c.action != apply::Action::kFailed) {
-      new_inventory.push_back(c.key);
-      if (!c.live.is_null()) memory->last_applied[c.key] = c.live;
-    }
+    if (c.action != apply::Action::kFailed) new_inventory.push_back(c.key);
   }
   // Objects that failed keep their place if they were managed before.
   for (const auto& k : inventory) {
@@ -341,7 +631,6 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
                              run.deadline};
     pruned = apply::Prune(stale, pctx);
     for (const auto& c : pruned.changes) {
-      memory->last_applied.erase(c.key);
       if (c.action == apply::Action::kFailed) new_inventory.push_back(c.key);
     }
   }
@@ -354,7 +643,20 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   bool new_revision = status.value("lastAppliedRevision", "") != commit.sha;
   bool changed = all.Count(apply::Action::kCreated) + all.Count(apply::Action::kConfigured) +
                      all.Count(apply::Action::kDeleted) > 0;
-  std::string now = FormatRfc3339(std::chrono::system_clock::now());
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kCreated,
+                   all.Count(apply::Action::kCreated));
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kConfigured,
+                   all.Count(apply::Action::kConfigured));
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kDeleted,
+                   all.Count(apply::Action::kDeleted));
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kUnchanged,
+                   all.Count(apply::Action::kUnchanged));
+  const auto applied_at = std::chrono::system_clock::now();
+  if (new_revision) {
+    metrics_.Deployed(run.ns, run.name,
+                      std::chrono::duration<double>(applied_at - commit.time).count());
+  }
+  std::string now = FormatRfc3339(applied_at);
   if (new_revision || !status.contains("lastAppliedTime") || changed) {
     status["lastAppliedTime"] = now;
   }
@@ -396,8 +698,15 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   std::string unhealthy;
   bool degraded = false;
   for (const auto& c : applied.changes) {
-    if (c.live.is_null()) continue;
-    health::Assessment a = health::Assess(c.live);
+    if (c.action == apply::Action::kFailed || c.action == apply::Action::kSkipped) continue;
+    health::Assessment a;
+    if (!c.live.is_null()) {
+      a = health::Assess(c.live);  // applied now: as the apply stored it
+    } else if (auto live = live_.Lookup(c.key)) {
+      a = live->health;  // not applied: as the watch last saw it
+    } else {
+      continue;
+    }
     if (a.state == health::State::kHealthy) continue;
     degraded |= a.state == health::State::kDegraded;
     if (unhealthy.empty()) unhealthy = c.key.ToString() + ": " + a.message;
@@ -410,6 +719,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
   bool timed_out = std::chrono::steady_clock::now() - memory->health_since >= run.spec.timeout;
   if (degraded || timed_out) {
+    run.failed = true;
     app::SetCondition(&status, app::kHealthy, false, "HealthCheckFailed", unhealthy, gen);
     MarkFailed(&status, gen, "HealthCheckFailed", unhealthy);
     return {run.spec.interval, false};

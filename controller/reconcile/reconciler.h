@@ -1,22 +1,32 @@
 // Reconciles one Application (PRODUCT §3): lifecycle first (finalizer, deletion, suspend), then a
 // straight pipeline of phases: fetch, render, apply, prune, health. Each phase that fails marks
-// Ready=False with its reason and stops; the status is written on every exit.
+// Ready=False with its reason and stops; the status is written when it changed.
+//
+// Drift (§3.5): the live cache watches every kind the Applications render, and the tracker judges
+// each live change against what our last apply stored. Only objects that changed in git, drifted
+// (drift: correct) or are missing are applied; the rest cost no request. A drift wakes the
+// Application up (SetWakeUp) so it is reported or corrected within moments.
 //
 // Thread-safe: workers call Reconcile for different Applications at once (the work queue never
 // hands one Application to two workers).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "apply/change_set.h"
 #include "apply/object_key.h"
 #include "common/json.h"
+#include "drift/live_cache.h"
+#include "drift/tracker.h"
 #include "events/recorder.h"
 #include "kube/client.h"
 #include "log/logger.h"
+#include "metrics/metrics.h"
 #include "render/render.h"
 #include "source/shared_fetcher.h"
 
@@ -29,6 +39,8 @@ struct ReconcilerOptions {
   // How often to look again while objects are still rolling out.
   std::chrono::milliseconds health_recheck{std::chrono::seconds(5)};
   size_t history_limit = 10;
+  // How long a reconcile waits for the first list of a kind it starts watching.
+  std::chrono::milliseconds cache_sync_timeout{std::chrono::seconds(10)};
 };
 
 struct ReconcileResult {
@@ -41,12 +53,20 @@ struct ReconcileResult {
 class Reconciler {
  public:
   Reconciler(kube::Client& client, source::SharedFetcher& fetcher, events::Recorder& events,
-             log::Logger& logger, ReconcilerOptions options);
+             log::Logger& logger, metrics::Metrics& metrics, ReconcilerOptions options);
+  ~Reconciler();
 
   // `application` is the latest cached copy of the object.
   ReconcileResult Reconcile(const Json& application);
   // Drops what is remembered about an Application that no longer exists.
   void Forget(const std::string& key);
+  // Called with an Application's key when one of its objects drifted or changed health.
+  void SetWakeUp(std::function<void(const std::string& key)> wake_up);
+  // Stops the watches of managed objects.
+  void Stop();
+
+  const drift::LiveCache& live_cache() const { return live_; }
+  const drift::Tracker& tracker() const { return tracker_; }
 
  private:
   struct Memory;  // what one Application's previous reconciles learned
@@ -54,6 +74,10 @@ class Reconciler {
 
   ReconcileResult Finalize(Run& run);
   ReconcileResult Pipeline(Run& run);
+  void ApplyPhase(Run& run, const std::vector<Json>& objects, const source::Commit& commit,
+                  kube::Client* client, apply::ChangeSet* applied);
+  void ReportDrift(Run& run);
+  void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
   Status WriteStatus(Run& run);
   Status SetFinalizer(const Json& application, bool present);
 
@@ -61,7 +85,10 @@ class Reconciler {
   source::SharedFetcher& fetcher_;
   events::Recorder& events_;
   log::Logger& log_;
+  metrics::Metrics& metrics_;
   const ReconcilerOptions options_;
+  drift::Tracker tracker_;
+  drift::LiveCache live_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_;  // guarded by mu_
 };

@@ -42,7 +42,12 @@ void GitOpsEnvironment::SetUp() {
 
   kube::ClientOptions options;
   options.qps = 0;
-  options.on_request = [this](const kube::RequestRecord& r) { counts_.Add(r.verb); };
+  metrics_ = std::make_unique<metrics::Metrics>();
+  ASSERT_TRUE(metrics_->Serve("127.0.0.1:0").ok());
+  options.on_request = [this](const kube::RequestRecord& r) {
+    counts_.Add(r.verb);
+    metrics_->KubeRequest(r.verb, r.code, r.latency.count());
+  };
   client_ = NewTestClient(options);
   ASSERT_NE(client_, nullptr);
   ApplyRepoFile(*client_, "crds/application.yaml");
@@ -62,11 +67,14 @@ void GitOpsEnvironment::SetUp() {
   ropts.fetch_timeout = std::chrono::seconds(20);
   ropts.health_recheck = std::chrono::seconds(1);
   reconciler_ = std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_,
-                                                        ropts);
+                                                        *metrics_, ropts);
   reconcile::ControllerOptions copts;
   copts.workers = 4;
   copts.queue.base_backoff = std::chrono::milliseconds(200);
   copts.queue.max_backoff = std::chrono::seconds(2);
+  copts.on_queue_depth = [this](size_t depth) {
+    metrics_->SetWorkqueueDepth(static_cast<int>(depth));
+  };
   controller_ = std::make_unique<reconcile::Controller>(*client_, *reconciler_, *logger_, copts);
   auto started = controller_->Start();
   ASSERT_TRUE(started.ok()) << started.error().message();
@@ -74,6 +82,8 @@ void GitOpsEnvironment::SetUp() {
 
 void GitOpsEnvironment::TearDown() {
   if (controller_) controller_->Stop();
+  controller_.reset();
+  reconciler_.reset();
   if (daemon_) daemon_->Stop();
   std::filesystem::remove_all(dir_);
 }

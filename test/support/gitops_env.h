@@ -13,6 +13,7 @@
 #include "events/recorder.h"
 #include "kube/client.h"
 #include "log/logger.h"
+#include "metrics/metrics.h"
 #include "reconcile/controller.h"
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
@@ -51,11 +52,15 @@ class GitOpsEnvironment : public ::testing::Environment {
   const std::string& repos_dir() const { return repos_dir_; }
   source::SharedFetcher& fetcher() { return *fetcher_; }
   RequestCounts& request_counts() { return counts_; }
+  metrics::Metrics& metrics() { return *metrics_; }
+  reconcile::Reconciler& reconciler() { return *reconciler_; }
+  kube::Client& client() { return *client_; }
 
  private:
   std::string dir_;
   std::string repos_dir_;
   RequestCounts counts_;
+  std::unique_ptr<metrics::Metrics> metrics_;  // outlives the client that reports into it
   std::unique_ptr<GitDaemon> daemon_;
   std::unique_ptr<kube::Client> client_;
   std::unique_ptr<log::Logger> logger_;

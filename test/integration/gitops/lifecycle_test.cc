@@ -122,9 +122,10 @@ TEST_F(LifecycleTest, AppliesAndFailuresAreRecordedAsEvents) {
   }));
 }
 
-TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsCostsOneApplyPerObject) {
-  // Today's cost, which the drift work brings down: a GET of the Application, one
-  // server-side apply per object (no writes: resourceVersions stay), and one status apply.
+TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
+  // The live cache knows the objects match git: a GET of the Application, and one status apply
+  // only because the sync request is recorded as handled. Before the drift work this was one
+  // server-side apply per object as well.
   constexpr int kObjects = 20;
   std::string url;
   GitRepo repo = NewRepo("cost", &url);
@@ -152,7 +153,8 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsCostsOneApplyPerObject) {
   }));
   auto after = counts.Snapshot();
   EXPECT_EQ(after["get"] - before["get"], 1);  // the Application
-  EXPECT_EQ(after["apply"] - before["apply"], kObjects + 1);  // the objects and the status
+  EXPECT_EQ(after["apply"] - before["apply"], 1);  // the status: lastHandledRequestedAt
+  EXPECT_EQ(after["list"] - before["list"], 0);
   EXPECT_EQ(after["create"] - before["create"], 0);  // no Event: nothing changed
   EXPECT_EQ(after["delete"] - before["delete"], 0);
   EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"], rv_before);

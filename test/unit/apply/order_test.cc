@@ -42,37 +42,3 @@ TEST(ObjectKey, IgnoresTheVersionAndRoundTripsTheInventory) {
 
 }  // namespace
 }  // namespace plumbline::apply
-
-#include "apply/applier.h"
-
-namespace plumbline::apply {
-namespace {
-
-TEST(ProjectOnto, KeepsOnlyThePathsTheManifestSets) {
-  Json desired = Json::parse(R"({"kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "1"}},
-                                  "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c"}]}}}})");
-  Json live = Json::parse(R"({"kind": "Deployment",
-      "metadata": {"name": "web", "labels": {"a": "1", "other": "x"}, "resourceVersion": "9"},
-      "spec": {"replicas": 2, "paused": false,
-               "template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
-      "status": {"replicas": 2}})");
-  Json projected = ProjectOnto(live, desired);
-  EXPECT_EQ(projected, Json::parse(R"({"kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "1"}},
-      "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})"));
-
-  // Another writer's change (status, an unowned label) leaves the projection alone...
-  Json other_writer = live;
-  other_writer["status"]["replicas"] = 3;
-  other_writer["metadata"]["labels"]["other"] = "y";
-  other_writer["metadata"]["resourceVersion"] = "10";
-  EXPECT_EQ(ProjectOnto(other_writer, desired), projected);
-  // ...a change to a field the manifest sets does not.
-  Json changed = live;
-  changed["spec"]["replicas"] = 5;
-  EXPECT_NE(ProjectOnto(changed, desired), projected);
-  // A missing field projects to null.
-  EXPECT_TRUE(ProjectOnto(Json::object(), desired)["spec"]["replicas"].is_null());
-}
-
-}  // namespace
-}  // namespace plumbline::apply

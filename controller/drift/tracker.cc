@@ -1,0 +1,113 @@
+#include "drift/tracker.h"
+
+#include <algorithm>
+
+namespace plumbline::drift {
+
+std::optional<Expectation> ExpectationFrom(const Json& stored, const std::string& manager,
+                                           size_t manifest_hash, std::vector<std::string> ignored) {
+  Json fields = OwnedFields(stored, manager);
+  if (!fields.is_object()) return std::nullopt;
+  Expectation e;
+  e.manifest_hash = manifest_hash;
+  e.resource_version = stored["metadata"].value("resourceVersion", "");
+  e.values = Extract(stored, fields);
+  e.fields = std::move(fields);
+  e.ignored = std::move(ignored);
+  return e;
+}
+
+std::vector<std::string> Evaluate(const Expectation& expected, const Json& live) {
+  if (!expected.resource_version.empty() &&
+      live["metadata"].value("resourceVersion", "") == expected.resource_version) {
+    return {};  // the very object our apply stored
+  }
+  std::vector<std::string> differing = Diff(expected.values, Extract(live, expected.fields));
+  std::erase_if(differing, [&](const std::string& p) {
+    return std::any_of(expected.ignored.begin(), expected.ignored.end(),
+                       [&](const std::string& i) { return Covers(i, p); });
+  });
+  return differing;
+}
+
+void Tracker::SetWakeUp(WakeUp wake_up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_up_ = std::move(wake_up);
+}
+
+void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expectation expected,
+                     std::vector<std::string> drifted) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = apps_[app][key];
+  e.expected = std::move(expected);
+  e.missing = false;
+  e.drifted = !drifted.empty();
+  e.fields = std::move(drifted);
+}
+
+std::optional<Tracker::Known> Tracker::Find(const std::string& app,
+                                            const apply::ObjectKey& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return std::nullopt;
+  auto it = a->second.find(key);
+  if (it == a->second.end()) return std::nullopt;
+  return Known{it->second.expected.manifest_hash, it->second.drifted, it->second.missing};
+}
+
+void Tracker::Retain(const std::string& app, const std::set<apply::ObjectKey>& keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return;
+  std::erase_if(a->second, [&](const auto& kv) { return !keep.count(kv.first); });
+}
+
+void Tracker::Forget(const std::string& app) {
+  std::lock_guard<std::mutex> lock(mu_);
+  apps_.erase(app);
+}
+
+std::vector<ObjectDrift> Tracker::Drifted(const std::string& app) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ObjectDrift> out;
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return out;
+  for (const auto& [key, e] : a->second) {
+    if (e.drifted) out.push_back({key, e.missing, e.fields});
+  }
+  return out;
+}
+
+size_t Tracker::objects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [_, objects] : apps_) n += objects.size();
+  return n;
+}
+
+void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const Json* object,
+                      bool health_changed) {
+  if (app.empty()) return;
+  bool changed = false;
+  WakeUp wake_up;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_up = wake_up_;
+    auto a = apps_.find(app);
+    if (a == apps_.end()) return;
+    auto it = a->second.find(key);
+    if (it == a->second.end()) return;
+    Entry& e = it->second;
+    bool missing = object == nullptr;
+    std::vector<std::string> fields = missing ? std::vector<std::string>{}
+                                              : Evaluate(e.expected, *object);
+    bool drifted = missing || !fields.empty();
+    changed = drifted != e.drifted || missing != e.missing || fields != e.fields;
+    e.drifted = drifted;
+    e.missing = missing;
+    e.fields = std::move(fields);
+  }
+  if ((changed || health_changed) && wake_up) wake_up(app);
+}
+
+}  // namespace plumbline::drift

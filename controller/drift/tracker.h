@@ -1,0 +1,91 @@
+// Drift decisions (PRODUCT §3.5). For each object an Application manages, the tracker keeps what
+// applying git gives — the fields our manager owns, read out of the object the API server returned
+// for our apply (or dry run), with the resourceVersion it had — and judges every live change the
+// watches report against it: same resourceVersion, no drift; else compare the owned fields. The
+// server's defaulting and normalization are in both sides, other managers' fields in neither, so
+// the decision is exact and costs no request.
+//
+// Thread-safe: watch threads call Observe, workers the rest.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apply/object_key.h"
+#include "common/json.h"
+#include "drift/fields.h"
+
+namespace plumbline::drift {
+
+// One drifted object, as status.drift lists it.
+struct ObjectDrift {
+  apply::ObjectKey key;
+  bool missing = false;
+  std::vector<std::string> fields;  // JSON pointers
+};
+
+// What was learnt about one object from our last apply (or dry run) of it.
+struct Expectation {
+  size_t manifest_hash = 0;      // of what git rendered, so a change in git is seen
+  std::string resource_version;  // of `stored`; "" when unknown (a dry run)
+  Json fields;                   // FieldsV1 tree our manager owns
+  FieldValues values;            // the stored values at `fields`
+  std::vector<std::string> ignored;  // ignoreDifferences pointers: never compared
+};
+
+// Builds an Expectation from the object the server returned for our apply of it; nullopt when
+// our manager owns nothing there (the object was not applied by us).
+std::optional<Expectation> ExpectationFrom(const Json& stored, const std::string& manager,
+                                           size_t manifest_hash, std::vector<std::string> ignored);
+
+// The drifted fields of `live` against `expected` (empty: no drift).
+std::vector<std::string> Evaluate(const Expectation& expected, const Json& live);
+
+class Tracker {
+ public:
+  // Called (without locks held) when an Application's drift or an object's health changed.
+  using WakeUp = std::function<void(const std::string& app)>;
+  void SetWakeUp(WakeUp wake_up);
+
+  // Replaces the expectation for one object of `app`; its drift is cleared (the object was just
+  // read as the server stores it), or set to `drifted` when the caller compared it already.
+  void Record(const std::string& app, const apply::ObjectKey& key, Expectation expected,
+              std::vector<std::string> drifted = {});
+
+  struct Known {
+    size_t manifest_hash = 0;
+    bool drifted = false;
+    bool missing = false;
+  };
+  std::optional<Known> Find(const std::string& app, const apply::ObjectKey& key) const;
+
+  // Drops expectations for objects of `app` not in `keep` (they left git or were pruned).
+  void Retain(const std::string& app, const std::set<apply::ObjectKey>& keep);
+  void Forget(const std::string& app);
+
+  // The drifted objects of `app`, sorted by key.
+  std::vector<ObjectDrift> Drifted(const std::string& app) const;
+  size_t objects() const;
+
+  // A live change from the watches; `object` null when it was deleted.
+  void Observe(const apply::ObjectKey& key, const std::string& app, const Json* object,
+               bool health_changed);
+
+ private:
+  struct Entry {
+    Expectation expected;
+    bool drifted = false;
+    bool missing = false;
+    std::vector<std::string> fields;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, std::map<apply::ObjectKey, Entry>> apps_;  // guarded by mu_
+  WakeUp wake_up_;                                                // set before use
+};
+
+}  // namespace plumbline::drift

@@ -1,0 +1,80 @@
+// The controller's Prometheus metrics (PRODUCT §6), behind one seam: nothing else sees
+// prometheus-cpp. Per-Application series are created, all at zero, when the Application is first
+// seen, so alerts never see gaps, and removed when it is deleted.
+//
+// Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace prometheus {
+class Registry;
+class Exposer;
+class Counter;
+class Gauge;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace plumbline::metrics {
+
+// plumbline_apply_total{action}.
+enum class ApplyAction { kCreated, kConfigured, kDeleted, kUnchanged };
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Serves /metrics on `address` ("host:port", ":port" for all interfaces, port 0 for any free
+  // one). Call once.
+  Status Serve(const std::string& address);
+  // The port Serve() bound (0 before).
+  int port() const;
+  // The text exposition, as /metrics serves it.
+  std::string Scrape() const;
+
+  // Per Application ("namespace", "name").
+  void AppSeen(const std::string& ns, const std::string& name);
+  void AppGone(const std::string& ns, const std::string& name);
+  void ReconcileDone(const std::string& ns, const std::string& name, bool success, double seconds);
+  void GitFetched(const std::string& ns, const std::string& name, bool success, double seconds);
+  void Applied(const std::string& ns, const std::string& name, ApplyAction action, int count);
+  void SetManaged(const std::string& ns, const std::string& name, int count);
+  void SetDrifted(const std::string& ns, const std::string& name, int count);
+  void DriftDetected(const std::string& ns, const std::string& name, int objects);
+  void DriftCorrected(const std::string& ns, const std::string& name, int objects);
+  void SetReady(const std::string& ns, const std::string& name, bool ready);
+  void SetSuspended(const std::string& ns, const std::string& name, bool suspended);
+  void SetLastApplied(const std::string& ns, const std::string& name, double unix_seconds);
+  // DORA: a new revision applied, with its lead time (commit to applied).
+  void Deployed(const std::string& ns, const std::string& name, double lead_time_seconds);
+  void ChangeFailed(const std::string& ns, const std::string& name);
+  void Restored(const std::string& ns, const std::string& name, double seconds);
+
+  // Controller-wide.
+  void KubeRequest(const std::string& verb, int code, double seconds);
+  void SetWorkqueueDepth(int depth);
+
+ private:
+  struct AppSeries;
+  struct Families;
+  AppSeries* Series(const std::string& ns, const std::string& name);  // caller holds mu_
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<AppSeries>> apps_;  // "ns/name"; guarded by mu_
+};
+
+}  // namespace plumbline::metrics
