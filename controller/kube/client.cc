@@ -328,6 +328,10 @@ Result<Json> Client::GetPath(const std::string& path) {
   return ParseBody(Do(Call{"get", "GET", path, "", "", path}), path);
 }
 
+Result<std::string> Client::GetText(const std::string& path) {
+  return Do(Call{"get", "GET", path, "", "", path});
+}
+
 Result<std::unique_ptr<WatchStream>> Client::Watch(const ResourceInfo& resource,
                                                    const std::string& ns,
                                                    const WatchOptions& options) {

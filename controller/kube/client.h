@@ -130,6 +130,8 @@ class Client {
 
   // GET of a non-resource path ("/version", "/readyz").
   Result<Json> GetPath(const std::string& path);
+  // The same for a path whose body is not JSON ("/metrics").
+  Result<std::string> GetText(const std::string& path);
 
   const Config& config() const;
 

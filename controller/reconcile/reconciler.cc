@@ -680,6 +680,11 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   std::string summary = "Applied revision " + Short(commit.sha) + ": " + all.Summary();
   if (new_revision || changed) {
     log_.Info("applied", {{"app", run.key}, {"revision", commit.sha}, {"result", all.Summary()}});
+  }
+  // A drift correction has its own Event (one per episode); this one is for changes from git.
+  const size_t changes = all.Count(apply::Action::kCreated) +
+                         all.Count(apply::Action::kConfigured) + all.Count(apply::Action::kDeleted);
+  if (new_revision || changes > run.corrected.size()) {
     (void)events_.Record(run.app, events::Type::kNormal, "ReconciliationSucceeded", summary);
   }
   for (const auto& c : all.changes) {

@@ -15,8 +15,8 @@ GitOpsEnvironment* g_env = nullptr;
 
 GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
 
-GitOpsEnvironment* AddGitOpsEnvironment() {
-  g_env = new GitOpsEnvironment();
+GitOpsEnvironment* AddGitOpsEnvironment(std::chrono::milliseconds health_recheck) {
+  g_env = new GitOpsEnvironment(health_recheck);
   ::testing::AddGlobalTestEnvironment(g_env);
   return g_env;
 }
@@ -65,7 +65,7 @@ void GitOpsEnvironment::SetUp() {
   reconcile::ReconcilerOptions ropts;
   ropts.controller_namespace = kControllerNamespace;
   ropts.fetch_timeout = std::chrono::seconds(20);
-  ropts.health_recheck = std::chrono::seconds(1);
+  ropts.health_recheck = health_recheck_;
   reconciler_ = std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_,
                                                         *metrics_, ropts);
   reconcile::ControllerOptions copts;

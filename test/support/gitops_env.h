@@ -44,6 +44,8 @@ class RequestCounts {
 
 class GitOpsEnvironment : public ::testing::Environment {
  public:
+  explicit GitOpsEnvironment(std::chrono::milliseconds health_recheck)
+      : health_recheck_(health_recheck) {}
   void SetUp() override;
   void TearDown() override;
   static GitOpsEnvironment* Get();
@@ -57,6 +59,7 @@ class GitOpsEnvironment : public ::testing::Environment {
   kube::Client& client() { return *client_; }
 
  private:
+  const std::chrono::milliseconds health_recheck_;
   std::string dir_;
   std::string repos_dir_;
   RequestCounts counts_;
@@ -71,7 +74,10 @@ class GitOpsEnvironment : public ::testing::Environment {
   std::unique_ptr<reconcile::Controller> controller_;
 };
 
-GitOpsEnvironment* AddGitOpsEnvironment();
+// `health_recheck`: how often the controller looks again while a rollout is in progress. Tests
+// that must show that only watches woke the controller set it far beyond their run time.
+GitOpsEnvironment* AddGitOpsEnvironment(
+    std::chrono::milliseconds health_recheck = std::chrono::seconds(1));
 
 // Applies every document of a YAML file in the repository (e.g. crds/application.yaml).
 void ApplyRepoFile(kube::Client& client, const std::string& relative_path);

@@ -1,0 +1,284 @@
+// Drift is exact (PRODUCT §3.5): what the API server defaults or normalizes, and what other
+// managers own, is not drift; an unchanged Application costs no per-object request and no write.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "drift_fixture.h"
+
+namespace plumbline {
+namespace {
+
+using testing::DriftTest;
+using testing::Eventually;
+using testing::GitOpsEnvironment;
+using testing::GitRepo;
+using testing::MetricSum;
+
+// Writes: the verbs that change something.
+int Writes(const std::map<std::string, int>& before, const std::map<std::string, int>& after) {
+  int n = 0;
+  for (const char* verb : {"apply", "create", "update", "delete"}) {
+    auto b = before.count(verb) ? before.at(verb) : 0;
+    auto a = after.count(verb) ? after.at(verb) : 0;
+    n += a - b;
+  }
+  return n;
+}
+
+int Delta(std::map<std::string, int>& before, std::map<std::string, int>& after,
+          const std::string& verb) {
+  return after[verb] - before[verb];
+}
+
+class ExactnessTest : public DriftTest {
+ protected:
+  // Waits until the Application has reconciled `n` more times (each interval is one reconcile).
+  bool WaitReconciles(double n, const std::string& app = "web") {
+    double start = Reconciles(app);
+    return Eventually([&] { return Reconciles(app) >= start + n; }, std::chrono::seconds(60));
+  }
+
+  std::map<std::string, std::string> Versions(
+      const std::vector<std::tuple<std::string, std::string, std::string>>& objects) {
+    std::map<std::string, std::string> out;
+    for (const auto& [api, kind, name] : objects) {
+      Json o = Live(api, kind, namespace_, name);
+      out[kind + "/" + name] = o.is_null() ? "" : o["metadata"].value("resourceVersion", "");
+    }
+    return out;
+  }
+};
+
+const char* kDefaultsCrd = R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.drift.example.com}
+spec:
+  group: drift.example.com
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+              color: {type: string, default: blue}
+              tags: {type: array, items: {type: string}, default: [a, b]}
+)";
+
+TEST_F(ExactnessTest, ServerDefaultsAndNormalizationAreNeverDrift) {
+  std::string url;
+  GitRepo repo = NewRepo("exact", &url);
+  // cpu 1000m is stored as 1, memory 1024Mi as 1Gi; imagePullPolicy, terminationMessagePath,
+  // sessionAffinity and the Widget's color and tags are defaulted by the server; targetPort and
+  // maxSurge are int-or-string fields given as strings.
+  repo.Write("app/deploy.yaml", R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: "25%", maxUnavailable: 0}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        ports: [{name: http, containerPort: 8080}]
+        resources:
+          requests: {cpu: 1000m, memory: 1024Mi}
+          limits: {cpu: "2", memory: 2048Mi}
+)");
+  repo.Write("app/service.yaml", R"(apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+)");
+  repo.Write("app/crd.yaml", kDefaultsCrd);
+  repo.Write("app/widget.yaml", "apiVersion: drift.example.com/v1\nkind: Widget\n"
+                                "metadata: {name: w}\nspec: {size: 3}\n");
+  std::string sha = repo.Commit("defaults everywhere");
+  ApplyApp("web", Spec(url, "correct", "1s"));
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha &&
+           StatusOf(a).value("inventory", Json::array()).size() == 4;
+  }));
+  // The server really did normalize and default: the comparison below is not trivial.
+  Json deploy = Live("apps/v1", "Deployment", namespace_, "web");
+  const Json& container = deploy["spec"]["template"]["spec"]["containers"][0];
+  ASSERT_EQ(container["resources"]["requests"]["cpu"], "1");
+  ASSERT_EQ(container["resources"]["requests"]["memory"], "1Gi");
+  ASSERT_EQ(container["imagePullPolicy"], "IfNotPresent");
+  ASSERT_EQ(container["terminationMessagePath"], "/dev/termination-log");
+  ASSERT_EQ(Live("v1", "Service", namespace_, "web")["spec"]["sessionAffinity"], "None");
+  ASSERT_EQ(Live("drift.example.com/v1", "Widget", namespace_, "w")["spec"]["color"], "blue");
+
+  // Let the first reconciles settle (the Widget's kind is watched from the second on).
+  ASSERT_TRUE(WaitReconciles(2));
+  const std::vector<std::tuple<std::string, std::string, std::string>> objects = {
+      {"apps/v1", "Deployment", "web"},
+      {"v1", "Service", "web"},
+      {"drift.example.com/v1", "Widget", "w"},
+      {"apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.drift.example.com"}};
+  auto versions = Versions(objects);
+  auto& counts = GitOpsEnvironment::Get()->request_counts();
+  auto before = counts.Snapshot();
+  Json app_before = GetApp("web");
+
+  ASSERT_TRUE(WaitReconciles(3));  // three intervals
+  auto after = counts.Snapshot();
+  Json app = GetApp("web");
+  EXPECT_EQ(DriftOf(app).value("count", -1), 0) << DriftOf(app).dump();
+  EXPECT_EQ(Cond(app, "Drifted", "reason"), "NoDrift");
+  EXPECT_EQ(AppMetric("plumbline_drift_detected_total"), 0);
+  EXPECT_EQ(Writes(before, after), 0) << "a reconcile wrote something";
+  EXPECT_EQ(Versions(objects), versions);
+  EXPECT_EQ(app["metadata"]["resourceVersion"], app_before["metadata"]["resourceVersion"])
+      << "the status was rewritten";
+  EXPECT_EQ(EventCount("DriftDetected") + EventCount("DriftCorrected"), 0);
+}
+
+TEST_F(ExactnessTest, OtherManagersFieldsAreNeitherDriftNorOverwritten) {
+  std::string url;
+  GitRepo repo = NewRepo("managers", &url);
+  repo.Write("app/deploy.yaml", testing::kDriftDeployment);
+  std::string sha = repo.Commit("web");
+  Json spec = Spec(url, "correct", "1s");
+  spec["ignoreDifferences"] = Json::array(
+      {{{"group", "apps"}, {"kind", "Deployment"}, {"name", "web"},
+        {"jsonPointers", Json::array({"/spec/replicas"})}}});
+  ApplyApp("web", spec);
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha;
+  }));
+
+  // An autoscaler owns replicas (ignored by the Application); someone adds an annotation git
+  // does not set.
+  EditAs("autoscaler", "apps/v1", "Deployment", "web", {{"spec", {{"replicas", 5}}}});
+  EditAs("annotator", "apps/v1", "Deployment", "web",
+         {{"metadata", {{"annotations", {{"example.com/owner", "team-a"}}}}}});
+  auto& counts = GitOpsEnvironment::Get()->request_counts();
+  auto before = counts.Snapshot();
+  ASSERT_TRUE(WaitReconciles(3));
+  auto after = counts.Snapshot();
+
+  Json live = Live("apps/v1", "Deployment", namespace_, "web");
+  EXPECT_EQ(live["spec"]["replicas"], 5);
+  EXPECT_EQ(live["metadata"]["annotations"]["example.com/owner"], "team-a");
+  EXPECT_EQ(DriftOf(GetApp("web")).value("count", -1), 0);
+  EXPECT_EQ(AppMetric("plumbline_drift_detected_total"), 0);
+  EXPECT_EQ(Delta(before, after, "apply"), 0);
+
+  // A change to the Deployment in git is applied, and still keeps the autoscaler's replicas.
+  std::string manifest = testing::kDriftDeployment;
+  manifest.replace(manifest.find("nginx:1.25"), 10, "nginx:1.26");
+  repo.Write("app/deploy.yaml", manifest);
+  std::string sha2 = repo.Commit("nginx 1.26");
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha2;
+  }));
+  EXPECT_EQ(LiveImage(), "nginx:1.26");
+  live = Live("apps/v1", "Deployment", namespace_, "web");
+  EXPECT_EQ(live["spec"]["replicas"], 5);
+  EXPECT_EQ(live["metadata"]["annotations"]["example.com/owner"], "team-a");
+  EXPECT_EQ(DriftOf(GetApp("web")).value("count", -1), 0);
+}
+
+TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
+  constexpr int kObjects = 300;
+  std::string url;
+  GitRepo repo = NewRepo("cost", &url);
+  for (int i = 0; i < kObjects; ++i) {
+    repo.Write("app/cm" + std::to_string(i) + ".yaml",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm" + std::to_string(i) +
+                   "}\ndata: {index: \"" + std::to_string(i) + "\"}\n");
+  }
+  std::string sha = repo.Commit("300 ConfigMaps");
+  ApplyApp("web", Spec(url, "correct", "1s"));
+  ASSERT_TRUE(ReadyAt("web", sha));
+  ASSERT_TRUE(WaitReconciles(2));
+
+  auto& counts = GitOpsEnvironment::Get()->request_counts();
+  auto server_metrics = [&] {
+    auto text = client_->GetText("/metrics");
+    EXPECT_TRUE(text.ok()) << text.error().message();
+    return text.ok() ? *text : std::string();
+  };
+  // kube-apiserver's own count of requests on the managed kind and on Applications.
+  auto server_count = [&](const std::string& text, const std::string& resource,
+                          const std::string& verb) {
+    return MetricSum(text, "apiserver_request_total", {{"resource", resource}, {"verb", verb}})
+        .value_or(0);
+  };
+  std::string cm0_version = Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"];
+  std::string server_before = server_metrics();
+  auto before = counts.Snapshot();
+  double reconciles_before = Reconciles();
+  ASSERT_TRUE(WaitReconciles(3));  // three intervals
+  auto after = counts.Snapshot();
+  std::string server_after = server_metrics();
+  double reconciles = Reconciles() - reconciles_before;
+
+  // The client's own count: one GET of the Application per reconcile, nothing per object.
+  EXPECT_EQ(Writes(before, after), 0);
+  EXPECT_EQ(Delta(before, after, "list"), 0);
+  EXPECT_LE(Delta(before, after, "get"), reconciles + 1);
+  EXPECT_GE(reconciles, 3);
+  // The API server's count agrees: no request of any verb on ConfigMaps, no write to the
+  // Application.
+  for (const char* verb : {"GET", "LIST", "APPLY", "PATCH", "POST", "PUT", "DELETE"}) {
+    EXPECT_EQ(server_count(server_after, "configmaps", verb),
+              server_count(server_before, "configmaps", verb))
+        << verb << " configmaps";
+  }
+  for (const char* verb : {"APPLY", "PATCH", "PUT"}) {
+    EXPECT_EQ(server_count(server_after, "applications", verb),
+              server_count(server_before, "applications", verb))
+        << verb << " applications";
+  }
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"], cm0_version);
+  std::cout << "unchanged reconcile of " << kObjects << " objects: "
+            << double(Delta(before, after, "get")) / reconciles << " API requests per reconcile ("
+            << reconciles << " reconciles)\n";
+
+  // One drifted object: polling off, so only the watch explains what follows.
+  Json spec = Spec(url, "correct", "1h");
+  ApplyApp("web", spec);
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
+    return StatusOf(a).value("observedGeneration", 0) == a["metadata"].value("generation", -1);
+  }));
+  before = counts.Snapshot();
+  server_before = server_metrics();
+  EditAs("kubectl-edit", "v1", "ConfigMap", "cm7", {{"data", {{"index", "seventy"}}}});
+  ASSERT_TRUE(Eventually([&] {
+    return Live("v1", "ConfigMap", namespace_, "cm7")["data"].value("index", "") == "7";
+  }));
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
+    return Cond(a, "Drifted", "reason") == "DriftCorrected";
+  }));
+  after = counts.Snapshot();
+  server_after = server_metrics();
+  // The correction (1 apply), the status (1 apply), one Event, and one or two GETs of the
+  // Application (a second wake-up when our own write's event beats the bookkeeping).
+  EXPECT_EQ(Delta(before, after, "apply"), 2);
+  EXPECT_EQ(Delta(before, after, "create"), 1);
+  EXPECT_GE(Delta(before, after, "get"), 1);
+  EXPECT_LE(Delta(before, after, "get"), 2);
+  EXPECT_EQ(Delta(before, after, "list"), 0);
+  EXPECT_EQ(server_count(server_after, "configmaps", "APPLY") -
+                server_count(server_before, "configmaps", "APPLY"),
+            2);  // the test's edit and the controller's correction
+}
+
+}  // namespace
+}  // namespace plumbline
