@@ -1,0 +1,138 @@
+#include "drift/fields.h"
+
+#include <gtest/gtest.h>
+
+#include "drift/tracker.h"
+
+namespace plumbline::drift {
+namespace {
+
+// What the API server records for an apply of a one-container Deployment with a label, an env
+// set and a scalar set list (finalizers).
+const char* kOwned = R"({
+  "f:metadata": {"f:labels": {"f:app": {}}, "f:finalizers": {"v:\"example.com/keep\"": {}}},
+  "f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+    "k:{\"name\":\"web\"}": {".": {}, "f:name": {}, "f:image": {},
+                             "f:env": {"k:{\"name\":\"MODE\"}": {".": {}, "f:name": {}, "f:value": {}}}}
+  }}}}
+})";
+
+Json Stored() {
+  return Json::parse(R"({
+    "metadata": {"name": "web", "resourceVersion": "10", "labels": {"app": "web", "other": "x"},
+                 "finalizers": ["example.com/keep"],
+                 "managedFields": [
+                   {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:spec": {}}},
+                   {"manager": "plumbline", "operation": "Apply", "fieldsV1": )" +
+                     std::string(kOwned) + R"(}]},
+    "spec": {"replicas": 2, "paused": false, "template": {"spec": {"containers": [
+      {"name": "web", "image": "nginx:1.25", "imagePullPolicy": "IfNotPresent",
+       "env": [{"name": "MODE", "value": "prod"}]}]}}},
+    "status": {"replicas": 2}
+  })");
+}
+
+TEST(Fields, OwnedFieldsPicksTheManagersApplyEntry) {
+  EXPECT_EQ(OwnedFields(Stored(), "plumbline"), Json::parse(kOwned));
+  EXPECT_TRUE(OwnedFields(Stored(), "kubectl").is_null());  // an Update entry, not an apply
+  EXPECT_TRUE(OwnedFields(Stored(), "nobody").is_null());
+}
+
+TEST(Fields, ExtractReadsEveryOwnedLeafWithItsPointer) {
+  FieldValues v = Extract(Stored(), Json::parse(kOwned));
+  ASSERT_TRUE(v.count("/f:spec/f:replicas"));
+  EXPECT_EQ(v["/f:spec/f:replicas"].value, 2);
+  EXPECT_EQ(v["/f:spec/f:replicas"].pointer, "/spec/replicas");
+  const std::string image = "/f:spec/f:template/f:spec/f:containers/k:{\"name\":\"web\"}/f:image";
+  ASSERT_TRUE(v.count(image));
+  EXPECT_EQ(v[image].pointer, "/spec/template/spec/containers/0/image");
+  EXPECT_EQ(v[image].value, "nginx:1.25");
+  EXPECT_TRUE(v["/f:metadata/f:finalizers/v:\"example.com/keep\""].present);
+  // Fields nobody asked us to own are not read: status, paused, imagePullPolicy, other labels.
+  for (const auto& [path, _] : v) {
+    EXPECT_EQ(path.find("status"), std::string::npos);
+    EXPECT_EQ(path.find("paused"), std::string::npos);
+    EXPECT_EQ(path.find("imagePullPolicy"), std::string::npos);
+    EXPECT_EQ(path.find("other"), std::string::npos);
+  }
+}
+
+TEST(Fields, DiffSeesOwnedChangesOnly) {
+  Json fields = Json::parse(kOwned);
+  FieldValues expected = Extract(Stored(), fields);
+
+  Json others = Stored();
+  others["status"]["replicas"] = 3;
+  others["spec"]["paused"] = true;
+  others["metadata"]["labels"]["other"] = "y";
+  // Another manager's container in front of ours: ours is matched by its key, not its index.
+  others["spec"]["template"]["spec"]["containers"].insert(
+      others["spec"]["template"]["spec"]["containers"].begin(),
+      Json::parse(R"({"name": "sidecar", "image": "envoy"})"));
+  EXPECT_TRUE(Diff(expected, Extract(others, fields)).empty());
+
+  Json edited = Stored();
+  edited["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:evil";
+  edited["spec"]["replicas"] = 5;
+  EXPECT_EQ(Diff(expected, Extract(edited, fields)),
+            (std::vector<std::string>{"/spec/replicas", "/spec/template/spec/containers/0/image"}));
+
+  // A removed list item is one difference, not one per field in it.
+  Json removed = Stored();
+  removed["spec"]["template"]["spec"]["containers"][0]["env"] = Json::array();
+  EXPECT_EQ(Diff(expected, Extract(removed, fields)),
+            (std::vector<std::string>{"/spec/template/spec/containers/0/env/0"}));
+
+  Json no_finalizer = Stored();
+  no_finalizer["metadata"]["finalizers"] = Json::array();
+  EXPECT_EQ(Diff(expected, Extract(no_finalizer, fields)),
+            (std::vector<std::string>{"/metadata/finalizers/0"}));
+}
+
+TEST(Fields, CoversMatchesWholeTokens) {
+  EXPECT_TRUE(Covers("/spec/replicas", "/spec/replicas"));
+  EXPECT_TRUE(Covers("/spec/template", "/spec/template/spec/containers/0/image"));
+  EXPECT_FALSE(Covers("/spec/replicas", "/spec/replicasX"));
+  EXPECT_FALSE(Covers("/spec/template/spec", "/spec/template"));
+  EXPECT_EQ(EscapePointerToken("plumbline.dev/name"), "plumbline.dev~1name");
+  EXPECT_EQ(EscapePointerToken("a~b"), "a~0b");
+}
+
+TEST(Evaluate, SameResourceVersionIsNoDriftAndIgnoredPointersAreDropped) {
+  auto expected = ExpectationFrom(Stored(), "plumbline", 1, {"/spec/replicas"});
+  ASSERT_TRUE(expected.has_value());
+  EXPECT_EQ(expected->resource_version, "10");
+  EXPECT_TRUE(Evaluate(*expected, Stored()).empty());
+
+  Json edited = Stored();
+  edited["metadata"]["resourceVersion"] = "11";
+  edited["spec"]["replicas"] = 9;  // ignored
+  EXPECT_TRUE(Evaluate(*expected, edited).empty());
+  edited["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:evil";
+  EXPECT_EQ(Evaluate(*expected, edited),
+            (std::vector<std::string>{"/spec/template/spec/containers/0/image"}));
+  EXPECT_FALSE(ExpectationFrom(Stored(), "nobody", 1, {}).has_value());
+}
+
+TEST(Tracker, ReportsAChangeOnceAndWakesTheApplication) {
+  Tracker tracker;
+  std::vector<std::string> woken;
+  tracker.SetWakeUp([&](const std::string& app) { woken.push_back(app); });
+  apply::ObjectKey key{"apps", "v1", "Deployment", "ns", "web"};
+  tracker.Record("ns/app", key, *ExpectationFrom(Stored(), "plumbline", 1, {}));
+  tracker.Observe(key, "ns/app", nullptr, false);
+  ASSERT_EQ(tracker.Drifted("ns/app").size(), 1u);
+  EXPECT_TRUE(tracker.Drifted("ns/app")[0].missing);
+  tracker.Observe(key, "ns/app", nullptr, false);  // no news: no second wake-up
+  EXPECT_EQ(woken, std::vector<std::string>{"ns/app"});
+  Json back = Stored();
+  back["metadata"]["resourceVersion"] = "12";
+  tracker.Observe(key, "ns/app", &back, false);
+  EXPECT_TRUE(tracker.Drifted("ns/app").empty());
+  EXPECT_EQ(woken.size(), 2u);
+  tracker.Observe(key, "ns/other", &back, false);  // another Application's label: not ours
+  EXPECT_EQ(woken.size(), 2u);
+}
+
+}  // namespace
+}  // namespace plumbline::drift
