@@ -8,6 +8,7 @@
 
 #include "support/gitops_env.h"
 #include "support/metrics_text.h"
+#include "support/process.h"
 
 namespace plumbline::testing {
 
