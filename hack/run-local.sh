@@ -56,6 +56,7 @@ url=git://127.0.0.1:$port/deploy
 "$kubectl" wait --for=condition=Established crd/applications.plumbline.dev --timeout=60s >/dev/null
 "$kubectl" create namespace plumbline-system --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 sed "s|REPO_URL|$url|" "$root/hack/demo/application.yaml" | "$kubectl" apply -f - >/dev/null
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 cat <<MSG
 
@@ -77,12 +78,20 @@ Plumbline is running against a local control plane, deploying $url
 
   kubectl get application demo -n plumbline-system -o jsonpath='{.status.history}'
 
+  # Drift: edit a managed object; the controller puts it back within moments
+  kubectl patch configmap web-config -n demo --type merge -p '{"data":{"greeting":"hacked"}}'
+  kubectl get configmap web-config -n demo -o jsonpath='{.data.greeting}'
+  kubectl get events -n plumbline-system --field-selector reason=DriftCorrected
+
+  # Metrics
+  curl -s http://127.0.0.1:$metrics_port/metrics | grep '^plumbline_'
+
 The Deployment stays Progressing: this control plane has no kubelet to run its Pods.
 Press Ctrl-C to stop everything.
 
 MSG
 # In the background so that a signal reaches this script's trap at once; the trap stops it.
 "$root/build/plumbline" run --kubeconfig "$KUBECONFIG" --controller-namespace plumbline-system \
-  --cache-dir "$dir/git-cache" &
+  --cache-dir "$dir/git-cache" --metrics-addr "127.0.0.1:$metrics_port" &
 controller_pid=$!
 wait "$controller_pid"

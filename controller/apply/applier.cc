@@ -157,11 +157,12 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
     change.message = applied.error().message();
     return change;
   }
-  if (created || before->empty()) {
-    change.action = Action::kCreated;
+  if (created) {
+    change.action = Action::kCreated;  // the server says so (201)
   } else {
     // Server-side apply that changes nothing keeps the resourceVersion.
-    bool same = (*applied)["metadata"].value("resourceVersion", "") == *before;
+    bool same = !before->empty() &&
+                (*applied)["metadata"].value("resourceVersion", "") == *before;
     change.action = same ? Action::kUnchanged : Action::kConfigured;
   }
   if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {

@@ -95,8 +95,16 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
       it = kinds_.erase(it);
     }
   }
-  for (Kind* kind : to_start) kind->watcher->Start();
-  for (auto& kind : to_stop) kind->watcher->Stop();
+  for (Kind* kind : to_start) {
+    log_.Info("watching managed objects", {{"kind", KindKey(kind->resource.gvk.group,
+                                                            kind->resource.gvk.kind)}});
+    kind->watcher->Start();
+  }
+  for (auto& kind : to_stop) {
+    log_.Info("stopped watching managed objects",
+              {{"kind", KindKey(kind->resource.gvk.group, kind->resource.gvk.kind)}});
+    kind->watcher->Stop();
+  }
 }
 
 bool LiveCache::WaitSynced(const std::vector<kube::GroupVersionKind>& kinds,
@@ -175,6 +183,9 @@ void LiveCache::OnList(Kind* kind, const std::vector<Json>& items) {
     }
     kind->synced = true;
   }
+  log_.Debug("listed managed objects",
+             {{"kind", KindKey(kind->resource.gvk.group, kind->resource.gvk.kind)},
+              {"objects", std::to_string(items.size())}});
   synced_cv_.notify_all();
   for (const auto& p : pending) sink_(p.key, p.app, p.object, p.health_changed);
 }

@@ -40,6 +40,7 @@ void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expect
   std::lock_guard<std::mutex> lock(mu_);
   Entry& e = apps_[app][key];
   e.expected = std::move(expected);
+  e.correcting = false;
   e.missing = false;
   e.drifted = !drifted.empty();
   e.fields = std::move(drifted);
@@ -52,7 +53,22 @@ std::optional<Tracker::Known> Tracker::Find(const std::string& app,
   if (a == apps_.end()) return std::nullopt;
   auto it = a->second.find(key);
   if (it == a->second.end()) return std::nullopt;
-  return Known{it->second.expected.manifest_hash, it->second.drifted, it->second.missing};
+  return Known{it->second.expected.manifest_hash, it->second.drifted, it->second.missing,
+               it->second.fields};
+}
+
+void Tracker::BeginCorrection(const std::string& app, const apply::ObjectKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return;
+  if (auto it = a->second.find(key); it != a->second.end()) it->second.correcting = true;
+}
+
+void Tracker::EndCorrection(const std::string& app, const apply::ObjectKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return;
+  if (auto it = a->second.find(key); it != a->second.end()) it->second.correcting = false;
 }
 
 void Tracker::Retain(const std::string& app, const std::set<apply::ObjectKey>& keep) {
@@ -103,6 +119,8 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
                                               : Evaluate(e.expected, *object);
     bool drifted = missing || !fields.empty();
     changed = drifted != e.drifted || missing != e.missing || fields != e.fields;
+    // Our correction's own write, seen before the reconcile recorded it: nothing to wake for.
+    if (e.correcting && !drifted) changed = false;
     e.drifted = drifted;
     e.missing = missing;
     e.fields = std::move(fields);

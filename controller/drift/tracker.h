@@ -61,8 +61,14 @@ class Tracker {
     size_t manifest_hash = 0;
     bool drifted = false;
     bool missing = false;
+    std::vector<std::string> fields;  // when drifted
   };
   std::optional<Known> Find(const std::string& app, const apply::ObjectKey& key) const;
+
+  // The object is being re-applied to correct its drift (until Record or EndCorrection): a live
+  // change that makes it match git is then our own write and wakes nobody up.
+  void BeginCorrection(const std::string& app, const apply::ObjectKey& key);
+  void EndCorrection(const std::string& app, const apply::ObjectKey& key);
 
   // Drops expectations for objects of `app` not in `keep` (they left git or were pruned).
   void Retain(const std::string& app, const std::set<apply::ObjectKey>& keep);
@@ -81,6 +87,7 @@ class Tracker {
     Expectation expected;
     bool drifted = false;
     bool missing = false;
+    bool correcting = false;
     std::vector<std::string> fields;
   };
   mutable std::mutex mu_;

@@ -386,7 +386,8 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
   const bool report_only = run.spec.drift == "report";
   // The commit was applied before (by this process or, after a restart, another one).
   const bool applied_before = run.status.value("lastAppliedRevision", "") == commit.sha;
-  const std::vector<drift::ObjectDrift> drifted_before = tracker_.Drifted(run.key);
+  // Drifted objects this reconcile re-applies, as the tracker saw them when deciding.
+  std::map<apply::ObjectKey, drift::ObjectDrift> correcting;
   auto synced = [&](const apply::ObjectKey& key) {
     return live_.Synced({key.group, key.version, key.kind});
   };
@@ -411,9 +412,24 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
     const auto known = tracker_.Find(run.key, key);
     const apply::Change unchanged{key, apply::Action::kUnchanged, "", Json(), Json()};
     if (known && known->manifest_hash == hash && watched) {
-      if (live && !known->drifted) return unchanged;  // git and the cluster agree: no request
-      if (report_only) return unchanged;              // drifted or missing: reported only
-      return std::nullopt;                            // drifted or missing: correct it
+      bool drifted = known->drifted;
+      if (!drifted && !live) {
+        // Not in the cache, yet no deletion was seen: the watch may lag behind our own create,
+        // or the object went while no watch was open. One read tells.
+        auto resource = client->ResourceFor(obj);
+        if (!resource.ok()) return std::nullopt;
+        auto current = client->Get(*resource, key.ns, key.name);
+        if (current.ok()) return unchanged;
+        if (!kube::IsNotFound(current.error())) return std::nullopt;  // let the apply report it
+        tracker_.Observe(key, run.key, nullptr, false);
+        drifted = true;
+      }
+      if (!drifted) return unchanged;  // git and the cluster agree: no request
+      if (report_only) return unchanged;  // drifted or missing: reported only
+      auto now = tracker_.Find(run.key, key);
+      correcting[key] = {key, !live || (now && now->missing), now ? now->fields : known->fields};
+      tracker_.BeginCorrection(run.key, key);
+      return std::nullopt;  // drifted or missing: correct it
     }
     if (!known && report_only && watched && live && applied_before) {
       // First sight of an object this commit already applied (the controller restarted): judge
@@ -457,11 +473,9 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
         }
       }
     }
-    if (report_only) continue;
-    for (const auto& d : drifted_before) {
-      if (d.key == c.key) run.corrected.push_back(d);
-    }
+    if (auto it = correcting.find(c.key); it != correcting.end()) run.corrected.push_back(it->second);
   }
+  for (const auto& [key, _] : correcting) tracker_.EndCorrection(run.key, key);  // failed ones
 }
 
 ReconcileResult Reconciler::Finalize(Run& run) {

@@ -145,3 +145,97 @@ TEST_F(DriftTest, ADeletedObjectIsRecreatedInCorrectModeAndReportedMissingInRepo
 
 }  // namespace
 }  // namespace plumbline
+
+namespace plumbline {
+namespace {
+
+using testing::DriftTest;
+using testing::Eventually;
+using testing::GitOpsEnvironment;
+using testing::GitRepo;
+
+TEST_F(DriftTest, AfterARestartReportModeJudgesByADryRunAndWritesNothing) {
+  std::string url;
+  GitRepo repo = NewRepo("restart", &url);
+  repo.Write("app/deploy.yaml", testing::kDriftDeployment);
+  std::string sha = repo.Commit("web");
+  ApplyApp("web", Spec(url, "report"));
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha;
+  }));
+  // What a restart loses: everything the controller learnt about this Application.
+  GitOpsEnvironment::Get()->reconciler().Forget(namespace_ + "/web");
+  SetImage("nginx:while-down");
+  std::string edited_version =
+      Live("apps/v1", "Deployment", namespace_, "web")["metadata"]["resourceVersion"];
+
+  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
+               {"metadata", {{"name", "web"}, {"namespace", namespace_},
+                             {"annotations", {{"plumbline.dev/requested-at", "restarted"}}}}}};
+  kube::ApplyOptions as_test;
+  as_test.field_manager = "test-sync";
+  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) { return Cond(a, "Drifted") == "True"; }));
+  Json drift = DriftOf(GetApp("web"));
+  ASSERT_EQ(drift.value("objects", Json::array()).size(), 1u);
+  EXPECT_EQ(drift["objects"][0]["fields"], Json::array({kImagePointer}));
+  // Judged without a write: the edit and its resourceVersion are as they were.
+  EXPECT_EQ(LiveImage(), "nginx:while-down");
+  EXPECT_EQ(Live("apps/v1", "Deployment", namespace_, "web")["metadata"]["resourceVersion"],
+            edited_version);
+}
+
+TEST_F(DriftTest, WatchesFollowTheKindsInGitAndHoldOnlyManagedObjects) {
+  const auto& cache = GitOpsEnvironment::Get()->reconciler().live_cache();
+  // Earlier tests' Applications are gone, and their kinds with them.
+  ASSERT_TRUE(Eventually([&] { return cache.watches() == 0; })) << cache.watches();
+  // Objects Plumbline does not manage are never held.
+  ASSERT_TRUE(client_->Apply(ConfigMap("unmanaged", {{"a", "b"}})).ok());
+
+  std::string url;
+  GitRepo repo = NewRepo("kinds", &url);
+  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: managed}\n");
+  std::string v1 = repo.Commit("a ConfigMap");
+  Json spec = Spec(url, "correct");
+  spec["prune"] = true;
+  ApplyApp("web", spec);
+  ASSERT_TRUE(ReadyAt("web", v1));
+  EXPECT_EQ(cache.watches(), 1u);
+  // The watch delivers our own create shortly after the apply returns.
+  EXPECT_TRUE(Eventually([&] {
+    return cache.Lookup({"", "v1", "ConfigMap", namespace_, "managed"}).has_value();
+  }));
+  EXPECT_FALSE(cache.Lookup({"", "v1", "ConfigMap", namespace_, "unmanaged"}).has_value());
+
+  // A new kind in git gets a watch; a kind that leaves git loses it.
+  repo.Write("app/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+                             "spec: {ports: [{port: 80}]}\n");
+  std::string v2 = repo.Commit("a Service");
+  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
+               {"metadata", {{"name", "web"}, {"namespace", namespace_},
+                             {"annotations", {{"plumbline.dev/requested-at", "v2"}}}}}};
+  kube::ApplyOptions as_test;
+  as_test.field_manager = "test-sync";
+  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  ASSERT_TRUE(ReadyAt("web", v2));
+  EXPECT_EQ(cache.watches(), 2u);
+  EXPECT_TRUE(Eventually([&] {
+    return cache.Lookup({"", "v1", "Service", namespace_, "web"}).has_value();
+  }));
+
+  repo.Remove("app/cm.yaml");
+  std::string v3 = repo.Commit("no ConfigMap");
+  sync["metadata"]["annotations"]["plumbline.dev/requested-at"] = "v3";
+  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  ASSERT_TRUE(ReadyAt("web", v3));
+  EXPECT_EQ(cache.watches(), 1u);
+  EXPECT_FALSE(cache.Lookup({"", "v1", "ConfigMap", namespace_, "managed"}).has_value());
+
+  auto apps = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
+  ASSERT_TRUE(apps.ok());
+  ASSERT_TRUE(client_->Delete(*apps, namespace_, "web").ok());
+  EXPECT_TRUE(Eventually([&] { return cache.watches() == 0; })) << cache.watches();
+}
+
+}  // namespace
+}  // namespace plumbline
