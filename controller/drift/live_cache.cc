@@ -145,7 +145,8 @@ size_t LiveCache::watches() const {
 bool LiveCache::Store(const apply::ObjectKey& key, const Json& object, std::string* app) {
   LiveObject& entry = objects_[key];
   health::Assessment health = health::Assess(object);
-  bool health_changed = entry.resource_version.empty() || entry.health.state != health.state;
+  // First sight is no change: the apply that created the object assessed it already.
+  bool health_changed = !entry.resource_version.empty() && entry.health.state != health.state;
   entry.resource_version = object["metadata"].value("resourceVersion", "");
   entry.app = AppOf(object);
   entry.health = std::move(health);

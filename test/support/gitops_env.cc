@@ -82,8 +82,15 @@ void GitOpsEnvironment::SetUp() {
 
 void GitOpsEnvironment::TearDown() {
   if (controller_) controller_->Stop();
+  // Everything that holds an HTTP client goes now, not at exit: gtest deletes environments
+  // during static destruction, after cpprestsdk's I/O service may be gone, and closing a
+  // connection then hangs or aborts.
   controller_.reset();
   reconciler_.reset();
+  events_.reset();
+  fetcher_.reset();
+  git_.reset();
+  client_.reset();
   if (daemon_) daemon_->Stop();
   std::filesystem::remove_all(dir_);
 }
@@ -171,6 +178,22 @@ Json GitOpsTest::Live(const std::string& api_version, const std::string& kind,
 bool GitOpsTest::ReadyAt(const std::string& name, const std::string& sha) {
   return WaitApp(name, [&](const Json& app) {
     return Cond(app, "Ready") == "True" && StatusOf(app).value("lastAppliedRevision", "") == sha;
+  });
+}
+
+}  // namespace plumbline::testing
+
+namespace plumbline::testing {
+
+bool GitOpsTest::WaitCached(const std::string& api_version, const std::string& kind,
+                            const std::vector<std::string>& names) {
+  const auto& cache = GitOpsEnvironment::Get()->reconciler().live_cache();
+  auto gvk = kube::GroupVersionKind::FromApiVersion(api_version, kind);
+  return Eventually([&] {
+    for (const auto& name : names) {
+      if (!cache.Lookup({gvk.group, gvk.version, gvk.kind, namespace_, name})) return false;
+    }
+    return true;
   });
 }
 

@@ -108,6 +108,10 @@ class GitOpsTest : public KubeTest {
             const std::string& name);
   // Ready=True at `sha`.
   bool ReadyAt(const std::string& name, const std::string& sha);
+  // Waits (bounded) until the controller's watches have delivered these objects of this test's
+  // namespace (apiVersion, kind, name): our own creates reach the cache a moment after the apply.
+  bool WaitCached(const std::string& api_version, const std::string& kind,
+                  const std::vector<std::string>& names);
 };
 
 }  // namespace plumbline::testing

@@ -138,6 +138,9 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
   spec["interval"] = "1h";
   ApplyApp("web", spec);
   ASSERT_TRUE(ReadyAt("web", sha));
+  std::vector<std::string> names;
+  for (int i = 0; i < kObjects; ++i) names.push_back("cm" + std::to_string(i));
+  ASSERT_TRUE(WaitCached("v1", "ConfigMap", names));
   std::string rv_before = Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"];
 
   auto& counts = GitOpsEnvironment::Get()->request_counts();
@@ -151,6 +154,8 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
     return StatusOf(a).value("lastHandledRequestedAt", "") == "cost-check";
   }));
+  // The request hook runs just after the response that made the status visible.
+  ASSERT_TRUE(Eventually([&] { return counts.Snapshot()["apply"] > before["apply"]; }));
   auto after = counts.Snapshot();
   EXPECT_EQ(after["get"] - before["get"], 1);  // the Application
   EXPECT_EQ(after["apply"] - before["apply"], 1);  // the status: lastHandledRequestedAt
