@@ -367,8 +367,9 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
 }
 
 void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
-                            const source::Commit& commit, kube::Client* client,
+                            const source::Commit& commit, apply::ApplyContext ctx,
                             apply::ChangeSet* applied) {
+  kube::Client* client = ctx.client;
   // Watch every kind git renders, so that later reconciles know the live state without asking.
   std::vector<kube::ResourceInfo> kinds;
   std::vector<kube::GroupVersionKind> gvks;
@@ -392,12 +393,6 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
     return live_.Synced({key.group, key.version, key.kind});
   };
 
-  apply::ApplyContext ctx;
-  ctx.client = client;
-  ctx.app_name = run.name;
-  ctx.app_namespace = run.ns;
-  ctx.default_namespace = run.spec.destination_namespace;
-  ctx.deadline = run.deadline;
   ctx.ignored = [&](const apply::ObjectKey& key) { return IgnoredPointers(run.spec, key); };
   ctx.live_version = [&](const apply::ObjectKey& key) -> std::optional<std::string> {
     if (!synced(key)) return std::nullopt;
@@ -613,7 +608,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
 
   // Apply.
   apply::ChangeSet applied;
-  ApplyPhase(run, objects, commit, client, &applied);
+  ApplyPhase(run, objects, commit, ctx, &applied);
   std::set<apply::ObjectKey> in_git(desired.begin(), desired.end());
   tracker_.Retain(run.key, in_git);
   std::vector<apply::ObjectKey> new_inventory;

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 
+#include "apply/applier.h"
 #include "apply/change_set.h"
 #include "apply/object_key.h"
 #include "common/json.h"
@@ -74,8 +75,9 @@ class Reconciler {
 
   ReconcileResult Finalize(Run& run);
   ReconcileResult Pipeline(Run& run);
+  // Applies what changed in git, drifted or is missing; learns what each apply stored.
   void ApplyPhase(Run& run, const std::vector<Json>& objects, const source::Commit& commit,
-                  kube::Client* client, apply::ChangeSet* applied);
+                  apply::ApplyContext ctx, apply::ChangeSet* applied);
   void ReportDrift(Run& run);
   void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
   Status WriteStatus(Run& run);

@@ -198,3 +198,19 @@ bool GitOpsTest::WaitCached(const std::string& api_version, const std::string& k
 }
 
 }  // namespace plumbline::testing
+
+namespace plumbline::testing {
+
+void GitOpsTest::RequestSync(const std::string& name, const std::string& token) {
+  Json patch = {{"apiVersion", "plumbline.dev/v1alpha1"},
+                {"kind", "Application"},
+                {"metadata", {{"name", name},
+                              {"namespace", namespace_},
+                              {"annotations", {{"plumbline.dev/requested-at", token}}}}}};
+  kube::ApplyOptions as_test;
+  as_test.field_manager = "test-sync";
+  auto applied = client_->Apply(patch, as_test);
+  ASSERT_TRUE(applied.ok()) << applied.error().message();
+}
+
+}  // namespace plumbline::testing

@@ -94,6 +94,8 @@ class GitOpsTest : public KubeTest {
   // Creates or updates an Application in this test's namespace.
   void ApplyApp(const std::string& name, const Json& spec);
   Json GetApp(const std::string& name);
+  // Asks for a reconcile now, as `plumbline sync` does: the requested-at annotation set to `token`.
+  void RequestSync(const std::string& name, const std::string& token);
   // Waits (bounded) until `pred` holds for the Application; fails the test otherwise.
   bool WaitApp(const std::string& name, const std::function<bool(const Json&)>& pred,
                std::chrono::milliseconds timeout = std::chrono::seconds(60));

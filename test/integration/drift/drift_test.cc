@@ -130,12 +130,7 @@ TEST_F(DriftTest, ADeletedObjectIsRecreatedInCorrectModeAndReportedMissingInRepo
   EXPECT_EQ(drift["objects"][0].value("name", ""), "settings");
   EXPECT_EQ(AppMetric("plumbline_drifted_resources"), 1);
   // Even a sync request does not recreate it in report mode.
-  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-               {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                             {"annotations", {{"plumbline.dev/requested-at", "after-delete"}}}}}};
-  kube::ApplyOptions as_test;
-  as_test.field_manager = "test-sync";
-  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  RequestSync("web", "after-delete");
   ASSERT_TRUE(WaitApp("web", [](const Json& a) {
     return StatusOf(a).value("lastHandledRequestedAt", "") == "after-delete";
   }));
@@ -169,12 +164,7 @@ TEST_F(DriftTest, AfterARestartReportModeJudgesByADryRunAndWritesNothing) {
   std::string edited_version =
       Live("apps/v1", "Deployment", namespace_, "web")["metadata"]["resourceVersion"];
 
-  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-               {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                             {"annotations", {{"plumbline.dev/requested-at", "restarted"}}}}}};
-  kube::ApplyOptions as_test;
-  as_test.field_manager = "test-sync";
-  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  RequestSync("web", "restarted");
   ASSERT_TRUE(WaitApp("web", [](const Json& a) { return Cond(a, "Drifted") == "True"; }));
   Json drift = DriftOf(GetApp("web"));
   ASSERT_EQ(drift.value("objects", Json::array()).size(), 1u);
@@ -211,12 +201,7 @@ TEST_F(DriftTest, WatchesFollowTheKindsInGitAndHoldOnlyManagedObjects) {
   repo.Write("app/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
                              "spec: {ports: [{port: 80}]}\n");
   std::string v2 = repo.Commit("a Service");
-  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-               {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                             {"annotations", {{"plumbline.dev/requested-at", "v2"}}}}}};
-  kube::ApplyOptions as_test;
-  as_test.field_manager = "test-sync";
-  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  RequestSync("web", "v2");
   ASSERT_TRUE(ReadyAt("web", v2));
   EXPECT_EQ(cache.watches(), 2u);
   EXPECT_TRUE(Eventually([&] {
@@ -225,8 +210,7 @@ TEST_F(DriftTest, WatchesFollowTheKindsInGitAndHoldOnlyManagedObjects) {
 
   repo.Remove("app/cm.yaml");
   std::string v3 = repo.Commit("no ConfigMap");
-  sync["metadata"]["annotations"]["plumbline.dev/requested-at"] = "v3";
-  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  RequestSync("web", "v3");
   ASSERT_TRUE(ReadyAt("web", v3));
   EXPECT_EQ(cache.watches(), 1u);
   EXPECT_FALSE(cache.Lookup({"", "v1", "ConfigMap", namespace_, "managed"}).has_value());

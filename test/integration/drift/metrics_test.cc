@@ -100,15 +100,8 @@ TEST_F(MetricsTest, DoraSeriesFollowDeploymentsFailuresAndRecoveries) {
   // A release that cannot be applied: one change failure, however often it is retried.
   repo.Write("app/bad.yaml", "apiVersion: example.com/v1\nkind: Nonexistent\nmetadata: {name: x}\n");
   std::string bad = repo.Commit("bad release");
-  auto sync = [&](const std::string& token) {
-    Json patch = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-                  {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                                {"annotations", {{"plumbline.dev/requested-at", token}}}}}};
-    kube::ApplyOptions as_test;
-    as_test.field_manager = "test-sync";
-    ASSERT_TRUE(client_->Apply(patch, as_test).ok());
-  };
-  sync("bad");
+
+  RequestSync("web", "bad");
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
     return StatusOf(a).value("lastAttemptedRevision", "") == bad &&
            Cond(a, "Ready", "reason") == "ApplyFailed";
@@ -123,7 +116,7 @@ TEST_F(MetricsTest, DoraSeriesFollowDeploymentsFailuresAndRecoveries) {
   // The fix restores service: a deployment and one time-to-restore observation.
   repo.Remove("app/bad.yaml");
   std::string fixed = repo.Commit("revert bad release");
-  sync("fixed");
+  RequestSync("web", "fixed");
   ASSERT_TRUE(ReadyAt("web", fixed));
   EXPECT_TRUE(Eventually([&] {
     return AppMetric("plumbline_time_to_restore_seconds_count") == 1;

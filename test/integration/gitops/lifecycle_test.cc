@@ -145,12 +145,7 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
 
   auto& counts = GitOpsEnvironment::Get()->request_counts();
   auto before = counts.Snapshot();
-  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-               {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                             {"annotations", {{"plumbline.dev/requested-at", "cost-check"}}}}}};
-  kube::ApplyOptions as_test;
-  as_test.field_manager = "test-sync";
-  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  RequestSync("web", "cost-check");
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
     return StatusOf(a).value("lastHandledRequestedAt", "") == "cost-check";
   }));
