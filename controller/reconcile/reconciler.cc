@@ -626,9 +626,9 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     if (c.action != apply::Action::kFailed) new_inventory.push_back(c.key);
   }
   // Objects that failed keep their place if they were managed before.
+  const std::set<apply::ObjectKey> kept(new_inventory.begin(), new_inventory.end());
   for (const auto& k : inventory) {
-    bool kept = std::find(new_inventory.begin(), new_inventory.end(), k) != new_inventory.end();
-    if (!kept && in_git.count(k)) new_inventory.push_back(k);
+    if (!kept.count(k) && in_git.count(k)) new_inventory.push_back(k);
   }
   if (applied.HasFailures()) {
     // Never prune after a failed apply: keep the stale objects too.
