@@ -68,6 +68,27 @@ bool IsImmutableFieldError(const Error& e) {
   return kube::IsInvalid(e) && e.message().find("immutable") != std::string::npos;
 }
 
+// ignoreDifferences: sets `pointer` in `obj` to what `live` holds there, or removes it when live
+// has nothing there, so the apply neither reverts nor drops another writer's value. A pointer
+// that does not fit the object's shape is left alone: never fail an apply over one.
+void KeepLiveValue(const std::string& pointer, const Json& live, Json* obj) {
+  try {
+    Json::json_pointer p(pointer);
+    if (live.contains(p)) {
+      (*obj)[p] = live.at(p);
+      return;
+    }
+    if (p.empty() || !obj->contains(p)) return;
+    Json& parent = obj->at(p.parent_pointer());
+    if (parent.is_object()) {
+      parent.erase(p.back());
+    } else if (parent.is_array()) {
+      parent.erase(static_cast<size_t>(std::stoul(p.back())));
+    }
+  } catch (const std::exception&) {
+  }
+}
+
 Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crds) {
   Change change;
   change.key = ObjectKey::Of(obj);
@@ -117,20 +138,7 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
     }
   }
   if (live) {
-    // ignoreDifferences: keep what is live there, so the apply neither reverts nor drops it.
-    for (const auto& pointer : ignored) {
-      Json::json_pointer p;
-      try {
-        p = Json::json_pointer(pointer);
-      } catch (const std::exception&) {
-        continue;  // the schema validates pointers; never fail an apply over one
-      }
-      if (live->contains(p)) {
-        obj[p] = (*live)[p];
-      } else if (obj.contains(p)) {
-        obj.at(p.parent_pointer()).erase(p.back());
-      }
-    }
+    for (const auto& pointer : ignored) KeepLiveValue(pointer, *live, &obj);
   }
 
   kube::ApplyOptions options;

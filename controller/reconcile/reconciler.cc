@@ -697,6 +697,14 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
   status["lastAppliedRevision"] = commit.sha;
   std::string summary = "Applied revision " + Short(commit.sha) + ": " + all.Summary();
+  if (!new_revision && !changed) {
+    // Nothing changed: keep the message of the last reconcile that changed something, so that an
+    // idle reconcile (after a drift correction, say) rewrites no status.
+    const Json* last = app::FindCondition(status, app::kReconciling);
+    if (last != nullptr && last->value("reason", "") == "Succeeded") {
+      summary = last->value("message", summary);
+    }
+  }
   if (new_revision || changed) {
     log_.Info("applied", {{"app", run.key}, {"revision", commit.sha}, {"result", all.Summary()}});
   }

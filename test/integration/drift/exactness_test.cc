@@ -269,6 +269,8 @@ TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
   ASSERT_TRUE(WaitApp("web", [](const Json& a) {
     return Cond(a, "Drifted", "reason") == "DriftCorrected";
   }));
+  // The request hook runs just after the response that made the status visible.
+  ASSERT_TRUE(Eventually([&] { return counts.Snapshot()["apply"] >= before["apply"] + 2; }));
   after = counts.Snapshot();
   server_after = server_metrics();
   // The correction (1 apply), the status (1 apply), one Event, and one or two GETs of the
