@@ -100,6 +100,13 @@ Result<source::GitAuth> ReadAuth(kube::Client& client, const std::string& ns,
   return auth;
 }
 
+// One read of a managed object (discovery is cached, so this is one request).
+Result<Json> ReadLive(kube::Client& client, const apply::ObjectKey& key) {
+  auto resource = client.Resource({key.group, key.version, key.kind});
+  if (!resource.ok()) return resource.error();
+  return client.Get(*resource, key.ns, key.name);
+}
+
 // ignoreDifferences entries that name this object: their pointers.
 std::vector<std::string> IgnoredPointers(const app::Spec& spec, const apply::ObjectKey& key) {
   std::vector<std::string> out;
@@ -420,9 +427,7 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
       if (!drifted && !live) {
         // Not in the cache, yet no deletion was seen: the watch may lag behind our own create,
         // or the object went while no watch was open. One read tells.
-        auto resource = client->ResourceFor(obj);
-        if (!resource.ok()) return std::nullopt;
-        auto current = client->Get(*resource, key.ns, key.name);
+        auto current = ReadLive(*client, key);
         if (current.ok()) return unchanged;
         if (!kube::IsNotFound(current.error())) return std::nullopt;  // let the apply report it
         tracker_.Observe(key, run.key, nullptr, false);
@@ -442,9 +447,8 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
       dry.field_manager = app::kFieldManager;
       dry.dry_run = true;
       auto stored = client->Apply(obj, dry);
-      auto resource = client->ResourceFor(obj);
-      if (!stored.ok() || !resource.ok()) return std::nullopt;
-      auto current = client->Get(*resource, key.ns, key.name);
+      if (!stored.ok()) return std::nullopt;
+      auto current = ReadLive(*client, key);
       if (!current.ok()) return std::nullopt;
       auto expected = drift::ExpectationFrom(*stored, app::kFieldManager, hash, ignored);
       if (!expected) return std::nullopt;
@@ -471,11 +475,8 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
     // judge it again. Rare, so one read is fine.
     auto live = live_.Lookup(c.key);
     if (live && drift::MaybeNewer(live->resource_version, stored_version)) {
-      auto resource = client_.Resource({c.key.group, c.key.version, c.key.kind});
-      if (resource.ok()) {
-        if (auto current = client_.Get(*resource, c.key.ns, c.key.name); current.ok()) {
-          tracker_.Observe(c.key, run.key, &*current, false);
-        }
+      if (auto current = ReadLive(client_, c.key); current.ok()) {
+        tracker_.Observe(c.key, run.key, &*current, false);
       }
     }
     if (auto it = correcting.find(c.key); it != correcting.end()) run.corrected.push_back(it->second);
