@@ -42,6 +42,8 @@ struct Reconciler::Run {
   std::string revision;       // the commit this reconcile worked on, once fetched
   std::vector<drift::ObjectDrift> corrected;  // drifted objects re-applied by this reconcile
   size_t applied_objects = 0;  // objects sent to the API server (apply or dry run)
+  // Health of unchanged objects read with a GET because the watch had not delivered them yet.
+  std::map<apply::ObjectKey, health::Assessment> read_health;
 };
 
 namespace {
@@ -428,7 +430,10 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
         // Not in the cache, yet no deletion was seen: the watch may lag behind our own create,
         // or the object went while no watch was open. One read tells.
         auto current = ReadLive(*client, key);
-        if (current.ok()) return unchanged;
+        if (current.ok()) {
+          run.read_health[key] = health::Assess(*current);
+          return unchanged;
+        }
         if (!kube::IsNotFound(current.error())) return std::nullopt;  // let the apply report it
         tracker_.Observe(key, run.key, nullptr, false);
         drifted = true;
@@ -737,6 +742,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
       a = health::Assess(c.live);  // applied now: as the apply stored it
     } else if (auto live = live_.Lookup(c.key)) {
       a = live->health;  // not applied: as the watch last saw it
+    } else if (auto read = run.read_health.find(c.key); read != run.read_health.end()) {
+      a = read->second;  // the watch lags behind: as the GET saw it
     } else {
       continue;
     }

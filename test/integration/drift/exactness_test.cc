@@ -144,7 +144,8 @@ spec:
   EXPECT_EQ(Writes(before, after), 0) << "a reconcile wrote something";
   EXPECT_EQ(Versions(objects), versions);
   EXPECT_EQ(app["metadata"]["resourceVersion"], app_before["metadata"]["resourceVersion"])
-      << "the status was rewritten";
+      << "the status was rewritten\nbefore: " << StatusOf(app_before).dump()
+      << "\nafter:  " << StatusOf(app).dump();
   EXPECT_EQ(EventCount("DriftDetected") + EventCount("DriftCorrected"), 0);
 }
 
