@@ -24,12 +24,13 @@ Result<bool> OptionalBool(const Json& obj, const char* field, bool def) {
 
 }  // namespace
 
-Result<Spec> ParseSpec(const Json& application) {
+Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds default_interval) {
   if (!application.contains("spec") || !application["spec"].is_object()) {
     return Error(ErrorCode::kInvalidArgument, "the Application has no spec");
   }
   const Json& spec = application["spec"];
   Spec out;
+  out.interval = default_interval;
   if (!spec.contains("source") || !spec["source"].is_object()) {
     return Error(ErrorCode::kInvalidArgument, "spec.source is required");
   }

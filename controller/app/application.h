@@ -47,8 +47,10 @@ struct Spec {
   std::vector<IgnoreDifference> ignore_differences;
 };
 
-// Reads spec with defaults. Errors are spec errors: retrying will not fix them (Stalled).
-Result<Spec> ParseSpec(const Json& application);
+// Reads spec with defaults (`default_interval` for an Application that sets none). Errors are
+// spec errors: retrying will not fix them (Stalled).
+Result<Spec> ParseSpec(const Json& application,
+                       std::chrono::milliseconds default_interval = std::chrono::minutes(3));
 
 // "namespace/name" of an object.
 std::string KeyOf(const Json& object);

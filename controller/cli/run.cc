@@ -2,13 +2,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
 
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
+#include "common/duration.h"
 #include "events/recorder.h"
+#include "http/server.h"
+#include "leader/elector.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
 #include "reconcile/controller.h"
@@ -39,6 +46,40 @@ std::string DefaultControllerNamespace() {
   return "plumbline-system";
 }
 
+// The pod name in a cluster (the hostname), plus a random suffix so that a restarted process
+// never mistakes its predecessor's lease for its own.
+std::string DefaultIdentity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !*host) std::snprintf(host, sizeof host, "plumbline");
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "_%08x", random());
+  return std::string(host) + suffix;
+}
+
+// Why the controller stops: a signal, or the leader lease lost.
+class StopRequest {
+ public:
+  void Set(std::string reason) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!reason_.empty()) return;
+      reason_ = std::move(reason);
+    }
+    cv_.notify_all();
+  }
+  std::string Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !reason_.empty(); });
+    return reason_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string reason_;
+};
+
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -49,8 +90,20 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("watch-namespace", "", "only reconcile Applications in this namespace (default: all)")
       .Add("controller-namespace", DefaultControllerNamespace(),
            "the namespace the controller runs in; never pruned")
+      .Add("default-interval", "3m", "interval of Applications that set no spec.interval")
       .Add("metrics-addr", ":8080",
            "where /metrics is served (host:port, :port for all interfaces, 0 to disable)")
+      .Add("health-addr", ":8081", "where /healthz and /readyz are served (0 to disable)")
+      .Add("leader-elect", "false",
+           "elect a leader on a Lease so that of several replicas only one reconciles", true)
+      .Add("leader-election-namespace", "", "namespace of the Lease (default: the controller's)")
+      .Add("leader-election-id", "plumbline-leader", "name of the Lease")
+      .Add("leader-election-identity", "", "this replica's name in the Lease (default: host name "
+                                           "and a random suffix)")
+      .Add("leader-lease-duration", "15s", "how long a Lease holds without renewal")
+      .Add("leader-renew-deadline", "10s",
+           "the leader stops writing when it could not renew for this long")
+      .Add("leader-retry-period", "2s", "how often the Lease is renewed or tried")
       .Add("cache-dir", DefaultCacheDir(), "where git repositories are cached")
       .Add("git-timeout", "60", "seconds one git fetch may take")
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
@@ -94,22 +147,87 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     }
     return 0.0;
   };
+  std::map<std::string, std::chrono::milliseconds> durations;
+  for (const char* name : {"default-interval", "leader-lease-duration", "leader-renew-deadline",
+                           "leader-retry-period"}) {
+    auto d = ParseDuration(flags.Get(name));
+    if (!d.ok() || d->count() <= 0) {
+      err << "plumbline run: --" << name << " must be a positive duration (like 30s or 3m)\n";
+      return 2;
+    }
+    durations[name] = *d;
+  }
+
+  const bool leader_elect = flags.GetBool("leader-elect");
+  leader::ElectorOptions election;
+  election.ns = flags.Get("leader-election-namespace").empty()
+                    ? flags.Get("controller-namespace")
+                    : flags.Get("leader-election-namespace");
+  election.name = flags.Get("leader-election-id");
+  election.identity = flags.Get("leader-election-identity").empty()
+                          ? DefaultIdentity()
+                          : flags.Get("leader-election-identity");
+  election.lease_duration = durations["leader-lease-duration"];
+  election.renew_deadline = durations["leader-renew-deadline"];
+  election.retry_period = durations["leader-retry-period"];
+  if (leader_elect) {
+    if (Status s = leader::Validate(election); !s.ok()) {
+      err << "plumbline run: " << s.error().message() << "\n";
+      return 2;
+    }
+  }
+
+  // Block the stop signals before any thread starts (threads inherit the mask); one thread
+  // waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   metrics::Metrics metrics;
+  std::unique_ptr<leader::Elector> elector;  // set before any write can happen
   kube::ClientOptions client_options;
+  // The identity in the User-Agent tells replicas apart in the API server's audit log.
+  client_options.user_agent = std::string("plumbline/") + PLUMBLINE_VERSION + " (" +
+                              election.identity + ")";
   client_options.on_request = [&metrics](const kube::RequestRecord& r) {
     metrics.KubeRequest(r.verb, r.code, r.latency.count());
   };
+  if (leader_elect) {
+    client_options.may_write = [&elector] {
+      return elector ? elector->MayWrite()
+                     : Status(Error(ErrorCode::kUnavailable, "not the leader yet"));
+    };
+  }
   auto client = ClientFromFlags(flags, client_options);
   if (!client.ok()) {
     err << "plumbline run: " << client.error().message() << "\n";
     return 1;
   }
+  std::unique_ptr<kube::Client> lease_client;
+  if (leader_elect) {
+    // Its own client: no write fence, and requests bounded by the retry period so that a hung
+    // request cannot hold renewal past the deadline.
+    kube::ClientOptions lease_options;
+    lease_options.user_agent = client_options.user_agent;
+    lease_options.on_request = client_options.on_request;
+    lease_options.request_timeout = election.retry_period;
+    auto c = kube::Client::Create((*client)->config(), lease_options);
+    if (!c.ok()) {
+      err << "plumbline run: " << c.error().message() << "\n";
+      return 1;
+    }
+    lease_client = std::move(*c);
+    elector = std::make_unique<leader::Elector>(*lease_client, election, logger);
+  }
+
   auto git = source::NewLibgit2Source(flags.Get("cache-dir"));
   source::SharedFetcher fetcher(*git);
   events::Recorder events(**client, "plumbline");
   reconcile::ReconcilerOptions ropts;
   ropts.controller_namespace = flags.Get("controller-namespace");
+  ropts.default_interval = durations["default-interval"];
   ropts.fetch_timeout = std::chrono::milliseconds(int64_t(number("git-timeout") * 1000));
   ropts.render.max_file_bytes = size_t(number("max-file-bytes"));
   ropts.render.max_documents = size_t(number("max-documents"));
@@ -129,25 +247,58 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   copts.watch_namespace = flags.Get("watch-namespace");
   reconcile::Controller controller(**client, reconciler, logger, copts);
 
-  // Block the stop signals in every thread; this one waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // /healthz: the process serves. /readyz: the Applications are listed (every replica watches
+  // them, so a new leader starts with a warm cache).
+  std::unique_ptr<http::Server> probes;
+  if (const std::string addr = flags.Get("health-addr"); addr != "0") {
+    std::map<std::string, http::Handler> routes;
+    routes["/healthz"] = [](const http::ServerRequest&) { return http::ServerResponse{200, "ok\n"}; };
+    routes["/readyz"] = [&controller](const http::ServerRequest&) {
+      return controller.Synced() ? http::ServerResponse{200, "ok\n"}
+                                 : http::ServerResponse{503, "Applications not listed yet\n"};
+    };
+    auto server = http::Serve(addr, std::move(routes));
+    if (!server.ok()) {
+      err << "plumbline run: " << server.error().message() << "\n";
+      return 1;
+    }
+    probes = std::move(*server);
+  }
 
-  if (Status s = controller.Start(); !s.ok()) {
+  StopRequest stop;
+  std::thread([&stop, stop_signals] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stop.Set(sig == SIGINT ? "SIGINT" : "SIGTERM");
+  }).detach();
+
+  if (Status s = controller.Start(/*run_workers=*/!leader_elect); !s.ok()) {
     logger.Error("cannot start", {{"error", s.error().message()}});
     return 1;
   }
   logger.Info("controller started", {{"server", (*client)->config().server},
                                      {"workers", flags.Get("workers")},
-                                     {"metrics", flags.Get("metrics-addr")}});
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  logger.Info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+                                     {"metrics", flags.Get("metrics-addr")},
+                                     {"health", flags.Get("health-addr")},
+                                     {"leader-elect", leader_elect ? "true" : "false"}});
+  std::thread leading;
+  if (leader_elect) {
+    leading = std::thread([&] {
+      if (!elector->Acquire()) return;
+      elector->StartRenewing([&stop] { stop.Set("lost the leader lease"); });
+      controller.StartWorkers();
+    });
+  }
+  const std::string reason = stop.Wait();
+  const bool lost = reason == "lost the leader lease";
+  logger.Info("stopping", {{"reason", reason}});
+  // In-flight reconciles finish, status included, while the lease is still renewed.
   controller.Stop();
-  return 0;
+  if (elector) elector->Stop();
+  if (leading.joinable()) leading.join();
+  if (elector && !lost) elector->Release();
+  logger.Info("stopped", {});
+  return lost ? 1 : 0;
 }
 
 }  // namespace plumbline::cli

@@ -137,6 +137,12 @@ Result<http::Request> Client::NewRequest(const std::string& method, const std::s
 Result<std::string> Client::Do(const Call& call, int* status) {
   constexpr int kMaxThrottleRetries = 3;
   bool reauthenticated = false;
+  if (call.method != "GET" && shared_->options.may_write &&
+      call.path.find("dryRun=All") == std::string::npos) {
+    if (Status allowed = shared_->options.may_write(); !allowed.ok()) {
+      return allowed.error().Wrap(call.context);
+    }
+  }
   for (int attempt = 0;; ++attempt) {
     auto req = NewRequest(call.method, call.path, call.context);
     if (!req.ok()) return req.error();
@@ -305,6 +311,14 @@ Result<Json> Client::UpdateStatus(const Json& object) {
   if (!target.ok()) return target.error();
   return ParseBody(Do(Call{"update", "PUT", target->path + "/status", object.dump(),
                            "application/json", target->context}),
+                   target->context);
+}
+
+Result<Json> Client::Update(const Json& object) {
+  auto target = TargetOf(ResourceFor(object), object);
+  if (!target.ok()) return target.error();
+  return ParseBody(Do(Call{"update", "PUT", target->path, object.dump(), "application/json",
+                           target->context}),
                    target->context);
 }
 

@@ -39,6 +39,9 @@ struct ClientOptions {
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(6)};
   std::string user_agent = "plumbline";
   std::function<void(const RequestRecord&)> on_request;  // called after every request
+  // Asked before every write that is not a dry run; an error refuses the write unsent. Leader
+  // election fences writes with it: a replica that may have lost its lease does not write.
+  std::function<Status()> may_write;
 };
 
 struct ListOptions {
@@ -123,6 +126,8 @@ class Client {
   Result<Json> Create(const Json& object, bool dry_run = false);
   // PUT of the status subresource; the object's resourceVersion is the precondition.
   Result<Json> UpdateStatus(const Json& object);
+  // PUT of the whole object; its resourceVersion, when set, is the precondition.
+  Result<Json> Update(const Json& object);
   Status Delete(const ResourceInfo& resource, const std::string& ns, const std::string& name,
                 const DeleteOptions& options = {});
   Result<std::unique_ptr<WatchStream>> Watch(const ResourceInfo& resource, const std::string& ns,

@@ -44,7 +44,7 @@ void Controller::Enqueue(const std::string& key) {
 
 Controller::~Controller() { Stop(); }
 
-Status Controller::Start() {
+Status Controller::Start(bool run_workers) {
   auto apps = client_.Resource({app::kGroup, app::kVersion, app::kKind});
   if (!apps.ok()) {
     return apps.error().Wrap("the Application CRD is not installed (kubectl apply -f crds/)");
@@ -68,18 +68,29 @@ Status Controller::Start() {
                               nullptr});
   apps_watch_->Start();
   secrets_watch_->Start();
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+  if (run_workers) StartWorkers();
   return Status::Ok();
 }
 
+void Controller::StartWorkers() {
+  std::lock_guard<std::mutex> lock(workers_mu_);
+  if (stopped_ || !workers_.empty()) return;
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+}
+
 void Controller::Stop() {
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(workers_mu_);
+    stopped_ = true;
+    workers.swap(workers_);
+  }
   queue_.ShutDown();
   if (apps_watch_) apps_watch_->Stop();
   if (secrets_watch_) secrets_watch_->Stop();
-  for (auto& w : workers_) {
+  for (auto& w : workers) {
     if (w.joinable()) w.join();
   }
-  workers_.clear();
   // Last, so no watch of managed objects calls into a stopped queue.
   reconciler_.SetWakeUp(nullptr);
   reconciler_.Stop();

@@ -35,8 +35,12 @@ class Controller {
              ControllerOptions options);
   ~Controller();
 
-  // Fails when the Application CRD is not installed.
-  Status Start();
+  // Starts the watches, and the workers unless `run_workers` is false (a replica that is not the
+  // leader keeps its cache warm but reconciles nothing). Fails when the CRD is not installed.
+  Status Start(bool run_workers = true);
+  // Starts the workers; does nothing once Stop() was called.
+  void StartWorkers();
+  // Waits for the reconciles in progress to finish.
   void Stop();
   // True once the first list of Applications has arrived.
   bool Synced() const { return synced_; }
@@ -56,7 +60,9 @@ class Controller {
   WorkQueue queue_;
   std::unique_ptr<kube::ListWatcher> apps_watch_;
   std::unique_ptr<kube::ListWatcher> secrets_watch_;
-  std::vector<std::thread> workers_;
+  std::mutex workers_mu_;
+  bool stopped_ = false;                // guarded by workers_mu_
+  std::vector<std::thread> workers_;    // guarded by workers_mu_
   std::atomic<bool> synced_{false};
   std::mutex mu_;
   std::map<std::string, Json> apps_;  // key -> latest Application; guarded by mu_

@@ -490,7 +490,7 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
 }
 
 ReconcileResult Reconciler::Finalize(Run& run) {
-  auto spec = app::ParseSpec(run.app);
+  auto spec = app::ParseSpec(run.app, options_.default_interval);
   std::vector<apply::ObjectKey> inventory = InventoryOf(run.status);
   if (spec.ok() && spec->prune && !inventory.empty()) {
     std::unique_ptr<kube::Client> impersonated = ImpersonatedClient(client_, run.ns, *spec);
@@ -521,7 +521,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   const int64_t gen = run.generation;
 
   // Spec errors: retrying will not fix them, a spec change will (Stalled).
-  auto spec = app::ParseSpec(run.app);
+  auto spec = app::ParseSpec(run.app, options_.default_interval);
   if (!spec.ok()) {
     run.failed = true;
     MarkFailed(&status, gen, "InvalidSpec", spec.error().message());

@@ -18,6 +18,18 @@ TEST(ParseSpec, AppliesDefaults) {
   EXPECT_EQ(spec->drift, "correct");
 }
 
+TEST(ParseSpec, TheControllersDefaultIntervalAppliesOnlyWhenNoneIsSet) {
+  auto unset = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}}})"),
+                         std::chrono::seconds(30));
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(unset->interval, std::chrono::seconds(30));
+  auto set = ParseSpec(
+      Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}, "interval": "1m"}})"),
+      std::chrono::seconds(30));
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->interval, std::chrono::minutes(1));
+}
+
 TEST(ParseSpec, ReadsEveryField) {
   auto spec = ParseSpec(Json::parse(R"({"spec": {
     "source": {"repoURL": "ssh://git@h/r", "revision": "v1.2", "path": "./apps/web/",

@@ -1,0 +1,283 @@
+// Leader election, shutdown and probes, with the real `plumbline run` binary: two replicas
+// against the binary's control plane, whose kube-apiserver writes an audit log of every write.
+// The audit log, on the API server's one clock, is the proof that two replicas never both write.
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "common/rfc3339.h"
+#include "support/control_plane.h"
+#include "support/controller_process.h"
+#include "support/git_server.h"
+#include "support/kube_test.h"
+#include "integration/leader/audit_log.h"
+#include "support/process.h"
+
+namespace plumbline {
+namespace {
+
+using testing::ControllerProcess;
+using testing::Eventually;
+
+// A write the API server accepted, from the audit log.
+struct AuditedWrite {
+  std::string replica;  // the identity in the User-Agent
+  std::string verb;
+  std::string object;   // resource/namespace/name
+  std::string received;  // requestReceivedTimestamp (RFC 3339, microseconds: sorts as text)
+  std::string completed;  // stageTimestamp
+};
+
+class LeaderTest : public testing::KubeTest {
+ protected:
+  void SetUp() override {
+    KubeTest::SetUp();
+    char tmpl[] = "/tmp/plumbline-leader-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::filesystem::create_directories(dir_ + "/repos");
+    daemon_ = std::make_unique<testing::GitDaemon>(dir_ + "/repos");
+    ASSERT_TRUE(daemon_->Start().ok());
+    leases_ = *client_->Resource({"coordination.k8s.io", "v1", "Lease"});
+    apps_ = *client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
+  }
+  void TearDown() override {
+    replicas_.clear();  // SIGKILL whatever still runs
+    if (daemon_) daemon_->Stop();
+    std::filesystem::remove_all(dir_);
+    KubeTest::TearDown();
+  }
+
+  // Starts replica `id` (the "replica-" prefix makes its User-Agent easy to find).
+  ControllerProcess& StartReplica(const std::string& id) {
+    const std::string kubeconfig = testing::ControlPlane::Get()->kubeconfig();
+    auto p = std::make_unique<ControllerProcess>(
+        dir_ + "/" + id + ".log",
+        std::vector<std::string>{
+            "--kubeconfig", kubeconfig, "--leader-elect", "--leader-election-identity", id,
+            "--leader-election-namespace", namespace_, "--controller-namespace", namespace_,
+            "--watch-namespace", namespace_, "--leader-lease-duration", "8s",
+            "--leader-renew-deadline", "6s", "--leader-retry-period", "1s", "--metrics-addr",
+            "127.0.0.1:" + std::to_string(metrics_port_[id] = testing::FreePort()),
+            "--health-addr", "127.0.0.1:" + std::to_string(health_port_[id] = testing::FreePort()),
+            "--cache-dir", dir_ + "/cache-" + id});
+    EXPECT_TRUE(p->Start());
+    replicas_[id] = std::move(p);
+    return *replicas_[id];
+  }
+
+  std::string Holder() {
+    auto lease = client_->Get(leases_, namespace_, "plumbline-leader");
+    if (!lease.ok()) return "";
+    return (*lease)["spec"].value("holderIdentity", "");
+  }
+
+  int Status(const std::string& url) {
+    std::string code = testing::MustRun({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                         "--max-time", "5", url});
+    return std::atoi(code.c_str());
+  }
+
+  // A repository with one ConfigMap whose data.v is `v`; returns the commit.
+  std::string CommitConfig(testing::GitRepo& repo, const std::string& v) {
+    repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+                              "data: {v: \"" + v + "\"}\n");
+    return repo.Commit("v" + v);
+  }
+
+  void ApplyApp(const std::string& url, const std::string& interval) {
+    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
+                {"kind", "Application"},
+                {"metadata", {{"name", "web"}, {"namespace", namespace_}}},
+                {"spec", {{"source", {{"repoURL", url}, {"path", "app"}}},
+                          {"destination", {{"namespace", namespace_}}},
+                          {"interval", interval}}}};
+    ASSERT_TRUE(client_->Apply(app).ok());
+  }
+
+  bool AppliedAt(const std::string& sha) {
+    auto app = client_->Get(apps_, namespace_, "web");
+    return app.ok() && app->contains("status") &&
+           (*app)["status"].value("lastAppliedRevision", "") == sha;
+  }
+
+  std::string LiveValue() {
+    auto cm = client_->Get(ConfigMaps(), namespace_, "settings");
+    return cm.ok() ? (*cm)["data"].value("v", "") : "";
+  }
+
+  // Writes by the replicas of this test that the API server accepted, in the order received.
+  std::vector<AuditedWrite> Writes() {
+    std::vector<AuditedWrite> out;
+    std::ifstream in(testing::AuditLogPath());
+    std::string line;
+    while (std::getline(in, line)) {
+      Json e = Json::parse(line, nullptr, false);
+      if (!e.is_object() || e.value("stage", "") != "ResponseComplete") continue;
+      const std::string agent = e.value("userAgent", "");
+      std::string replica;
+      for (const auto& [id, _] : replicas_) {
+        if (agent.find("(" + id + ")") != std::string::npos) replica = id;
+      }
+      if (replica.empty()) continue;
+      int code = e.contains("responseStatus") ? e["responseStatus"].value("code", 0) : 0;
+      if (code < 200 || code >= 300) continue;
+      const Json ref = e.value("objectRef", Json::object());
+      if (ref.value("namespace", "") != namespace_ && ref.value("namespace", "") != "") continue;
+      out.push_back({replica, e.value("verb", ""),
+                     ref.value("resource", "") + "/" + ref.value("namespace", "") + "/" +
+                         ref.value("name", ""),
+                     e.value("requestReceivedTimestamp", ""), e.value("stageTimestamp", "")});
+    }
+    std::sort(out.begin(), out.end(),
+              [](const AuditedWrite& a, const AuditedWrite& b) { return a.received < b.received; });
+    return out;
+  }
+
+  // Fails unless every write of `first` precedes (and completed before) every write of `second`.
+  void ExpectOneWriterAtATime(const std::string& first, const std::string& second) {
+    auto writes = Writes();
+    std::string last_of_first, first_of_second;
+    std::ostringstream trace;
+    for (const auto& w : writes) {
+      trace << w.received << " " << w.replica << " " << w.verb << " " << w.object << "\n";
+      if (w.replica == first) last_of_first = std::max(last_of_first, w.completed);
+      if (w.replica == second && first_of_second.empty()) first_of_second = w.received;
+    }
+    ASSERT_FALSE(last_of_first.empty()) << "no write from " << first << "\n" << trace.str();
+    ASSERT_FALSE(first_of_second.empty()) << "no write from " << second << "\n" << trace.str();
+    bool seen_second = false;
+    for (const auto& w : writes) {
+      seen_second |= w.replica == second;
+      EXPECT_FALSE(seen_second && w.replica == first)
+          << first << " wrote after " << second << " had started\n" << trace.str();
+    }
+    // Compare instants, not text: both are UTC with microseconds, but be exact anyway.
+    auto done = ParseRfc3339(last_of_first);
+    auto began = ParseRfc3339(first_of_second);
+    ASSERT_TRUE(done.ok() && began.ok());
+    EXPECT_LT(*done, *began) << trace.str();
+  }
+
+  std::string dir_;
+  std::unique_ptr<testing::GitDaemon> daemon_;
+  kube::ResourceInfo leases_, apps_;
+  std::map<std::string, std::unique_ptr<ControllerProcess>> replicas_;
+  std::map<std::string, int> metrics_port_, health_port_;
+};
+
+TEST_F(LeaderTest, OfTwoReplicasOneWritesAndTheOtherTakesOverWhenItIsKilled) {
+  StartReplica("replica-a");
+  StartReplica("replica-b");
+  ASSERT_TRUE(Eventually([&] { return !Holder().empty(); }));
+  const std::string leader = Holder();
+  const std::string standby = leader == "replica-a" ? "replica-b" : "replica-a";
+
+  // Both replicas serve their probes and metrics; both are ready (Applications listed).
+  for (const auto& id : {leader, standby}) {
+    const std::string health = "http://127.0.0.1:" + std::to_string(health_port_[id]);
+    EXPECT_TRUE(Eventually([&] { return Status(health + "/readyz") == 200; })) << id;
+    EXPECT_EQ(Status(health + "/healthz"), 200) << id;
+    EXPECT_EQ(Status(health + "/nothing"), 404) << id;
+    EXPECT_EQ(Status("http://127.0.0.1:" + std::to_string(metrics_port_[id]) + "/metrics"), 200)
+        << id;
+  }
+
+  std::string url = daemon_->Url(namespace_ + "-web");
+  testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
+  const std::string first = CommitConfig(repo, "1");
+  ApplyApp(url, "1s");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(first); }, std::chrono::seconds(60)));
+  EXPECT_EQ(Holder(), leader);
+  for (const auto& w : Writes()) EXPECT_EQ(w.replica, leader) << w.verb << " " << w.object;
+
+  const auto killed = std::chrono::steady_clock::now();
+  replicas_[leader]->Signal(SIGKILL);
+  ASSERT_TRUE(Eventually([&] { return Holder() == standby; }, std::chrono::seconds(30)));
+  const double takeover =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  // The lease (8 s here) plus the retry period (1 s) bound it; the issue asks for 20 s.
+  EXPECT_LT(takeover, 20.0);
+  std::printf("takeover after SIGKILL: %.1f s (lease 8 s, retry 1 s)\n", takeover);
+
+  const std::string second = CommitConfig(repo, "2");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; },
+                         std::chrono::seconds(60)));
+  ExpectOneWriterAtATime(leader, standby);
+}
+
+TEST_F(LeaderTest, ALeaderThatCannotRenewStopsWritingBeforeAnotherTakesOver) {
+  auto& old_leader = StartReplica("replica-a");
+  ASSERT_TRUE(Eventually([&] { return Holder() == "replica-a"; }));
+  std::string url = daemon_->Url(namespace_ + "-web");
+  testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
+  const std::string first = CommitConfig(repo, "1");
+  ApplyApp(url, "1s");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(first); }, std::chrono::seconds(60)));
+  StartReplica("replica-b");
+
+  // Frozen: it can neither renew nor notice. Meanwhile git moves on.
+  old_leader.Signal(SIGSTOP);
+  ASSERT_TRUE(Eventually([&] { return Holder() == "replica-b"; }, std::chrono::seconds(30)));
+  const std::string second = CommitConfig(repo, "2");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)));
+
+  // Thawed, it has work queued (a new commit to apply) and a stale lease: it must not write.
+  old_leader.Signal(SIGCONT);
+  auto code = old_leader.Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value()) << "the old leader kept running:\n" << old_leader.Log();
+  EXPECT_EQ(*code, 1) << old_leader.Log();
+  EXPECT_NE(old_leader.Log().find("lost leadership"), std::string::npos) << old_leader.Log();
+  ExpectOneWriterAtATime("replica-a", "replica-b");
+  EXPECT_EQ(LiveValue(), "2");
+}
+
+TEST_F(LeaderTest, SigtermFinishesTheReconcileInProgressAndReleasesTheLease) {
+  std::string url = daemon_->Url(namespace_ + "-many");
+  testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-many");
+  constexpr int kObjects = 300;
+  for (int i = 0; i < kObjects; ++i) {
+    repo.Write("app/cm" + std::to_string(i) + ".yaml",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm" + std::to_string(i) +
+                   "}\ndata: {i: \"" + std::to_string(i) + "\"}\n");
+  }
+  const std::string sha = repo.Commit("300 ConfigMaps");
+  auto& replica = StartReplica("replica-a");
+  ASSERT_TRUE(Eventually([&] { return Holder() == "replica-a"; }));
+  ApplyApp(url, "1h");
+
+  // The client's rate limit (50 requests/s) makes 300 applies take seconds: stop in the middle.
+  auto count = [&] {
+    kube::ListOptions selected;
+    selected.label_selector = "plumbline.dev/name=web";
+    auto list = client_->List(ConfigMaps(), namespace_, selected);
+    return list.ok() ? static_cast<int>(list->items.size()) : -1;
+  };
+  ASSERT_TRUE(Eventually([&] { return count() > 0; }, std::chrono::seconds(60)));
+  const int at_signal = count();
+  replica.Signal(SIGTERM);
+  ASSERT_LT(at_signal, kObjects) << "the apply ended before the signal: nothing was in flight";
+
+  auto code = replica.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(code.has_value()) << replica.Log();
+  EXPECT_EQ(*code, 0) << replica.Log();
+  // Released as it exited: no replica has to wait out the lease.
+  EXPECT_EQ(Holder(), "");
+  // The reconcile that was running finished: every object applied and the status written whole.
+  EXPECT_EQ(count(), kObjects);
+  auto app = client_->Get(apps_, namespace_, "web");
+  ASSERT_TRUE(app.ok());
+  const Json status = app->value("status", Json::object());
+  EXPECT_EQ(status.value("lastAppliedRevision", ""), sha) << status.dump();
+  EXPECT_EQ(status.value("inventory", Json::array()).size(), size_t(kObjects));
+  EXPECT_NE(replica.Log().find("released the leader lease"), std::string::npos) << replica.Log();
+}
+
+}  // namespace
+}  // namespace plumbline

@@ -1,0 +1,57 @@
+// Leader election tests: a control plane whose kube-apiserver audits every write.
+#include <cstdlib>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "integration/leader/audit_log.h"
+#include "support/control_plane.h"
+#include "support/gitops_env.h"
+#include "support/process.h"
+
+namespace plumbline::testing {
+namespace {
+std::string g_audit_log;
+}  // namespace
+
+const std::string& AuditLogPath() { return g_audit_log; }
+
+}  // namespace plumbline::testing
+
+// Installs the Application CRD once for every test of the binary.
+class CrdEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto client = plumbline::testing::NewTestClient();
+    ASSERT_NE(client, nullptr);
+    plumbline::testing::ApplyRepoFile(*client, "crds/application.yaml");
+    ASSERT_TRUE(plumbline::testing::Eventually([&] {
+      return client->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
+    }));
+  }
+};
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  char tmpl[] = "/tmp/plumbline-audit-XXXXXX";
+  if (!mkdtemp(tmpl)) return 1;
+  const std::string dir = tmpl;
+  plumbline::testing::WriteFile(dir + "/policy.yaml", R"(apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+)");
+  plumbline::testing::g_audit_log = dir + "/audit.log";
+  plumbline::testing::ControlPlaneOptions options;
+  options.apiserver_args = {"--audit-policy-file=" + dir + "/policy.yaml",
+                            "--audit-log-path=" + plumbline::testing::g_audit_log,
+                            "--audit-log-mode=blocking"};
+  plumbline::testing::AddControlPlaneEnvironment(options);
+  ::testing::AddGlobalTestEnvironment(new CrdEnvironment);
+  int result = RUN_ALL_TESTS();
+  std::filesystem::remove_all(dir);
+  return result;
+}
