@@ -15,6 +15,8 @@ packages=(
   openssh-server openssh-client
   # alert rules: promtool, and a real Prometheus scraping the controller
   prometheus
+  # install tests: comparing deploy/ with the Helm chart (test/install/same_install.py)
+  python3-yaml
 )
 
 sudo_cmd=()

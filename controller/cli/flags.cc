@@ -35,6 +35,10 @@ Status Flags::Parse(const std::vector<std::string>& args) {
       return Error(ErrorCode::kInvalidArgument, "unknown flag --" + name);
     }
     if (it->second.is_bool) {
+      if (has_value && value != "true" && value != "false") {
+        return Error(ErrorCode::kInvalidArgument, "flag --" + name + " is true or false, not \"" +
+                                                      value + "\"");
+      }
       it->second.value = has_value ? value : "true";
       continue;
     }

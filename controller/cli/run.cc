@@ -110,7 +110,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("max-documents", "10000", "most YAML documents rendered for one Application")
       .Add("max-objects", "10000", "most objects rendered for one Application")
       .Add("log-format", InCluster() ? "json" : "text", "json or text")
-      .Add("log-level", "info", "debug, info, warn or error");
+      .Add("log-level", "info", "debug, info, warn or error")
+      .Add("check-flags", "false", "validate the flags, then exit without starting", true);
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline run: " << s.error().message() << "\n";
     return 2;
@@ -125,6 +126,11 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 2;
   }
   const std::string level_name = flags.Get("log-level");
+  if (level_name != "debug" && level_name != "info" && level_name != "warn" &&
+      level_name != "error") {
+    err << "plumbline run: --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
   log::Level level = level_name == "debug" ? log::Level::kDebug
                      : level_name == "warn" ? log::Level::kWarn
                      : level_name == "error" ? log::Level::kError
@@ -176,6 +182,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       return 2;
     }
   }
+  if (flags.GetBool("check-flags")) return 0;
 
   // Block the stop signals before any thread starts (threads inherit the mask); one thread
   // waits for them below.

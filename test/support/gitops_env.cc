@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "common/base64.h"
 #include "kube/errors.h"
@@ -15,10 +16,44 @@ GitOpsEnvironment* g_env = nullptr;
 
 GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
 
-GitOpsEnvironment* AddGitOpsEnvironment(std::chrono::milliseconds health_recheck) {
-  g_env = new GitOpsEnvironment(health_recheck);
+GitOpsEnvironment* AddGitOpsEnvironment(GitOpsOptions options) {
+  g_env = new GitOpsEnvironment(std::move(options));
   ::testing::AddGlobalTestEnvironment(g_env);
   return g_env;
+}
+
+GitOpsEnvironment* AddGitOpsEnvironment(std::chrono::milliseconds health_recheck) {
+  GitOpsOptions options;
+  options.health_recheck = health_recheck;
+  return AddGitOpsEnvironment(std::move(options));
+}
+
+void ApplyDeployRbac(kube::Client& admin) {
+  const std::string deploy = std::string(PLUMBLINE_SOURCE_DIR) + "/deploy";
+  auto kustomization = yaml::ParseDocuments(ReadFile(deploy + "/kustomization.yaml"),
+                                            "deploy/kustomization.yaml");
+  ASSERT_TRUE(kustomization.ok() && kustomization->size() == 1);
+  const Json& k = (*kustomization)[0];
+  const std::string ns = k.value("namespace", "");
+  const std::set<std::string> rbac = {"Namespace", "ServiceAccount", "ClusterRole",
+                                      "ClusterRoleBinding", "Role", "RoleBinding"};
+  int applied = 0;
+  for (const auto& resource : k.value("resources", Json::array())) {
+    const std::string file = deploy + "/" + resource.get<std::string>();
+    if (!std::filesystem::is_regular_file(file)) continue;  // ../crds: a directory
+    auto docs = yaml::ParseDocuments(ReadFile(file), resource.get<std::string>());
+    ASSERT_TRUE(docs.ok()) << docs.error().message();
+    for (Json doc : *docs) {
+      if (!rbac.count(doc.value("kind", ""))) continue;
+      const bool cluster_scoped = doc["kind"] == "Namespace" || doc["kind"] == "ClusterRole" ||
+                                  doc["kind"] == "ClusterRoleBinding";
+      if (!cluster_scoped && !ns.empty()) doc["metadata"]["namespace"] = ns;
+      auto result = admin.Apply(doc);
+      ASSERT_TRUE(result.ok()) << result.error().message();
+      ++applied;
+    }
+  }
+  ASSERT_GT(applied, 0) << "no RBAC objects found through deploy/kustomization.yaml";
 }
 
 void ApplyRepoFile(kube::Client& client, const std::string& relative_path) {
@@ -57,6 +92,14 @@ void GitOpsEnvironment::SetUp() {
   Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
              {"metadata", {{"name", kControllerNamespace}}}};
   ASSERT_TRUE(client_->Apply(ns).ok());
+  if (!options_.controller_user.empty()) {
+    if (options_.install) {
+      options_.install(*client_);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    admin_ = std::move(client_);
+    client_ = admin_->Impersonate({options_.controller_user, {}});
+  }
 
   logger_ = std::make_unique<log::Logger>(std::cerr, log::Format::kText, log::Level::kInfo);
   git_ = source::NewLibgit2Source(dir_ + "/cache");
@@ -65,7 +108,7 @@ void GitOpsEnvironment::SetUp() {
   reconcile::ReconcilerOptions ropts;
   ropts.controller_namespace = kControllerNamespace;
   ropts.fetch_timeout = std::chrono::seconds(20);
-  ropts.health_recheck = health_recheck_;
+  ropts.health_recheck = options_.health_recheck;
   reconciler_ = std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_,
                                                         *metrics_, ropts);
   reconcile::ControllerOptions copts;
@@ -91,6 +134,7 @@ void GitOpsEnvironment::TearDown() {
   fetcher_.reset();
   git_.reset();
   client_.reset();
+  admin_.reset();
   if (daemon_) daemon_->Stop();
   std::filesystem::remove_all(dir_);
 }

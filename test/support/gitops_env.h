@@ -42,10 +42,19 @@ class RequestCounts {
   std::map<std::string, int> counts_;
 };
 
+struct GitOpsOptions {
+  // How often the controller looks again while a rollout is in progress. Tests that must show
+  // that only watches woke the controller set it far beyond their run time.
+  std::chrono::milliseconds health_recheck{std::chrono::seconds(1)};
+  // When set, the controller makes every request as this user (Impersonate-User), e.g. its
+  // ServiceAccount under deploy/'s RBAC; `install` runs first, with the admin client.
+  std::string controller_user;
+  std::function<void(kube::Client& admin)> install;
+};
+
 class GitOpsEnvironment : public ::testing::Environment {
  public:
-  explicit GitOpsEnvironment(std::chrono::milliseconds health_recheck)
-      : health_recheck_(health_recheck) {}
+  explicit GitOpsEnvironment(GitOpsOptions options) : options_(std::move(options)) {}
   void SetUp() override;
   void TearDown() override;
   static GitOpsEnvironment* Get();
@@ -59,13 +68,14 @@ class GitOpsEnvironment : public ::testing::Environment {
   kube::Client& client() { return *client_; }
 
  private:
-  const std::chrono::milliseconds health_recheck_;
+  const GitOpsOptions options_;
   std::string dir_;
   std::string repos_dir_;
   RequestCounts counts_;
   std::unique_ptr<metrics::Metrics> metrics_;  // outlives the client that reports into it
   std::unique_ptr<GitDaemon> daemon_;
   std::unique_ptr<kube::Client> client_;
+  std::unique_ptr<kube::Client> admin_;  // only with controller_user: the installer's client
   std::unique_ptr<log::Logger> logger_;
   std::unique_ptr<source::GitSource> git_;
   std::unique_ptr<source::SharedFetcher> fetcher_;
@@ -74,10 +84,15 @@ class GitOpsEnvironment : public ::testing::Environment {
   std::unique_ptr<reconcile::Controller> controller_;
 };
 
-// `health_recheck`: how often the controller looks again while a rollout is in progress. Tests
-// that must show that only watches woke the controller set it far beyond their run time.
+GitOpsEnvironment* AddGitOpsEnvironment(GitOpsOptions options);
 GitOpsEnvironment* AddGitOpsEnvironment(
     std::chrono::milliseconds health_recheck = std::chrono::seconds(1));
+
+// Applies the ServiceAccount and RBAC objects of deploy/ (the files its kustomization lists),
+// in the kustomization's namespace: exactly the rights an installed controller has.
+void ApplyDeployRbac(kube::Client& admin);
+// The user name of deploy/'s ServiceAccount.
+inline constexpr char kControllerUser[] = "system:serviceaccount:plumbline-system:plumbline";
 
 // Applies every document of a YAML file in the repository (e.g. crds/application.yaml).
 void ApplyRepoFile(kube::Client& client, const std::string& relative_path);

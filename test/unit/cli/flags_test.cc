@@ -37,6 +37,12 @@ TEST(Flags, UnknownFlagsMissingValuesAndBadNumbersAreErrors) {
   Flags c = Sample();
   ASSERT_TRUE(c.Parse({"--qps", "fast"}).ok());
   EXPECT_FALSE(c.GetDouble("qps").ok());
+  Flags d = Sample();
+  EXPECT_EQ(d.Parse({"--verbose=yes"}).error().message(),
+            "flag --verbose is true or false, not \"yes\"");
+  Flags e = Sample();
+  ASSERT_TRUE(e.Parse({"--verbose=false"}).ok());
+  EXPECT_FALSE(e.GetBool("verbose"));
 }
 
 }  // namespace
