@@ -15,6 +15,7 @@
 #include "support/control_plane.h"
 #include "support/controller_process.h"
 #include "support/git_server.h"
+#include "support/gitops_env.h"
 #include "support/kube_test.h"
 #include "integration/leader/audit_log.h"
 #include "support/process.h"
@@ -277,6 +278,76 @@ TEST_F(LeaderTest, SigtermFinishesTheReconcileInProgressAndReleasesTheLease) {
   EXPECT_EQ(status.value("lastAppliedRevision", ""), sha) << status.dump();
   EXPECT_EQ(status.value("inventory", Json::array()).size(), size_t(kObjects));
   EXPECT_NE(replica.Log().find("released the leader lease"), std::string::npos) << replica.Log();
+}
+
+// In a pod: no kubeconfig, only KUBERNETES_SERVICE_HOST/PORT and the mounted token, CA and
+// namespace files, as the ServiceAccount that deploy/ creates and binds. The files are mounted
+// where a pod has them, in a private mount namespace (unshare) so the host sees nothing.
+TEST_F(LeaderTest, InClusterCredentialsUnderDeployRbacReconcileAndHoldTheLease) {
+  testing::ApplyDeployRbac(*client_);
+  ASSERT_FALSE(HasFatalFailure());
+  // The script prints the directory of the pinned binaries as its last line.
+  std::string bin = testing::MustRun(
+      {std::string(PLUMBLINE_SOURCE_DIR) + "/hack/build-control-plane.sh", "--with-kubectl"});
+  bin.erase(bin.find_last_not_of('\n') + 1);
+  bin = bin.substr(bin.rfind('\n') + 1);
+  const std::string kubeconfig = testing::ControlPlane::Get()->kubeconfig();
+  const std::string mounted = dir_ + "/serviceaccount";
+  std::filesystem::create_directories(mounted);
+  testing::WriteFile(mounted + "/token",
+                     testing::MustRun({bin + "/kubectl",
+                                       "--kubeconfig", kubeconfig, "create", "token", "plumbline",
+                                       "-n", "plumbline-system", "--duration", "1h"}));
+  std::filesystem::copy_file(testing::ControlPlane::Get()->dir() + "/pki/ca.crt",
+                             mounted + "/ca.crt");
+  testing::WriteFile(mounted + "/namespace", "plumbline-system");
+  const std::string server = client_->config().server;  // https://127.0.0.1:PORT
+  const std::string port = server.substr(server.rfind(':') + 1);
+
+  // The aggregated manager role is filled in by kube-controller-manager a moment later.
+  auto as_controller = client_->Impersonate({testing::kControllerUser, {}});
+  ASSERT_TRUE(Eventually([&] { return as_controller->List(ConfigMaps(), namespace_).ok(); },
+                         std::chrono::seconds(60)));
+
+  std::string url = daemon_->Url(namespace_ + "-web");
+  testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
+  const std::string sha = CommitConfig(repo, "1");
+  ControllerProcess pod(
+      dir_ + "/pod.log",
+      {"--leader-elect", "--leader-election-identity", "replica-pod", "--watch-namespace",
+       namespace_, "--metrics-addr", "0", "--health-addr", "0", "--cache-dir", dir_ + "/cache-pod"},
+      {{"KUBECONFIG", ""},
+       {"KUBERNETES_SERVICE_HOST", "127.0.0.1"},
+       {"KUBERNETES_SERVICE_PORT", port}},
+      {"unshare", "--mount", "--propagation", "private", "sh", "-c",
+       "mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && "
+       "cp \"$0\"/* /run/secrets/kubernetes.io/serviceaccount/ && exec \"$@\"",
+       mounted});
+  replicas_["replica-pod"] = nullptr;  // its writes are looked up in the audit log
+  ASSERT_TRUE(pod.Start());
+  ApplyApp(url, "1h");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(sha) && LiveValue() == "1"; },
+                         std::chrono::seconds(60)))
+      << pod.Log();
+  auto lease = client_->Get(leases_, "plumbline-system", "plumbline-leader");
+  ASSERT_TRUE(lease.ok()) << pod.Log();
+  EXPECT_EQ((*lease)["spec"].value("holderIdentity", ""), "replica-pod");
+  // Every write came from the ServiceAccount: the credentials were the mounted token.
+  std::ifstream in(testing::AuditLogPath());
+  std::string line;
+  int writes = 0;
+  while (std::getline(in, line)) {
+    Json e = Json::parse(line, nullptr, false);
+    if (!e.is_object() || e.value("stage", "") != "ResponseComplete") continue;
+    if (e.value("userAgent", "").find("(replica-pod)") == std::string::npos) continue;
+    ++writes;
+    EXPECT_EQ(e["user"].value("username", ""), testing::kControllerUser) << line;
+  }
+  EXPECT_GT(writes, 0);
+  // JSON logs by default in a cluster.
+  EXPECT_NE(pod.Log().find("\"msg\":\"controller started\""), std::string::npos) << pod.Log();
+  pod.Signal(SIGTERM);
+  EXPECT_EQ(pod.Wait(std::chrono::seconds(60)), std::optional<int>(0)) << pod.Log();
 }
 
 }  // namespace

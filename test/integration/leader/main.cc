@@ -1,4 +1,5 @@
-// Leader election tests: a control plane whose kube-apiserver audits every write.
+// Tests of the controller as a process (leader election, shutdown, probes, in-cluster
+// credentials): a control plane whose kube-apiserver audits every write.
 #include <cstdlib>
 #include <filesystem>
 
@@ -46,6 +47,7 @@ rules:
 )");
   plumbline::testing::g_audit_log = dir + "/audit.log";
   plumbline::testing::ControlPlaneOptions options;
+  options.with_controller_manager = true;  // fills in deploy/'s aggregated ClusterRole
   options.apiserver_args = {"--audit-policy-file=" + dir + "/policy.yaml",
                             "--audit-log-path=" + plumbline::testing::g_audit_log,
                             "--audit-log-mode=blocking"};
