@@ -12,10 +12,14 @@
 
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
+#include "app/application.h"
+#include "common/base64.h"
 #include "common/duration.h"
+#include "common/rfc3339.h"
 #include "events/recorder.h"
 #include "http/server.h"
 #include "leader/elector.h"
+#include "webhook/receiver.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
 #include "reconcile/controller.h"
@@ -57,6 +61,79 @@ std::string DefaultIdentity() {
   return std::string(host) + suffix;
 }
 
+// The webhook secret, from a file or from key `token` of a Secret; re-read at most every 10 s so
+// a rotated secret applies without a restart.
+webhook::Receiver::SecretFn WebhookSecret(kube::Client& client, std::string ns,
+                                          std::string secret_name, std::string file) {
+  struct Cache {
+    std::mutex mu;
+    std::chrono::steady_clock::time_point at{};
+    std::optional<Result<std::string>> value;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [&client, ns, secret_name, file, cache]() -> Result<std::string> {
+    std::lock_guard<std::mutex> lock(cache->mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (cache->value && now - cache->at < std::chrono::seconds(10)) return *cache->value;
+    Result<std::string> value = Error(ErrorCode::kInternal, "unset");
+    if (!file.empty()) {
+      std::ifstream in(file, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+      value = !in ? Result<std::string>(Error(ErrorCode::kNotFound,
+                                             "webhook secret file \"" + file + "\" unreadable"))
+              : text.empty() ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
+                                                        "webhook secret file \"" + file + "\" is empty"))
+                             : Result<std::string>(text);
+    } else {
+      auto secrets = client.Resource({"", "v1", "Secret"});
+      auto secret = secrets.ok() ? client.Get(*secrets, ns, secret_name) : Result<Json>(secrets.error());
+      std::string encoded;
+      if (secret.ok() && secret->contains("data") && (*secret)["data"].is_object()) {
+        encoded = (*secret)["data"].value("token", "");
+      }
+      auto decoded = Base64Decode(encoded);
+      value = !secret.ok()                   ? Result<std::string>(secret.error())
+              : encoded.empty() || !decoded.ok()
+                  ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
+                                              "Secret " + ns + "/" + secret_name +
+                                                  " has no key \"token\""))
+                  : Result<std::string>(*decoded);
+    }
+    cache->value = value;
+    cache->at = now;
+    return value;
+  };
+}
+
+webhook::Target TargetOf(const Json& app) {
+  webhook::Target t;
+  t.ns = app["metadata"].value("namespace", "");
+  t.name = app["metadata"].value("name", "");
+  const Json spec = app.value("spec", Json::object());
+  const Json source = spec.is_object() ? spec.value("source", Json::object()) : Json::object();
+  if (source.is_object()) {
+    t.repo_url = source.value("repoURL", "");
+    t.revision = source.value("revision", "");
+  }
+  return t;
+}
+
+// What `plumbline sync` does: a new requested-at annotation, answered with a fresh fetch.
+Status RequestReconcile(kube::Client& client, const webhook::Target& t) {
+  Json patch = {{"apiVersion", std::string(app::kGroup) + "/" + app::kVersion},
+                {"kind", app::kKind},
+                {"metadata", {{"name", t.name},
+                              {"namespace", t.ns},
+                              {"annotations", {{app::kRequestedAtAnnotation,
+                                                "webhook " + FormatRfc3339Micro(std::chrono::system_clock::now())}}}}}};
+  kube::ApplyOptions as_webhook;
+  as_webhook.field_manager = "plumbline-webhook";
+  auto applied = client.Apply(patch, as_webhook);
+  if (!applied.ok()) return applied.error();
+  return Status::Ok();
+}
+
 // Why the controller stops: a signal, or the leader lease lost.
 class StopRequest {
  public:
@@ -94,6 +171,14 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("metrics-addr", ":8080",
            "where /metrics is served (host:port, :port for all interfaces, 0 to disable)")
       .Add("health-addr", ":8081", "where /healthz and /readyz are served (0 to disable)")
+      .Add("webhook-addr", "0",
+           "where push webhooks are received (/hooks/github, /hooks/gitlab, /hooks/generic); "
+           "0 disables")
+      .Add("webhook-secret", "",
+           "Secret (in the controller namespace) whose key `token` is the webhook secret")
+      .Add("webhook-secret-file", "", "file holding the webhook secret (instead of a Secret)")
+      .Add("webhook-rate", "10", "webhook requests per second allowed from one address")
+      .Add("webhook-burst", "20", "webhook requests allowed at once from one address")
       .Add("leader-elect", "false",
            "elect a leader on a Lease so that of several replicas only one reconciles", true)
       .Add("leader-election-namespace", "", "namespace of the Lease (default: the controller's)")
@@ -139,7 +224,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
 
   std::vector<std::pair<const char*, double>> numbers;
   for (const char* name : {"workers", "git-timeout", "max-file-bytes", "max-documents",
-                           "max-objects"}) {
+                           "max-objects", "webhook-rate", "webhook-burst"}) {
     auto v = flags.GetDouble(name);
     if (!v.ok() || *v <= 0) {
       err << "plumbline run: --" << name << " must be a positive number\n";
@@ -181,6 +266,13 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       err << "plumbline run: " << s.error().message() << "\n";
       return 2;
     }
+  }
+  const std::string webhook_addr = flags.Get("webhook-addr");
+  if (webhook_addr != "0" && flags.Get("webhook-secret").empty() ==
+                                 flags.Get("webhook-secret-file").empty()) {
+    err << "plumbline run: --webhook-addr needs exactly one of --webhook-secret and "
+           "--webhook-secret-file\n";
+    return 2;
   }
   if (flags.GetBool("check-flags")) return 0;
 
@@ -272,6 +364,40 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     probes = std::move(*server);
   }
 
+  // Push webhooks: any replica may receive one; it asks for a reconcile the way `plumbline sync`
+  // does (an annotation), which the leader acts on. Hence a client without the write fence.
+  std::unique_ptr<kube::Client> webhook_client;
+  std::unique_ptr<webhook::Receiver> receiver;
+  std::unique_ptr<http::Server> webhook_server;
+  if (webhook_addr != "0") {
+    kube::ClientOptions webhook_options;
+    webhook_options.user_agent = client_options.user_agent;
+    webhook_options.on_request = client_options.on_request;
+    auto c = kube::Client::Create((*client)->config(), webhook_options);
+    if (!c.ok()) {
+      err << "plumbline run: " << c.error().message() << "\n";
+      return 1;
+    }
+    webhook_client = std::move(*c);
+    receiver = std::make_unique<webhook::Receiver>(
+        WebhookSecret(*webhook_client, flags.Get("controller-namespace"),
+                      flags.Get("webhook-secret"), flags.Get("webhook-secret-file")),
+        [&controller] {
+          std::vector<webhook::Target> targets;
+          for (const Json& app : controller.Applications()) targets.push_back(TargetOf(app));
+          return targets;
+        },
+        [&webhook_client](const webhook::Target& t) { return RequestReconcile(*webhook_client, t); },
+        logger,
+        webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
+    auto server = http::Serve(webhook_addr, receiver->Routes());
+    if (!server.ok()) {
+      err << "plumbline run: " << server.error().message() << "\n";
+      return 1;
+    }
+    webhook_server = std::move(*server);
+  }
+
   StopRequest stop;
   std::thread([&stop, stop_signals] {
     int sig = 0;
@@ -287,6 +413,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
                                      {"workers", flags.Get("workers")},
                                      {"metrics", flags.Get("metrics-addr")},
                                      {"health", flags.Get("health-addr")},
+                                     {"webhooks", webhook_addr},
                                      {"leader-elect", leader_elect ? "true" : "false"}});
   std::thread leading;
   if (leader_elect) {
@@ -300,6 +427,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   const bool lost = reason == "lost the leader lease";
   logger.Info("stopping", {{"reason", reason}});
   // In-flight reconciles finish, status included, while the lease is still renewed.
+  webhook_server.reset();  // no new requests while stopping
   controller.Stop();
   if (elector) elector->Stop();
   if (leading.joinable()) leading.join();

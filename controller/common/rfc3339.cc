@@ -53,4 +53,15 @@ std::string FormatRfc3339(SystemTime time) {
   return buf;
 }
 
+std::string FormatRfc3339Micro(SystemTime time) {
+  std::string seconds = FormatRfc3339(std::chrono::time_point_cast<std::chrono::seconds>(time));
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count() %
+      1000000;
+  if (micros < 0) micros += 1000000;
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%06lld", static_cast<long long>(micros));
+  return seconds.substr(0, seconds.size() - 1) + fraction + "Z";
+}
+
 }  // namespace plumbline

@@ -15,5 +15,7 @@ using SystemTime = std::chrono::system_clock::time_point;
 Result<SystemTime> ParseRfc3339(const std::string& text);
 // Always UTC, second precision, as the API server writes metav1.Time.
 std::string FormatRfc3339(SystemTime time);
+// UTC with microseconds, as metav1.MicroTime ("2026-11-22T20:05:22.123456Z").
+std::string FormatRfc3339Micro(SystemTime time);
 
 }  // namespace plumbline

@@ -1,7 +1,6 @@
 #include "leader/elector.h"
 
 #include <cmath>
-#include <cstdio>
 
 #include "common/rfc3339.h"
 #include "kube/errors.h"
@@ -10,16 +9,6 @@ namespace plumbline::leader {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// metav1.MicroTime: RFC 3339 with microseconds.
-std::string MicroTime(std::chrono::system_clock::time_point t) {
-  std::string seconds = FormatRfc3339(std::chrono::time_point_cast<std::chrono::seconds>(t));
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() %
-                1000000;
-  char fraction[16];
-  std::snprintf(fraction, sizeof fraction, ".%06lld", static_cast<long long>(micros));
-  return seconds.substr(0, seconds.size() - 1) + fraction + "Z";
-}
 
 int Seconds(std::chrono::milliseconds d) {
   return static_cast<int>(std::ceil(static_cast<double>(d.count()) / 1000.0));
@@ -94,7 +83,7 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
 
   Json& spec = lease["spec"];
   if (!spec.is_object()) spec = Json::object();
-  const std::string now = MicroTime(wall);
+  const std::string now = FormatRfc3339Micro(wall);
   if (holder != options_.identity) {
     spec["acquireTime"] = now;
     spec["leaseTransitions"] = spec.value("leaseTransitions", 0) + (holder.empty() ? 0 : 1);
@@ -203,7 +192,7 @@ void Elector::Release() {
   Json& spec = (*lease)["spec"];
   spec["holderIdentity"] = "";
   spec["leaseDurationSeconds"] = 1;
-  spec["renewTime"] = MicroTime(std::chrono::system_clock::now());
+  spec["renewTime"] = FormatRfc3339Micro(std::chrono::system_clock::now());
   if (auto released = client_.Update(*lease); !released.ok()) {
     log_.Warn("could not release the leader lease", {{"error", released.error().message()}});
     return;

@@ -96,6 +96,14 @@ void Controller::Stop() {
   reconciler_.Stop();
 }
 
+std::vector<Json> Controller::Applications() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Json> out;
+  out.reserve(apps_.size());
+  for (const auto& [_, app] : apps_) out.push_back(app);
+  return out;
+}
+
 void Controller::OnApplications(const std::vector<Json>& items) {
   std::vector<std::string> keys;
   {

@@ -44,6 +44,8 @@ class Controller {
   void Stop();
   // True once the first list of Applications has arrived.
   bool Synced() const { return synced_; }
+  // The cached Applications (every replica keeps them, leader or not).
+  std::vector<Json> Applications();
   WorkQueue& queue() { return queue_; }
 
  private:

@@ -1,0 +1,114 @@
+#include "webhook/receiver.h"
+
+#include "common/json.h"
+#include "webhook/push.h"
+#include "webhook/signature.h"
+
+namespace plumbline::webhook {
+namespace {
+
+// Sources remembered for rate limiting; past this, forget them all (a flood of addresses
+// must not grow memory without bound).
+constexpr size_t kMaxSources = 4096;
+
+http::ServerResponse Reply(int status, const std::string& message) {
+  return {status, message + "\n"};
+}
+
+std::string Header(const http::ServerRequest& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
+
+}  // namespace
+
+Receiver::Receiver(SecretFn secret, TargetsFn targets, RequestFn request, log::Logger& logger,
+                   ReceiverOptions options)
+    : secret_(std::move(secret)),
+      targets_(std::move(targets)),
+      request_(std::move(request)),
+      log_(logger),
+      options_(options) {}
+
+std::map<std::string, http::Handler> Receiver::Routes() {
+  std::map<std::string, http::Handler> routes;
+  for (const char* hook : {"github", "gitlab", "generic"}) {
+    routes[std::string("/hooks/") + hook] = [this, hook](const http::ServerRequest& r) {
+      return Handle(hook, r);
+    };
+  }
+  return routes;
+}
+
+bool Receiver::Allow(const std::string& source) {
+  if (options_.rate_per_second <= 0) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (buckets_.size() >= kMaxSources && !buckets_.count(source)) buckets_.clear();
+  auto [it, fresh] = buckets_.try_emplace(source);
+  Bucket& b = it->second;
+  if (fresh) {
+    b.tokens = options_.burst;
+  } else {
+    double refill = std::chrono::duration<double>(now - b.at).count() * options_.rate_per_second;
+    b.tokens = std::min<double>(options_.burst, b.tokens + refill);
+  }
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
+http::ServerResponse Receiver::Handle(const std::string& hook, const http::ServerRequest& r) {
+  if (r.method != "POST") return Reply(405, "only POST");
+  if (!Allow(r.remote_address)) return Reply(429, "too many requests from " + r.remote_address);
+  auto secret = secret_();
+  if (!secret.ok()) {
+    log_.Error("webhook secret unavailable", {{"error", secret.error().message()}});
+    return Reply(503, "the webhook secret is not available");
+  }
+
+  bool authentic = false;
+  std::string event;
+  if (hook == "github") {
+    authentic = ValidSha256Signature(Header(r, "x-hub-signature-256"), *secret, r.body);
+    event = Header(r, "x-github-event");
+  } else if (hook == "gitlab") {
+    authentic = !secret->empty() && ConstantTimeEquals(Header(r, "x-gitlab-token"), *secret);
+    event = Header(r, "x-gitlab-event");
+  } else {
+    authentic = ValidSha256Signature(Header(r, "x-signature"), *secret, r.body);
+  }
+  if (!authentic) {
+    log_.Warn("webhook refused: bad signature", {{"hook", hook}, {"source", r.remote_address}});
+    return Reply(401, "bad signature");
+  }
+  if (hook == "github" && event == "ping") return Reply(200, "pong");
+  if ((hook == "github" && event != "push") ||
+      (hook == "gitlab" && event != "Push Hook" && event != "Tag Push Hook")) {
+    return Reply(202, "ignored: not a push event (" + event.substr(0, 100) + ")");
+  }
+
+  Result<Push> push = hook == "github"   ? ParseGitHub(r.body)
+                      : hook == "gitlab" ? ParseGitLab(r.body)
+                                         : ParseGeneric(r.body);
+  if (!push.ok()) return Reply(400, push.error().message());
+
+  Json reconciling = Json::array();
+  for (const Target& t : targets_()) {
+    if (!Concerns(*push, t.repo_url, t.revision)) continue;
+    const std::string key = t.ns + "/" + t.name;
+    if (Status s = request_(t); !s.ok()) {
+      log_.Error("webhook: cannot request a reconcile", {{"app", key}, {"error", s.error().message()}});
+      continue;
+    }
+    reconciling.push_back(key);
+  }
+  log_.Info("webhook push", {{"hook", hook},
+                             {"repo", push->repo_urls.front()},
+                             {"ref", push->tag.empty() ? push->branch : "tag " + push->tag},
+                             {"reconciling", std::to_string(reconciling.size())}});
+  return {202, Json{{"reconciling", reconciling}}.dump() + "\n", "application/json"};
+}
+
+}  // namespace plumbline::webhook

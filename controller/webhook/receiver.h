@@ -1,0 +1,67 @@
+// The push webhook receiver (PRODUCT §5): POST /hooks/github, /hooks/gitlab and /hooks/generic.
+// A valid push asks every Application it concerns for a reconcile with a fresh fetch, the same
+// request `plumbline sync` makes (the requested-at annotation), so any replica can receive it
+// and the leader acts on it.
+//
+// Checks, in order: method (405), per-source rate limit (429), secret available (503),
+// signature or token in constant time (401), payload (400). The server refuses bodies over its
+// limit (413) before any of these. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "http/server.h"
+#include "log/logger.h"
+
+namespace plumbline::webhook {
+
+// An Application a push may concern.
+struct Target {
+  std::string ns, name;
+  std::string repo_url;
+  std::string revision;
+};
+
+struct ReceiverOptions {
+  double rate_per_second = 10;  // per source address; <= 0 disables the limit
+  int burst = 20;
+};
+
+class Receiver {
+ public:
+  using SecretFn = std::function<Result<std::string>()>;
+  using TargetsFn = std::function<std::vector<Target>()>;
+  using RequestFn = std::function<Status(const Target&)>;
+
+  Receiver(SecretFn secret, TargetsFn targets, RequestFn request, log::Logger& logger,
+           ReceiverOptions options = {});
+
+  // The routes to serve.
+  std::map<std::string, http::Handler> Routes();
+  // One request to /hooks/<hook> ("github", "gitlab", "generic").
+  http::ServerResponse Handle(const std::string& hook, const http::ServerRequest& request);
+
+ private:
+  bool Allow(const std::string& source);
+
+  SecretFn secret_;
+  TargetsFn targets_;
+  RequestFn request_;
+  log::Logger& log_;
+  const ReceiverOptions options_;
+
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point at{};
+  };
+  std::mutex mu_;
+  std::map<std::string, Bucket> buckets_;  // guarded by mu_
+};
+
+}  // namespace plumbline::webhook
