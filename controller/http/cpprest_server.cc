@@ -92,12 +92,19 @@ class CpprestServer : public Server {
       }
       // Read at most one byte past the limit: a chunked body has no length to check up front.
       concurrency::streams::container_buffer<std::string> buffer;
-      size_t read = request.body().read(buffer, options_.max_body_bytes + 1).get();
+      auto body = request.body();
+      size_t read = 0;
+      while (read <= options_.max_body_bytes) {  // a read returns what has arrived so far
+        size_t n = body.read(buffer, options_.max_body_bytes + 1 - read).get();
+        if (n == 0) break;
+        read += n;
+      }
       if (read > options_.max_body_bytes) {
         Reply(request, {413, "body too large\n"});
         return;
       }
       in.body = std::move(buffer.collection());
+      in.body.resize(read);  // the buffer grows ahead of what was written into it
       Reply(request, route->second(in));
     } catch (const std::exception& e) {
       try {

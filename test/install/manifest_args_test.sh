@@ -46,3 +46,6 @@ check "helm chart, default values" "$work/chart.yaml"
   --set metrics.enabled=false,serviceMonitor.enabled=false,logFormat=text,defaultInterval=30s \
   >"$work/chart-off.yaml"
 check "helm chart, metrics off, text logs, 30s interval" "$work/chart-off.yaml"
+"$helm" template plumbline "$root/helm/plumbline" --namespace plumbline-system \
+  --set webhook.enabled=true >"$work/chart-webhook.yaml"
+check "helm chart, webhooks on" "$work/chart-webhook.yaml"

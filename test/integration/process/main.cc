@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/leader/audit_log.h"
+#include "integration/process/audit_log.h"
 #include "support/control_plane.h"
 #include "support/gitops_env.h"
 #include "support/process.h"
