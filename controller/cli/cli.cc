@@ -9,6 +9,11 @@ Usage: plumbline COMMAND [flags]
 
 Commands:
   run        run the controller
+  get        show Applications: revision, Ready, drift
+  sync       reconcile an Application now (--wait for the result)
+  suspend    stop reconciling an Application
+  resume     reconcile a suspended Application again
+  history    the revisions an Application applied
   version    print the client version (and the API server's, with --server)
 
 Run "plumbline COMMAND --help" for a command's flags.
@@ -25,6 +30,11 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   const std::string& command = args[0];
   if (command == "run") return RunCommand(rest, out, err);
   if (command == "version") return VersionCommand(rest, out, err);
+  if (command == "get") return GetCommand(rest, out, err);
+  if (command == "sync") return SyncCommand(rest, out, err);
+  if (command == "suspend") return SuspendCommand(rest, out, err, true);
+  if (command == "resume") return SuspendCommand(rest, out, err, false);
+  if (command == "history") return HistoryCommand(rest, out, err);
   err << "plumbline: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

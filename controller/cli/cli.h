@@ -13,5 +13,11 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
 // Subcommands, each given the arguments after its name.
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int VersionCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int GetCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// suspend (true) or resume (false).
+int SuspendCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                   bool suspend);
+int HistoryCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace plumbline::cli

@@ -18,11 +18,14 @@ Status Flags::Parse(const std::vector<std::string>& args) {
       help_ = true;
       continue;
     }
-    if (arg.rfind("--", 0) != 0 || arg == "--") {
+    // One-letter flags take one dash (-n NS, -A, -o json), as in kubectl.
+    const bool short_flag = arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' &&
+                            (arg.size() == 2 || arg[2] == '=');
+    if (!short_flag && (arg.rfind("--", 0) != 0 || arg == "--")) {
       positional_.push_back(arg);
       continue;
     }
-    std::string name = arg.substr(2);
+    std::string name = arg.substr(short_flag ? 1 : 2);
     std::string value;
     bool has_value = false;
     if (auto eq = name.find('='); eq != std::string::npos) {
@@ -32,7 +35,7 @@ Status Flags::Parse(const std::vector<std::string>& args) {
     }
     auto it = flags_.find(name);
     if (it == flags_.end()) {
-      return Error(ErrorCode::kInvalidArgument, "unknown flag --" + name);
+      return Error(ErrorCode::kInvalidArgument, "unknown flag " + arg.substr(0, arg.find('=')));
     }
     if (it->second.is_bool) {
       if (has_value && value != "true" && value != "false") {
@@ -75,7 +78,7 @@ std::string Flags::Help() const {
   if (!order_.empty()) out += "\nFlags:\n";
   for (const auto& name : order_) {
     const Flag& f = flags_.at(name);
-    std::string left = "  --" + name + (f.is_bool ? "" : " VALUE");
+    std::string left = (name.size() == 1 ? "  -" : "  --") + name + (f.is_bool ? "" : " VALUE");
     if (left.size() < 30) left.resize(30, ' ');
     out += left + " " + f.help;
     if (!f.default_value.empty()) out += " (default \"" + f.default_value + "\")";

@@ -1,4 +1,5 @@
-// A small command-line flag parser: `--name value`, `--name=value` and boolean `--name`.
+// A small command-line flag parser: `--name value`, `--name=value` and boolean `--name`; a
+// one-letter flag takes one dash (`-n value`, `-A`).
 // Each command declares its flags with defaults and help text; `--help` prints them.
 // Not thread-safe; used once per process.
 #pragma once

@@ -6,6 +6,7 @@
 
 #include "app/application.h"
 #include "app/conditions.h"
+#include "app/reach.h"
 #include "apply/applier.h"
 #include "common/base64.h"
 #include "common/rfc3339.h"
@@ -64,43 +65,6 @@ Json InventoryJson(const std::vector<apply::ObjectKey>& keys) {
   return inv;
 }
 
-std::vector<apply::ObjectKey> InventoryOf(const Json& status) {
-  std::vector<apply::ObjectKey> keys;
-  if (!status.is_object() || !status.contains("inventory") || !status["inventory"].is_array()) {
-    return keys;
-  }
-  for (const auto& e : status["inventory"]) keys.push_back(apply::ObjectKey::FromInventory(e));
-  return keys;
-}
-
-// The client for an Application's objects: its ServiceAccount when it names one (null: use ours).
-std::unique_ptr<kube::Client> ImpersonatedClient(kube::Client& client, const std::string& ns,
-                                                 const app::Spec& spec) {
-  if (spec.service_account_name.empty()) return nullptr;
-  return client.Impersonate({"system:serviceaccount:" + ns + ":" + spec.service_account_name, {}});
-}
-
-Result<source::GitAuth> ReadAuth(kube::Client& client, const std::string& ns,
-                                 const std::string& name) {
-  auto secrets = client.Resource({"", "v1", "Secret"});
-  if (!secrets.ok()) return secrets.error();
-  auto secret = client.Get(*secrets, ns, name);
-  if (!secret.ok()) return secret.error().Wrap("spec.source.secretRef");
-  source::GitAuth auth;
-  const Json data = secret->value("data", Json::object());
-  auto field = [&](const char* key) -> std::string {
-    if (!data.contains(key) || !data[key].is_string()) return "";
-    auto decoded = Base64Decode(data[key].get<std::string>());
-    return decoded.ok() ? *decoded : "";
-  };
-  auth.username = field("username");
-  auth.password = field("password");
-  auth.bearer_token = field("bearerToken");
-  auth.ssh_private_key = field("identity");
-  auth.known_hosts = field("known_hosts");
-  auth.ca_pem = field("ca.crt");
-  return auth;
-}
 
 // One read of a managed object (discovery is cached, so this is one request).
 Result<Json> ReadLive(kube::Client& client, const apply::ObjectKey& key) {
@@ -491,9 +455,9 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
 
 ReconcileResult Reconciler::Finalize(Run& run) {
   auto spec = app::ParseSpec(run.app, options_.default_interval);
-  std::vector<apply::ObjectKey> inventory = InventoryOf(run.status);
+  std::vector<apply::ObjectKey> inventory = app::InventoryOf(run.status);
   if (spec.ok() && spec->prune && !inventory.empty()) {
-    std::unique_ptr<kube::Client> impersonated = ImpersonatedClient(client_, run.ns, *spec);
+    std::unique_ptr<kube::Client> impersonated = app::ClientForObjects(client_, run.ns, *spec);
     kube::Client* client = impersonated ? impersonated.get() : &client_;
     apply::PruneContext ctx{client, run.name, run.ns, options_.controller_namespace,
                             std::chrono::steady_clock::now() + spec->timeout};
@@ -545,7 +509,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   request.revision = run.spec.revision;
   request.timeout = std::min(options_.fetch_timeout, run.spec.timeout);
   if (!run.spec.secret_name.empty()) {
-    auto auth = ReadAuth(client_, run.ns, run.spec.secret_name);
+    auto auth = app::ReadGitAuth(client_, run.ns, run.spec.secret_name);
     if (!auth.ok()) {
       run.failed = true;
       metrics_.GitFetched(run.ns, run.name, false, 0);
@@ -591,7 +555,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   auto rendered = render::Render(*files, options_.render);
   if (!rendered.ok()) return fail("RenderFailed", rendered.error().message());
 
-  std::unique_ptr<kube::Client> impersonated = ImpersonatedClient(client_, run.ns, run.spec);
+  std::unique_ptr<kube::Client> impersonated = app::ClientForObjects(client_, run.ns, run.spec);
   kube::Client* client = impersonated ? impersonated.get() : &client_;
   apply::ApplyContext ctx;
   ctx.client = client;
@@ -614,7 +578,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     }
   }
 
-  std::vector<apply::ObjectKey> inventory = InventoryOf(status);
+  std::vector<apply::ObjectKey> inventory = app::InventoryOf(status);
   if (objects.empty() && !inventory.empty() && !run.spec.allow_empty) {
     return fail("RenderFailed",
                 "path \"" + run.spec.path + "\" rendered no objects at " + Short(commit.sha) +

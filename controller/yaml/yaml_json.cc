@@ -243,4 +243,50 @@ Result<Json> ParseDocument(std::string_view text, const std::string& source_name
   return std::move(docs->front());
 }
 
+namespace {
+
+void Emit(YAML::Emitter& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        out << YAML::Key;
+        Emit(out, Json(it.key()));
+        out << YAML::Value;
+        Emit(out, it.value());
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : v) Emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const std::string& s = v.get_ref<const std::string&>();
+      auto plain = ResolvePlainScalar(s, "");
+      const bool reads_back = plain.ok() && plain->is_string() && *plain == s;
+      if (reads_back) {
+        out << s;
+      } else {
+        out << YAML::DoubleQuoted << s;
+      }
+      break;
+    }
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();  // numbers and booleans as JSON writes them
+  }
+}
+
+}  // namespace
+
+std::string ToYaml(const Json& value) {
+  YAML::Emitter out;
+  Emit(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
 }  // namespace plumbline::yaml

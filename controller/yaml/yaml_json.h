@@ -28,4 +28,8 @@ Result<std::vector<Document>> ParseDocumentsWithLines(std::string_view text,
 // Exactly one document (an empty stream gives an empty object).
 Result<Json> ParseDocument(std::string_view text, const std::string& source_name);
 
+// Block-style YAML for people (`plumbline get -o yaml`, diffs): map keys in JSON's order (sorted),
+// strings quoted wherever a plain scalar would read back as something else.
+std::string ToYaml(const Json& value);
+
 }  // namespace plumbline::yaml

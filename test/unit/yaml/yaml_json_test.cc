@@ -88,3 +88,20 @@ TEST(YamlJson, InfinityCannotBeJson) {
 
 }  // namespace
 }  // namespace plumbline::yaml
+
+namespace plumbline::yaml {
+namespace {
+
+TEST(ToYaml, ReadsBackAsTheSameJson) {
+  Json j = Json::parse(R"({"s": "plain", "n": 1, "f": 2.5, "b": true, "z": null,
+      "looks_like_bool": "yes", "looks_like_number": "0755", "empty": "", "colon": "a: b",
+      "dash": "- x", "hash": "#x", "multi": "line1\nline2", "list": [1, "2", {"k": "v"}],
+      "nested": {"deep": {"on": "off"}}, "emptylist": [], "emptymap": {}})");
+  std::string text = ToYaml(j);
+  auto back = ParseDocument(text, "emitted");
+  ASSERT_TRUE(back.ok()) << back.error().message() << "\n" << text;
+  EXPECT_EQ(*back, j) << text;
+}
+
+}  // namespace
+}  // namespace plumbline::yaml

@@ -1,0 +1,44 @@
+#include "app/reach.h"
+
+#include "common/base64.h"
+
+namespace plumbline::app {
+
+std::vector<apply::ObjectKey> InventoryOf(const Json& status) {
+  std::vector<apply::ObjectKey> keys;
+  if (!status.is_object() || !status.contains("inventory") || !status["inventory"].is_array()) {
+    return keys;
+  }
+  for (const auto& e : status["inventory"]) keys.push_back(apply::ObjectKey::FromInventory(e));
+  return keys;
+}
+
+std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::string& ns,
+                                               const Spec& spec) {
+  if (spec.service_account_name.empty()) return nullptr;
+  return client.Impersonate({"system:serviceaccount:" + ns + ":" + spec.service_account_name, {}});
+}
+
+Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
+                                    const std::string& name) {
+  auto secrets = client.Resource({"", "v1", "Secret"});
+  if (!secrets.ok()) return secrets.error();
+  auto secret = client.Get(*secrets, ns, name);
+  if (!secret.ok()) return secret.error().Wrap("spec.source.secretRef");
+  source::GitAuth auth;
+  const Json data = secret->value("data", Json::object());
+  auto field = [&](const char* key) -> std::string {
+    if (!data.contains(key) || !data[key].is_string()) return "";
+    auto decoded = Base64Decode(data[key].get<std::string>());
+    return decoded.ok() ? *decoded : "";
+  };
+  auth.username = field("username");
+  auth.password = field("password");
+  auth.bearer_token = field("bearerToken");
+  auth.ssh_private_key = field("identity");
+  auth.known_hosts = field("known_hosts");
+  auth.ca_pem = field("ca.crt");
+  return auth;
+}
+
+}  // namespace plumbline::app

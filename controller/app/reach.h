@@ -1,0 +1,29 @@
+// What an Application names, reached through the API: its git credentials, the client for its
+// objects (its ServiceAccount), its inventory. Shared by the reconciler and the CLI.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/application.h"
+#include "apply/object_key.h"
+#include "common/error.h"
+#include "kube/client.h"
+#include "source/git_source.h"
+
+namespace plumbline::app {
+
+// Reads spec.source.secretRef: username+password, bearerToken, identity+known_hosts, ca.crt.
+Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
+                                    const std::string& secret_name);
+
+// The client for an Application's objects: its ServiceAccount when it names one (null: use
+// `client` itself).
+std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::string& ns,
+                                               const Spec& spec);
+
+// status.inventory as keys.
+std::vector<apply::ObjectKey> InventoryOf(const Json& status);
+
+}  // namespace plumbline::app

@@ -1,0 +1,175 @@
+// The CLI verbs for people and pipelines (PRODUCT §7), end to end against the real control plane
+// and the in-process controller: the same code `plumbline` runs, called with captured streams.
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "cli/cli.h"
+#include "support/control_plane.h"
+#include "support/gitops_env.h"
+#include "support/process.h"
+#include "yaml/yaml_json.h"
+
+namespace plumbline {
+namespace {
+
+using testing::Eventually;
+using testing::GitOpsTest;
+using testing::GitRepo;
+
+struct Ran {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliTest : public GitOpsTest {
+ protected:
+  // Runs `plumbline ARGS` against the test's control plane and namespace.
+  Ran Plumbline(std::vector<std::string> args, const std::string& kubeconfig = "") {
+    args.insert(args.end(), {"--kubeconfig", kubeconfig.empty()
+                                                 ? testing::ControlPlane::Get()->kubeconfig()
+                                                 : kubeconfig});
+    if (args[0] != "get" || std::find(args.begin(), args.end(), "-A") == args.end()) {
+      args.insert(args.end(), {"-n", namespace_});
+    }
+    std::ostringstream out, err;
+    Ran r;
+    r.code = cli::Main(args, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+  }
+
+  std::string CommitConfig(GitRepo& repo, const std::string& v) {
+    repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+                              "data: {v: \"" + v + "\"}\n");
+    return repo.Commit("config v" + v);
+  }
+  std::string Value() {
+    Json cm = Live("v1", "ConfigMap", namespace_, "settings");
+    return cm.is_null() ? "" : cm["data"].value("v", "");
+  }
+};
+
+TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
+  std::string url;
+  GitRepo repo = NewRepo("cli", &url);
+  const std::string first = CommitConfig(repo, "1");
+  ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
+                   {"destination", {{"namespace", namespace_}}},
+                   {"interval", "1h"}});
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", first); }));
+
+  Ran get = Plumbline({"get"});
+  ASSERT_EQ(get.code, 0) << get.err;
+  EXPECT_NE(get.out.find("NAME"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("web"), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find(first.substr(0, 12)), std::string::npos) << get.out;
+  EXPECT_NE(get.out.find("True"), std::string::npos) << get.out;
+  Ran json = Plumbline({"get", "web", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  Json parsed = Json::parse(json.out);
+  EXPECT_EQ(parsed["status"]["lastAppliedRevision"], first);
+  Ran yaml = Plumbline({"get", "web", "-o", "yaml"});
+  ASSERT_EQ(yaml.code, 0) << yaml.err;
+  auto from_yaml = yaml::ParseDocument(yaml.out, "output");
+  ASSERT_TRUE(from_yaml.ok()) << from_yaml.error().message() << "\n" << yaml.out;
+  EXPECT_EQ((*from_yaml)["status"], parsed["status"]);
+  Ran all = Plumbline({"get", "-A"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_NE(all.out.find("NAMESPACE"), std::string::npos);
+  EXPECT_NE(all.out.find(namespace_), std::string::npos);
+
+  // The Application polls hourly: only the sync request explains the new commit applied.
+  const std::string second = CommitConfig(repo, "2");
+  Ran sync = Plumbline({"sync", "web", "--wait", "--timeout", "60s"});
+  ASSERT_EQ(sync.code, 0) << sync.err;
+  EXPECT_NE(sync.out.find("synced"), std::string::npos) << sync.out;
+  EXPECT_EQ(Value(), "2");
+  EXPECT_EQ(StatusOf(GetApp("web")).value("lastAppliedRevision", ""), second);
+
+  Ran history = Plumbline({"history", "web"});
+  ASSERT_EQ(history.code, 0) << history.err;
+  auto newest = history.out.find(second.substr(0, 12));
+  auto oldest = history.out.find(first.substr(0, 12));
+  ASSERT_NE(newest, std::string::npos) << history.out;
+  ASSERT_NE(oldest, std::string::npos) << history.out;
+  EXPECT_LT(newest, oldest) << "newest first\n" << history.out;
+  EXPECT_NE(history.out.find("config v2"), std::string::npos) << history.out;
+
+  Ran suspend = Plumbline({"suspend", "web"});
+  ASSERT_EQ(suspend.code, 0) << suspend.err;
+  EXPECT_TRUE(GetApp("web")["spec"].value("suspend", false));
+  EXPECT_TRUE(WaitApp("web", [&](const Json& a) {
+    return Cond(a, "Reconciling", "reason") == "Suspended";
+  }));
+  Ran suspended = Plumbline({"get"});
+  EXPECT_NE(suspended.out.find("SUSPENDED"), std::string::npos);
+  EXPECT_NE(suspended.out.find("   True   "), std::string::npos) << suspended.out;
+  CommitConfig(repo, "3");
+  Ran resume = Plumbline({"resume", "web"});
+  ASSERT_EQ(resume.code, 0) << resume.err;
+  EXPECT_FALSE(GetApp("web")["spec"].value("suspend", true));
+  Ran again = Plumbline({"sync", "web", "--wait", "--timeout", "60s"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(Value(), "3");
+}
+
+TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
+  for (const char* verb : {"get", "sync", "suspend", "resume", "history", "run", "version"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(cli::Main({verb, "--help"}, out, err), 0) << verb;
+    EXPECT_NE(out.str().find(std::string("Usage: plumbline ") + verb), std::string::npos) << verb;
+  }
+  for (const char* verb : {"sync", "suspend", "resume", "history", "get"}) {
+    Ran missing = Plumbline({verb, "no-such-app"});
+    EXPECT_EQ(missing.code, 1) << verb;
+    EXPECT_NE(missing.err.find("Application " + namespace_ + "/no-such-app not found"),
+              std::string::npos)
+        << verb << ": " << missing.err;
+    EXPECT_EQ(GetApp("no-such-app"), Json()) << verb << " created the Application";
+  }
+  Ran usage = Plumbline({"sync"});
+  EXPECT_EQ(usage.code, 2);
+  Ran bad_flag = Plumbline({"get", "--nope"});
+  EXPECT_EQ(bad_flag.code, 2);
+  EXPECT_NE(bad_flag.err.find("unknown flag --nope"), std::string::npos);
+
+  Ran no_config = Plumbline({"get"}, "/nonexistent/kubeconfig");
+  EXPECT_EQ(no_config.code, 1);
+  EXPECT_NE(no_config.err.find("kubeconfig \"/nonexistent/kubeconfig\" does not exist"),
+            std::string::npos)
+      << no_config.err;
+
+  // A ServiceAccount with no rights: its token in a kubeconfig of its own.
+  Json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+             {"metadata", {{"name", "nobody"}, {"namespace", namespace_}}}};
+  ASSERT_TRUE(client_->Apply(sa).ok());
+  std::string bin = testing::MustRun(
+      {std::string(PLUMBLINE_SOURCE_DIR) + "/hack/build-control-plane.sh", "--with-kubectl"});
+  bin.erase(bin.find_last_not_of('\n') + 1);
+  bin = bin.substr(bin.rfind('\n') + 1);
+  std::string token = testing::MustRun({bin + "/kubectl", "--kubeconfig",
+                                        testing::ControlPlane::Get()->kubeconfig(), "create",
+                                        "token", "nobody", "-n", namespace_});
+  token.erase(token.find_last_not_of('\n') + 1);
+  const std::string kubeconfig = "/tmp/" + namespace_ + "-nobody.kubeconfig";
+  testing::WriteFile(kubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                                 "clusters: [{name: c, cluster: {server: \"" +
+                                     client_->config().server + "\", certificate-authority: \"" +
+                                     testing::ControlPlane::Get()->dir() +
+                                     "/pki/ca.crt\"}}]\n"
+                                     "users: [{name: u, user: {token: \"" + token + "\"}}]\n"
+                                     "contexts: [{name: c, context: {cluster: c, user: u}}]\n");
+  for (const char* verb : {"get", "sync", "history"}) {
+    std::vector<std::string> args = {verb};
+    if (std::string(verb) != "get") args.push_back("web");
+    Ran denied = Plumbline(args, kubeconfig);
+    EXPECT_EQ(denied.code, 1) << verb;
+    EXPECT_NE(denied.err.find("forbidden"), std::string::npos) << verb << ": " << denied.err;
+  }
+  std::remove(kubeconfig.c_str());
+}
+
+}  // namespace
+}  // namespace plumbline
