@@ -14,6 +14,7 @@ Commands:
   suspend    stop reconciling an Application
   resume     reconcile a suspended Application again
   history    the revisions an Application applied
+  diff       what applying git (or a local checkout) would change; exit 1 when something would
   version    print the client version (and the API server's, with --server)
 
 Run "plumbline COMMAND --help" for a command's flags.
@@ -35,6 +36,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (command == "suspend") return SuspendCommand(rest, out, err, true);
   if (command == "resume") return SuspendCommand(rest, out, err, false);
   if (command == "history") return HistoryCommand(rest, out, err);
+  if (command == "diff") return DiffCommand(rest, out, err);
   err << "plumbline: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

@@ -18,6 +18,8 @@ int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::os
 // suspend (true) or resume (false).
 int SuspendCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                    bool suspend);
+// Exit 0: no changes, 1: changes, 2: an error.
+int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int HistoryCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace plumbline::cli

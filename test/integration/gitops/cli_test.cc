@@ -116,7 +116,8 @@ TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
 }
 
 TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
-  for (const char* verb : {"get", "sync", "suspend", "resume", "history", "run", "version"}) {
+  for (const char* verb :
+       {"get", "sync", "suspend", "resume", "history", "diff", "run", "version"}) {
     std::ostringstream out, err;
     EXPECT_EQ(cli::Main({verb, "--help"}, out, err), 0) << verb;
     EXPECT_NE(out.str().find(std::string("Usage: plumbline ") + verb), std::string::npos) << verb;
@@ -169,6 +170,77 @@ TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
     EXPECT_NE(denied.err.find("forbidden"), std::string::npos) << verb << ": " << denied.err;
   }
   std::remove(kubeconfig.c_str());
+}
+
+TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
+  std::string url;
+  GitRepo repo = NewRepo("diff", &url);
+  CommitConfig(repo, "1");
+  repo.Write("app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
+                                "stringData: {password: hunter2, user: admin}\n");
+  repo.Write("app/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"
+                               "data: {k: v}\n");
+  const std::string first = repo.Commit("three objects");
+  ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
+                   {"destination", {{"namespace", namespace_}}},
+                   {"interval", "1h"},
+                   {"prune", true}});
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", first); }));
+
+  Ran same = Plumbline({"diff", "web"});
+  EXPECT_EQ(same.code, 0) << same.out << same.err;
+  EXPECT_NE(same.out.find("No changes."), std::string::npos) << same.out;
+
+  // A pull request: a new value, a new password, one object removed and one added.
+  CommitConfig(repo, "2");
+  repo.Write("app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
+                                "stringData: {password: swordfish, user: admin}\n");
+  repo.Remove("app/extra.yaml");
+  repo.Write("app/fresh.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh}\n"
+                               "data: {k: new}\n");
+  repo.Commit("the change");
+  Ran changed = Plumbline({"diff", "web"});
+  EXPECT_EQ(changed.code, 1) << changed.out << changed.err;
+  const std::string& o = changed.out;
+  EXPECT_NE(o.find("=== ConfigMap " + namespace_ + "/settings: configured\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("-  v: \"1\"\n+  v: \"2\"\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("=== Secret " + namespace_ + "/creds: configured\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("-  password: \"***\"\n+  password: \"*** (changed)\""), std::string::npos) << o;
+  EXPECT_NE(o.find("=== ConfigMap " + namespace_ + "/fresh: created\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("=== ConfigMap " + namespace_ + "/extra: deleted (pruned)\n"), std::string::npos)
+      << o;
+  for (const char* secret : {"hunter2", "swordfish", "aHVudGVyMg", "c3dvcmRmaXNo", "YWRtaW4"}) {
+    EXPECT_EQ(o.find(secret), std::string::npos) << secret << " leaked:\n" << o;
+  }
+  // A dry run: nothing changed in the cluster.
+  EXPECT_EQ(Value(), "1");
+  EXPECT_TRUE(Live("v1", "ConfigMap", namespace_, "fresh").is_null());
+  EXPECT_FALSE(Live("v1", "ConfigMap", namespace_, "extra").is_null());
+
+  // --local renders a checkout, uncommitted changes included.
+  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+                            "data: {v: \"3\"}\n");
+  Ran local = Plumbline({"diff", "web", "--local", repo.dir()});
+  EXPECT_EQ(local.code, 1) << local.err;
+  EXPECT_NE(local.out.find("+  v: \"3\"\n"), std::string::npos) << local.out;
+  EXPECT_NE(local.out.find("local checkout"), std::string::npos) << local.out;
+
+  repo.Write("app/cm.yaml", "data: [unclosed\n");
+  Ran broken = Plumbline({"diff", "web", "--local", repo.dir()});
+  EXPECT_EQ(broken.code, 2);
+  EXPECT_NE(broken.err.find("app/cm.yaml"), std::string::npos) << broken.err;
+  Ran nowhere = Plumbline({"diff", "web", "--local", "/nonexistent/checkout"});
+  EXPECT_EQ(nowhere.code, 2);
+  EXPECT_NE(nowhere.err.find("is not a directory"), std::string::npos) << nowhere.err;
+  Ran missing = Plumbline({"diff", "no-such-app"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos);
+
+  // Once applied, git and the cluster agree again.
+  Ran sync = Plumbline({"sync", "web", "--wait", "--timeout", "60s"});
+  ASSERT_EQ(sync.code, 0) << sync.err;
+  Ran after = Plumbline({"diff", "web"});
+  EXPECT_EQ(after.code, 0) << after.out << after.err;
 }
 
 }  // namespace
