@@ -53,6 +53,14 @@ Result<Json> AppClient::Patch(const std::string& name, const Json& fields) {
   return client->Apply(patch, as_cli);
 }
 
+std::string DefaultCliCacheDir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg && *xdg) return std::string(xdg) + "/plumbline/cli-git";
+  if (home && *home) return std::string(home) + "/.cache/plumbline/cli-git";
+  return "/tmp/plumbline/cli-git";
+}
+
 int Fail(std::ostream& err, const std::string& command, const Error& error) {
   err << "plumbline " << command << ": " << error.message() << "\n";
   return 1;

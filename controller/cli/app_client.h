@@ -29,6 +29,9 @@ struct AppClient {
 
 Result<AppClient> NewAppClient(const Flags& flags);
 
+// Where the CLI caches fetched repositories (not the controller's cache).
+std::string DefaultCliCacheDir();
+
 // "command: message" and the exit code for an error (1: missing, forbidden, unreachable).
 int Fail(std::ostream& err, const std::string& command, const Error& error);
 

@@ -14,6 +14,7 @@ Commands:
   suspend    stop reconciling an Application
   resume     reconcile a suspended Application again
   history    the revisions an Application applied
+  revert     commit and push the revert of a commit (default: the last applied), then sync
   diff       what applying git (or a local checkout) would change; exit 1 when something would
   version    print the client version (and the API server's, with --server)
 
@@ -37,6 +38,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (command == "resume") return SuspendCommand(rest, out, err, false);
   if (command == "history") return HistoryCommand(rest, out, err);
   if (command == "diff") return DiffCommand(rest, out, err);
+  if (command == "revert") return RevertCommand(rest, out, err);
   err << "plumbline: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

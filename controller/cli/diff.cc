@@ -23,14 +23,6 @@ namespace fs = std::filesystem;
 
 constexpr int kNoChanges = 0, kChanges = 1, kError = 2;
 
-std::string DefaultCliCacheDir() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  if (xdg && *xdg) return std::string(xdg) + "/plumbline/cli-git";
-  if (home && *home) return std::string(home) + "/.cache/plumbline/cli-git";
-  return "/tmp/plumbline/cli-git";
-}
-
 // The files under `dir` of a local checkout, as a git snapshot would list them.
 Result<std::vector<source::File>> ReadLocal(const std::string& root, const std::string& dir) {
   std::vector<source::File> files;

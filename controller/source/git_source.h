@@ -54,10 +54,32 @@ class Snapshot {
   virtual Result<std::vector<File>> ReadDir(const std::string& dir) const = 0;
 };
 
+// A revert commit pushed to a branch: the rollback lives in git (PRODUCT §4).
+struct RevertRequest {
+  std::string url;
+  std::string branch;  // where to push; "" for the remote's HEAD branch
+  GitAuth auth;
+  std::string commit;         // full SHA of the commit to revert
+  std::string expected_head;  // refuse unless the branch is at this commit ("" skips the check)
+  std::string author_name = "plumbline";
+  std::string author_email = "plumbline@localhost";
+  std::string trailer;  // appended to the message ("Reverted with ...")
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+};
+
+struct RevertResult {
+  std::string sha;      // the revert commit
+  std::string branch;   // the branch it was pushed to
+  std::string message;
+};
+
 class GitSource {
  public:
   virtual ~GitSource() = default;
   virtual Result<std::shared_ptr<const Snapshot>> Fetch(const FetchRequest& request) = 0;
+  // Fetches the branch, commits the revert of `commit` on top of it and pushes. Fails with
+  // kConflict when the branch moved past `expected_head` or the revert does not apply cleanly.
+  virtual Result<RevertResult> Revert(const RevertRequest& request) = 0;
 };
 
 // Keeps one bare repository per URL under `cache_dir`; clones once, then fetches.

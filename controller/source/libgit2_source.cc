@@ -334,6 +334,47 @@ Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
 }
 
 
+// What libgit2's remote callbacks need for one connection (credentials, host checks, the
+// deadline), with an ssh key written to a private file for as long as it lives.
+struct RemoteAccess {
+  FetchContext ctx;
+  std::string bearer;
+  char* header_list[1] = {nullptr};
+  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+  git_strarray headers = {nullptr, 0};
+
+  ~RemoteAccess() {
+    if (!ctx.key_file.empty()) unlink(ctx.key_file.c_str());
+  }
+
+  static Result<std::unique_ptr<RemoteAccess>> Open(const FetchRequest& request,
+                                                    const std::string& cache_dir) {
+    auto a = std::make_unique<RemoteAccess>();
+    a->ctx = FetchContext{&request, std::chrono::steady_clock::now() + request.timeout, "", 0, ""};
+    if (!request.auth.ssh_private_key.empty()) {
+      // libssh2 reads keys from files; keep it private and short-lived.
+      std::string tmpl = cache_dir + "/.key-XXXXXX";
+      int fd = mkstemp(tmpl.data());
+      if (fd < 0) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+      std::string key = request.auth.ssh_private_key;
+      if (key.back() != '\n') key += '\n';
+      bool written = write(fd, key.data(), key.size()) == ssize_t(key.size());
+      close(fd);
+      a->ctx.key_file = tmpl;
+      if (!written) return Error(ErrorCode::kInternal, "cannot write the ssh key");
+    }
+    a->callbacks.credentials = Credentials;
+    a->callbacks.certificate_check = CertificateCheck;
+    a->callbacks.transfer_progress = TransferProgress;
+    a->callbacks.sideband_progress = SidebandProgress;
+    a->callbacks.payload = &a->ctx;
+    a->bearer = "Authorization: Bearer " + request.auth.bearer_token;
+    a->header_list[0] = a->bearer.data();
+    a->headers = {a->header_list, request.auth.bearer_token.empty() ? 0u : 1u};
+    return a;
+  }
+};
+
 Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
                                                  const std::string& path,
                                                  const std::string& cache_dir) {
@@ -374,35 +415,11 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   }
   RemotePtr remote(raw_remote);
 
-  FetchContext ctx{&request, std::chrono::steady_clock::now() + request.timeout, "", 0, ""};
-  struct KeyFileGuard {
-    std::string path;
-    ~KeyFileGuard() {
-      if (!path.empty()) unlink(path.c_str());
-    }
-  } key_guard;
-  if (!request.auth.ssh_private_key.empty()) {
-    // libssh2 reads keys from files; keep it private and short-lived.
-    std::string tmpl = cache_dir + "/.key-XXXXXX";
-    int fd = mkstemp(tmpl.data());
-    if (fd < 0) return Error(ErrorCode::kInternal, "cannot write the ssh key");
-    std::string key = request.auth.ssh_private_key;
-    if (key.back() != '\n') key += '\n';
-    bool written = write(fd, key.data(), key.size()) == ssize_t(key.size());
-    close(fd);
-    key_guard.path = ctx.key_file = tmpl;
-    if (!written) return Error(ErrorCode::kInternal, "cannot write the ssh key");
-  }
-
-  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
-  callbacks.credentials = Credentials;
-  callbacks.certificate_check = CertificateCheck;
-  callbacks.transfer_progress = TransferProgress;
-  callbacks.sideband_progress = SidebandProgress;
-  callbacks.payload = &ctx;
-  std::string bearer = "Authorization: Bearer " + request.auth.bearer_token;
-  char* header_list[] = {bearer.data()};
-  git_strarray headers = {header_list, request.auth.bearer_token.empty() ? 0u : 1u};
+  auto access = RemoteAccess::Open(request, cache_dir);
+  if (!access.ok()) return access.error();
+  FetchContext& ctx = (*access)->ctx;
+  git_remote_callbacks& callbacks = (*access)->callbacks;
+  git_strarray& headers = (*access)->headers;
 
   auto fail = [&](const char* what) {
     std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
@@ -446,6 +463,150 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   return MakeSnapshot(path, commit->get());
 }
 
+
+int PushUpdate(const char* refname, const char* status, void* payload) {
+  auto* ctx = static_cast<FetchContext*>(payload);
+  if (status != nullptr) {
+    ctx->failure = std::string("the server refused to update ") + refname + ": " + status;
+  }
+  return 0;
+}
+
+std::string Subject(const std::string& message) { return message.substr(0, message.find('\n')); }
+
+// The remote's HEAD branch, by connecting without downloading.
+Result<std::string> DefaultBranch(git_repository* repo, const FetchRequest& request,
+                                  const std::string& cache_dir) {
+  git_remote* raw_remote = nullptr;
+  if (git_remote_create_anonymous(&raw_remote, repo, request.url.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+  }
+  RemotePtr remote(raw_remote);
+  auto access = RemoteAccess::Open(request, cache_dir);
+  if (!access.ok()) return access.error();
+  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &(*access)->callbacks, nullptr,
+                         &(*access)->headers) != 0) {
+    return Error(ErrorCode::kUnavailable, "cannot connect: " + LastGitError());
+  }
+  git_buf head = GIT_BUF_INIT;
+  int rc = git_remote_default_branch(&head, remote.get());
+  git_remote_disconnect(remote.get());
+  if (rc != 0) return Error(ErrorCode::kUnavailable, "cannot find the remote's HEAD branch");
+  std::string branch(head.ptr, head.size);
+  git_buf_dispose(&head);
+  if (branch.rfind("refs/heads/", 0) == 0) branch = branch.substr(11);
+  return branch;
+}
+
+Result<RevertResult> RevertLocked(const RevertRequest& request, const std::string& path,
+                                  const std::string& cache_dir) {
+  FetchRequest fetch{request.url, request.branch, request.auth, request.timeout};
+  std::string branch = request.branch;
+  if (branch.empty()) {
+    // A fetch first, so the cache repository exists to connect from.
+    auto warm = FetchLocked(fetch, path, cache_dir);
+    if (!warm.ok()) return warm.error();
+    git_repository* raw = nullptr;
+    if (git_repository_open_bare(&raw, path.c_str()) != 0) {
+      return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
+    }
+    RepoPtr repo(raw);
+    auto head = DefaultBranch(repo.get(), fetch, cache_dir);
+    if (!head.ok()) return head.error();
+    branch = fetch.revision = *head;
+  }
+  auto tip = FetchLocked(fetch, path, cache_dir);
+  if (!tip.ok()) return tip.error();
+  const std::string head_sha = (*tip)->commit().sha;
+  if (!request.expected_head.empty() && head_sha != request.expected_head) {
+    return Error(ErrorCode::kConflict,
+                 "branch " + branch + " is at " + head_sha.substr(0, 12) + ", past " +
+                     request.expected_head.substr(0, 12) +
+                     " that the Application applied: someone pushed since (--force reverts "
+                     "anyway)");
+  }
+
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, path.c_str()) != 0) {
+    return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
+  }
+  RepoPtr repo(raw_repo);
+  auto target = Resolve(repo.get(), request.commit);
+  if (!target.ok()) return target.error();
+  auto head = Resolve(repo.get(), head_sha);
+  if (!head.ok()) return head.error();
+  if (git_commit_parentcount(target->get()) != 1) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "commit " + request.commit.substr(0, 12) + " is a merge or root commit: revert it by hand");
+  }
+  git_index* raw_index = nullptr;
+  if (git_revert_commit(&raw_index, repo.get(), target->get(), head->get(), 0, nullptr) != 0) {
+    return Error(ErrorCode::kInternal, "cannot revert: " + LastGitError());
+  }
+  std::unique_ptr<git_index, Deleter<git_index, git_index_free>> index(raw_index);
+  if (git_index_has_conflicts(index.get())) {
+    return Error(ErrorCode::kConflict, "reverting " + request.commit.substr(0, 12) +
+                                           " conflicts with later commits on " + branch);
+  }
+  git_oid tree_oid;
+  if (git_index_write_tree_to(&tree_oid, index.get(), repo.get()) != 0) {
+    return Error(ErrorCode::kInternal, "cannot write the tree: " + LastGitError());
+  }
+  if (git_oid_equal(&tree_oid, git_commit_tree_id(head->get()))) {
+    return Error(ErrorCode::kConflict, "reverting " + request.commit.substr(0, 12) +
+                                           " changes nothing on " + branch + " (reverted already?)");
+  }
+  git_tree* raw_tree = nullptr;
+  git_tree_lookup(&raw_tree, repo.get(), &tree_oid);
+  std::unique_ptr<git_tree, Deleter<git_tree, git_tree_free>> tree(raw_tree);
+  git_signature* raw_sig = nullptr;
+  if (git_signature_now(&raw_sig, request.author_name.c_str(), request.author_email.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "bad author: " + LastGitError());
+  }
+  std::unique_ptr<git_signature, Deleter<git_signature, git_signature_free>> sig(raw_sig);
+  const char* target_message = git_commit_message(target->get());
+  RevertResult result;
+  result.branch = branch;
+  result.message = "Revert \"" + Subject(target_message ? target_message : "") +
+                   "\"\n\nThis reverts commit " + request.commit + ".\n";
+  if (!request.trailer.empty()) result.message += "\n" + request.trailer + "\n";
+  const git_commit* parents[] = {head->get()};
+  git_oid commit_oid;
+  if (git_commit_create(&commit_oid, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
+                        result.message.c_str(), tree.get(), 1, parents) != 0) {
+    return Error(ErrorCode::kInternal, "cannot commit: " + LastGitError());
+  }
+  result.sha = OidString(&commit_oid);
+  constexpr char kLocalRef[] = "refs/plumbline/revert";
+  git_reference* raw_ref = nullptr;
+  if (git_reference_create(&raw_ref, repo.get(), kLocalRef, &commit_oid, 1, "plumbline revert") != 0) {
+    return Error(ErrorCode::kInternal, "cannot create a ref: " + LastGitError());
+  }
+  ReferencePtr ref(raw_ref);
+
+  // Push without force: if the branch moved meanwhile, the server refuses.
+  git_remote* raw_remote = nullptr;
+  if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+  }
+  RemotePtr remote(raw_remote);
+  auto access = RemoteAccess::Open(fetch, cache_dir);
+  if (!access.ok()) return access.error();
+  (*access)->callbacks.push_update_reference = PushUpdate;
+  git_push_options push = GIT_PUSH_OPTIONS_INIT;
+  push.callbacks = (*access)->callbacks;
+  push.custom_headers = (*access)->headers;
+  std::string spec = std::string(kLocalRef) + ":refs/heads/" + branch;
+  char* specs[] = {spec.data()};
+  git_strarray refspecs = {specs, 1};
+  int rc = git_remote_push(remote.get(), &refspecs, &push);
+  const std::string& failure = (*access)->ctx.failure;
+  if (rc != 0 || !failure.empty()) {
+    return Error(ErrorCode::kUnavailable,
+                 "cannot push to " + branch + ": " + (failure.empty() ? LastGitError() : failure));
+  }
+  return result;
+}
 
 // One fetch, run on its own thread so that a server that stops answering cannot hold a worker
 // past the timeout: libgit2 1.5 has no socket timeouts, and its progress callbacks only run while
@@ -519,6 +680,25 @@ class Libgit2Source : public GitSource {
   const std::string cache_dir_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<std::timed_mutex>> repo_locks_;  // guarded by mu_
+
+ public:
+  Result<RevertResult> Revert(const RevertRequest& request) override {
+    std::string path = RepoPathFor(request.url);
+    std::shared_ptr<std::timed_mutex> repo_lock;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& m = repo_locks_[path];
+      if (!m) m = std::make_shared<std::timed_mutex>();
+      repo_lock = m;
+    }
+    if (!repo_lock->try_lock_for(request.timeout)) {
+      return Error(ErrorCode::kTimeout, "git " + request.url + ": the repository stayed locked");
+    }
+    auto result = RevertLocked(request, path, cache_dir_);
+    repo_lock->unlock();
+    if (!result.ok()) return result.error().Wrap("git " + request.url);
+    return result;
+  }
 };
 
 }  // namespace

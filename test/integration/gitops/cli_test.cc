@@ -32,6 +32,9 @@ class CliTest : public GitOpsTest {
     if (args[0] != "get" || std::find(args.begin(), args.end(), "-A") == args.end()) {
       args.insert(args.end(), {"-n", namespace_});
     }
+    if (args[0] == "diff" || args[0] == "revert") {
+      args.insert(args.end(), {"--cache-dir", testing::GitOpsEnvironment::Get()->repos_dir() + "/../cli-" + namespace_});
+    }
     std::ostringstream out, err;
     Ran r;
     r.code = cli::Main(args, out, err);
@@ -117,7 +120,7 @@ TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
 
 TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
   for (const char* verb :
-       {"get", "sync", "suspend", "resume", "history", "diff", "run", "version"}) {
+       {"get", "sync", "suspend", "resume", "history", "diff", "revert", "run", "version"}) {
     std::ostringstream out, err;
     EXPECT_EQ(cli::Main({verb, "--help"}, out, err), 0) << verb;
     EXPECT_NE(out.str().find(std::string("Usage: plumbline ") + verb), std::string::npos) << verb;
@@ -241,6 +244,52 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
   ASSERT_EQ(sync.code, 0) << sync.err;
   Ran after = Plumbline({"diff", "web"});
   EXPECT_EQ(after.code, 0) << after.out << after.err;
+}
+
+TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
+  std::string url;
+  GitRepo repo = NewRepo("revert", &url);
+  // The daemon may update the checked-out branch of this working repository.
+  testing::MustRun({"git", "config", "receive.denyCurrentBranch", "updateInstead"}, repo.dir());
+  CommitConfig(repo, "1");
+  const std::string bad = CommitConfig(repo, "2");
+  ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},  // the remote's HEAD branch
+                   {"destination", {{"namespace", namespace_}}},
+                   {"interval", "1h"}});
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", bad); }));
+  ASSERT_EQ(Value(), "2");
+
+  Ran revert = Plumbline({"revert", "web", "--author", "Release Bot <bot@example.com>",
+                          "--timeout", "60s"});
+  ASSERT_EQ(revert.code, 0) << revert.out << revert.err;
+  EXPECT_NE(revert.out.find("synced"), std::string::npos) << revert.out;
+  EXPECT_EQ(Value(), "1");  // rolled back in the cluster
+  const std::string reverted = repo.Head();
+  EXPECT_NE(reverted, bad);
+  EXPECT_EQ(StatusOf(GetApp("web")).value("lastAppliedRevision", ""), reverted);
+  const std::string log = testing::MustRun({"git", "log", "-1", "--format=%an <%ae>%n%B"}, repo.dir());
+  EXPECT_NE(log.find("Release Bot <bot@example.com>"), std::string::npos) << log;
+  EXPECT_NE(log.find("Revert \"config v2\""), std::string::npos) << log;
+  EXPECT_NE(log.find("This reverts commit " + bad + "."), std::string::npos) << log;
+
+  // Someone pushes meanwhile: the branch is past what the Application applied.
+  const std::string moved = CommitConfig(repo, "3");
+  Ran refused = Plumbline({"revert", "web", "--timeout", "60s"});
+  EXPECT_EQ(refused.code, 1) << refused.out;
+  EXPECT_NE(refused.err.find("past " + reverted.substr(0, 12)), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  EXPECT_EQ(repo.Head(), moved) << "nothing may be pushed after a refusal";
+
+  // --force reverts anyway, on top of the moved branch.
+  Ran forced = Plumbline({"revert", "web", moved, "--force", "--timeout", "60s"});
+  ASSERT_EQ(forced.code, 0) << forced.out << forced.err;
+  EXPECT_NE(repo.Head(), moved);
+  EXPECT_EQ(StatusOf(GetApp("web")).value("lastAppliedRevision", ""), repo.Head());
+  EXPECT_EQ(Value(), "1");
+
+  Ran missing = Plumbline({"revert", "no-such-app"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos);
 }
 
 }  // namespace
