@@ -53,12 +53,12 @@ Result<Json> AppClient::Patch(const std::string& name, const Json& fields) {
   return client->Apply(patch, as_cli);
 }
 
-std::string DefaultCliCacheDir() {
+std::string UserCacheDir(const std::string& leaf) {
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  if (xdg && *xdg) return std::string(xdg) + "/plumbline/cli-git";
-  if (home && *home) return std::string(home) + "/.cache/plumbline/cli-git";
-  return "/tmp/plumbline/cli-git";
+  if (xdg && *xdg) return std::string(xdg) + "/plumbline/" + leaf;
+  if (home && *home) return std::string(home) + "/.cache/plumbline/" + leaf;
+  return "/tmp/plumbline/" + leaf;
 }
 
 int Fail(std::ostream& err, const std::string& command, const Error& error) {

@@ -29,8 +29,8 @@ struct AppClient {
 
 Result<AppClient> NewAppClient(const Flags& flags);
 
-// Where the CLI caches fetched repositories (not the controller's cache).
-std::string DefaultCliCacheDir();
+// $XDG_CACHE_HOME/plumbline/<leaf>, else ~/.cache/plumbline/<leaf>, else /tmp/plumbline/<leaf>.
+std::string UserCacheDir(const std::string& leaf);
 
 // "command: message" and the exit code for an error (1: missing, forbidden, unreachable).
 int Fail(std::ostream& err, const std::string& command, const Error& error);

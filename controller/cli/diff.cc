@@ -122,7 +122,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
       "masked.\nExit code: 0 no changes, 1 changes, 2 error.");
   AddAppFlags(flags);
   flags.Add("local", "", "render the Application's path from this checkout instead of fetching")
-      .Add("cache-dir", DefaultCliCacheDir(), "where fetched repositories are cached")
+      .Add("cache-dir", UserCacheDir("cli-git"), "where fetched repositories are cached")
       .Add("git-timeout", "60", "seconds the fetch may take");
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline diff: " << s.error().message() << "\n";

@@ -44,7 +44,7 @@ int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::
   flags.Add("force", "false", "revert even though the branch moved past the applied commit", true)
       .Add("author", "", "\"Name <email>\" of the revert commit (default: $GIT_AUTHOR_NAME)")
       .Add("timeout", "5m", "how long the push and the sync may take")
-      .Add("cache-dir", DefaultCliCacheDir(), "where fetched repositories are cached");
+      .Add("cache-dir", UserCacheDir("cli-git"), "where fetched repositories are cached");
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline revert: " << s.error().message() << "\n";
     return 2;

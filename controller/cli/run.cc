@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "cli/app_client.h"
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
 #include "app/application.h"
@@ -29,14 +30,6 @@
 
 namespace plumbline::cli {
 namespace {
-
-std::string DefaultCacheDir() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  if (xdg && *xdg) return std::string(xdg) + "/plumbline/git";
-  if (home && *home) return std::string(home) + "/.cache/plumbline/git";
-  return "/tmp/plumbline/git";
-}
 
 bool InCluster() {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
@@ -189,7 +182,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("leader-renew-deadline", "10s",
            "the leader stops writing when it could not renew for this long")
       .Add("leader-retry-period", "2s", "how often the Lease is renewed or tried")
-      .Add("cache-dir", DefaultCacheDir(), "where git repositories are cached")
+      .Add("cache-dir", UserCacheDir("git"), "where git repositories are cached")
       .Add("git-timeout", "60", "seconds one git fetch may take")
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
       .Add("max-documents", "10000", "most YAML documents rendered for one Application")

@@ -334,6 +334,35 @@ Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
 }
 
 
+// Opens (or creates) a bare cache repository. The cache needs no configuration, and must not
+// pick up the host's (~/.gitconfig url rewrites). An empty config also avoids a libgit2 1.5 leak:
+// its regexp matcher leaks on every config entry that a remote's URL rewriting scans without a
+// match.
+Result<RepoPtr> OpenCache(const std::string& path, bool create) {
+  git_repository* raw_repo = nullptr;
+  if (git_repository_open_bare(&raw_repo, path.c_str()) != 0 &&
+      (!create || git_repository_init(&raw_repo, path.c_str(), /*is_bare=*/1) != 0)) {
+    return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
+  }
+  RepoPtr repo(raw_repo);
+  git_config* raw_config = nullptr;
+  if (git_config_new(&raw_config) != 0) {
+    return Error(ErrorCode::kInternal, "cannot create a git config: " + LastGitError());
+  }
+  git_repository_set_config(repo.get(), raw_config);
+  git_config_free(raw_config);  // the repository holds its own reference
+  return repo;
+}
+
+// An anonymous remote with explicit refspecs: nothing about it is written to the repository.
+Result<RemotePtr> AnonymousRemote(git_repository* repo, const std::string& url) {
+  git_remote* raw = nullptr;
+  if (git_remote_create_anonymous(&raw, repo, url.c_str()) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
+  }
+  return RemotePtr(raw);
+}
+
 // What libgit2's remote callbacks need for one connection (credentials, host checks, the
 // deadline), with an ssh key written to a private file for as long as it lives.
 struct RemoteAccess {
@@ -380,12 +409,9 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
                                                  const std::string& cache_dir) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
-  git_repository* raw_repo = nullptr;
-  if (git_repository_open_bare(&raw_repo, path.c_str()) != 0 &&
-      git_repository_init(&raw_repo, path.c_str(), /*is_bare=*/1) != 0) {
-    return Error(ErrorCode::kInternal, "cannot create the git cache: " + LastGitError());
-  }
-  RepoPtr repo(raw_repo);
+  auto opened = OpenCache(path, /*create=*/true);
+  if (!opened.ok()) return opened.error();
+  RepoPtr repo = std::move(*opened);
 
   // A commit SHA never moves: once it is here, there is nothing to fetch.
   if (IsFullSha(request.revision)) {
@@ -398,22 +424,9 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
     }
   }
 
-  // The cache needs no configuration, and must not pick up the host's (~/.gitconfig url
-  // rewrites). An empty config also avoids a libgit2 1.5 leak: its regexp matcher leaks on every
-  // config entry that a remote's URL rewriting scans without a match.
-  git_config* raw_config = nullptr;
-  if (git_config_new(&raw_config) != 0) {
-    return Error(ErrorCode::kInternal, "cannot create a git config: " + LastGitError());
-  }
-  git_repository_set_config(repo.get(), raw_config);
-  git_config_free(raw_config);  // the repository holds its own reference
-
-  // An anonymous remote with explicit refspecs: nothing is written to the repository.
-  git_remote* raw_remote = nullptr;
-  if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0) {
-    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-  }
-  RemotePtr remote(raw_remote);
+  auto anonymous = AnonymousRemote(repo.get(), request.url);
+  if (!anonymous.ok()) return anonymous.error();
+  RemotePtr remote = std::move(*anonymous);
 
   auto access = RemoteAccess::Open(request, cache_dir);
   if (!access.ok()) return access.error();
@@ -477,11 +490,9 @@ std::string Subject(const std::string& message) { return message.substr(0, messa
 // The remote's HEAD branch, by connecting without downloading.
 Result<std::string> DefaultBranch(git_repository* repo, const FetchRequest& request,
                                   const std::string& cache_dir) {
-  git_remote* raw_remote = nullptr;
-  if (git_remote_create_anonymous(&raw_remote, repo, request.url.c_str()) != 0) {
-    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-  }
-  RemotePtr remote(raw_remote);
+  auto anonymous = AnonymousRemote(repo, request.url);
+  if (!anonymous.ok()) return anonymous.error();
+  RemotePtr remote = std::move(*anonymous);
   auto access = RemoteAccess::Open(request, cache_dir);
   if (!access.ok()) return access.error();
   if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &(*access)->callbacks, nullptr,
@@ -506,12 +517,9 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
     // A fetch first, so the cache repository exists to connect from.
     auto warm = FetchLocked(fetch, path, cache_dir);
     if (!warm.ok()) return warm.error();
-    git_repository* raw = nullptr;
-    if (git_repository_open_bare(&raw, path.c_str()) != 0) {
-      return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
-    }
-    RepoPtr repo(raw);
-    auto head = DefaultBranch(repo.get(), fetch, cache_dir);
+    auto repo = OpenCache(path, /*create=*/false);
+    if (!repo.ok()) return repo.error();
+    auto head = DefaultBranch(repo->get(), fetch, cache_dir);
     if (!head.ok()) return head.error();
     branch = fetch.revision = *head;
   }
@@ -526,11 +534,9 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
                      "anyway)");
   }
 
-  git_repository* raw_repo = nullptr;
-  if (git_repository_open_bare(&raw_repo, path.c_str()) != 0) {
-    return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
-  }
-  RepoPtr repo(raw_repo);
+  auto opened = OpenCache(path, /*create=*/false);
+  if (!opened.ok()) return opened.error();
+  RepoPtr repo = std::move(*opened);
   auto target = Resolve(repo.get(), request.commit);
   if (!target.ok()) return target.error();
   auto head = Resolve(repo.get(), head_sha);
@@ -585,11 +591,9 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   ReferencePtr ref(raw_ref);
 
   // Push without force: if the branch moved meanwhile, the server refuses.
-  git_remote* raw_remote = nullptr;
-  if (git_remote_create_anonymous(&raw_remote, repo.get(), request.url.c_str()) != 0) {
-    return Error(ErrorCode::kInvalidArgument, "invalid repository URL: " + LastGitError());
-  }
-  RemotePtr remote(raw_remote);
+  auto anonymous = AnonymousRemote(repo.get(), request.url);
+  if (!anonymous.ok()) return anonymous.error();
+  RemotePtr remote = std::move(*anonymous);
   auto access = RemoteAccess::Open(fetch, cache_dir);
   if (!access.ok()) return access.error();
   (*access)->callbacks.push_update_reference = PushUpdate;

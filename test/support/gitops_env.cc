@@ -28,6 +28,20 @@ GitOpsEnvironment* AddGitOpsEnvironment(std::chrono::milliseconds health_recheck
   return AddGitOpsEnvironment(std::move(options));
 }
 
+void AddApplicationCrdEnvironment() {
+  class Crd : public ::testing::Environment {
+    void SetUp() override {
+      auto client = NewTestClient();
+      ASSERT_NE(client, nullptr);
+      ApplyRepoFile(*client, "crds/application.yaml");
+      ASSERT_TRUE(Eventually([&] {
+        return client->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
+      }));
+    }
+  };
+  ::testing::AddGlobalTestEnvironment(new Crd);
+}
+
 void ApplyDeployRbac(kube::Client& admin) {
   const std::string deploy = std::string(PLUMBLINE_SOURCE_DIR) + "/deploy";
   auto kustomization = yaml::ParseDocuments(ReadFile(deploy + "/kustomization.yaml"),

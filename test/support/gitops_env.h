@@ -94,6 +94,10 @@ void ApplyDeployRbac(kube::Client& admin);
 // The user name of deploy/'s ServiceAccount.
 inline constexpr char kControllerUser[] = "system:serviceaccount:plumbline-system:plumbline";
 
+// Installs the Application CRD once for a test binary that runs no in-process controller.
+// Register after the ControlPlane environment.
+void AddApplicationCrdEnvironment();
+
 // Applies every document of a YAML file in the repository (e.g. crds/application.yaml).
 void ApplyRepoFile(kube::Client& client, const std::string& relative_path);
 

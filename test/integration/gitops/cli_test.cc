@@ -61,7 +61,7 @@ TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
   ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
                    {"destination", {{"namespace", namespace_}}},
                    {"interval", "1h"}});
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", first); }));
+  ASSERT_TRUE(ReadyAt("web", first));
 
   Ran get = Plumbline({"get"});
   ASSERT_EQ(get.code, 0) << get.err;
@@ -188,7 +188,7 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
                    {"destination", {{"namespace", namespace_}}},
                    {"interval", "1h"},
                    {"prune", true}});
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", first); }));
+  ASSERT_TRUE(ReadyAt("web", first));
 
   Ran same = Plumbline({"diff", "web"});
   EXPECT_EQ(same.code, 0) << same.out << same.err;
@@ -256,7 +256,7 @@ TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
   ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},  // the remote's HEAD branch
                    {"destination", {{"namespace", namespace_}}},
                    {"interval", "1h"}});
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return ReadyAt("web", bad); }));
+  ASSERT_TRUE(ReadyAt("web", bad));
   ASSERT_EQ(Value(), "2");
 
   Ran revert = Plumbline({"revert", "web", "--author", "Release Bot <bot@example.com>",

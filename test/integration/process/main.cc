@@ -19,19 +19,6 @@ const std::string& AuditLogPath() { return g_audit_log; }
 
 }  // namespace plumbline::testing
 
-// Installs the Application CRD once for every test of the binary.
-class CrdEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    auto client = plumbline::testing::NewTestClient();
-    ASSERT_NE(client, nullptr);
-    plumbline::testing::ApplyRepoFile(*client, "crds/application.yaml");
-    ASSERT_TRUE(plumbline::testing::Eventually([&] {
-      return client->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
-    }));
-  }
-};
-
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   char tmpl[] = "/tmp/plumbline-audit-XXXXXX";
@@ -52,7 +39,7 @@ rules:
                             "--audit-log-path=" + plumbline::testing::g_audit_log,
                             "--audit-log-mode=blocking"};
   plumbline::testing::AddControlPlaneEnvironment(options);
-  ::testing::AddGlobalTestEnvironment(new CrdEnvironment);
+  plumbline::testing::AddApplicationCrdEnvironment();
   int result = RUN_ALL_TESTS();
   std::filesystem::remove_all(dir);
   return result;
