@@ -28,6 +28,13 @@ Status Validate(const ElectorOptions& options) {
     return Error(ErrorCode::kInvalidArgument,
                  "the leader lease duration must be longer than the renew deadline");
   }
+  // A candidate dates a renewal back to its previous look at the Lease, up to one retry period
+  // early; the margin between deadline and duration must cover that.
+  if (options.lease_duration - options.renew_deadline <= options.retry_period) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "the leader lease duration must exceed the renew deadline by more than the "
+                 "retry period");
+  }
   return Status::Ok();
 }
 
@@ -64,9 +71,14 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (version != observed_version_) {
+        // The renewal happened after our previous look: date it there, so that a dead holder is
+        // replaced within the lease duration plus one retry period. The fence keeps this safe:
+        // the holder stopped writing at least (duration - deadline) > retry period earlier.
+        // (Never earlier than one retry period before this read, should our reads be slow.)
         observed_version_ = version;
-        observed_at_ = Clock::now();
+        observed_at_ = std::max(last_look_.value_or(sent), sent - options_.retry_period);
       }
+      last_look_ = sent;
       if (!holder.empty() && holder != options_.identity) {
         const int held_for = spec.is_object() ? spec.value("leaseDurationSeconds", 0) : 0;
         const auto duration = held_for > 0 ? std::chrono::milliseconds(held_for * 1000)

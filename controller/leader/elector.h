@@ -35,7 +35,8 @@ struct ElectorOptions {
   std::chrono::milliseconds retry_period{std::chrono::seconds(2)};
 };
 
-// Checks that renew_deadline < lease_duration and retry_period < renew_deadline.
+// Checks that retry_period < renew_deadline and that lease_duration exceeds renew_deadline by
+// more than retry_period.
 Status Validate(const ElectorOptions& options);
 
 class Elector {
@@ -78,6 +79,7 @@ class Elector {
   // The Lease record seen last (its resourceVersion) and when it changed, on our clock.
   std::string observed_version_;
   std::chrono::steady_clock::time_point observed_at_{};
+  std::optional<std::chrono::steady_clock::time_point> last_look_;  // our previous read
   std::thread renewer_;
 };
 

@@ -20,6 +20,10 @@ TEST(ElectorOptions, TheDeadlineMustFallBetweenRetryAndLease) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message().find("lease duration must be longer"), std::string::npos);
 
+  ElectorOptions thin_margin = ok;  // 15 s lease, 14 s deadline, 2 s retry
+  thin_margin.renew_deadline = std::chrono::seconds(14);
+  EXPECT_FALSE(Validate(thin_margin).ok());
+
   ElectorOptions retry_past_deadline = ok;
   retry_past_deadline.retry_period = retry_past_deadline.renew_deadline;
   EXPECT_FALSE(Validate(retry_past_deadline).ok());
