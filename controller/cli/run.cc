@@ -299,12 +299,13 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   }
   std::unique_ptr<kube::Client> lease_client;
   if (leader_elect) {
-    // Its own client: no write fence, and requests bounded by the retry period so that a hung
-    // request cannot hold renewal past the deadline.
+    // Its own client: no write fence, and requests bounded by half the renew deadline, so a
+    // slow answer on a loaded machine still counts while a hung one leaves time for a retry.
+    // (The fence itself is timed: writes stop at the deadline whatever a request is doing.)
     kube::ClientOptions lease_options;
     lease_options.user_agent = client_options.user_agent;
     lease_options.on_request = client_options.on_request;
-    lease_options.request_timeout = election.retry_period;
+    lease_options.request_timeout = std::max(election.retry_period, election.renew_deadline / 2);
     auto c = kube::Client::Create((*client)->config(), lease_options);
     if (!c.ok()) {
       err << "plumbline run: " << c.error().message() << "\n";

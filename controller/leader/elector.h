@@ -41,8 +41,8 @@ Status Validate(const ElectorOptions& options);
 
 class Elector {
  public:
-  // `client` should have a request timeout no longer than the retry period, so one hung request
-  // does not hold the renewal loop past the deadline.
+  // `client` should have a request timeout well under the renew deadline, so one hung request
+  // does not hold the renewal loop past it.
   Elector(kube::Client& client, ElectorOptions options, log::Logger& logger);
   ~Elector();
 

@@ -88,7 +88,11 @@ TEST_F(LeaderTest, SigtermFinishesTheReconcileInProgressAndReleasesTheLease) {
                    "}\ndata: {i: \"" + std::to_string(i) + "\"}\n");
   }
   const std::string sha = repo.Commit("300 ConfigMaps");
-  auto& replica = StartReplica("replica-a");
+  // Roomy lease timings: on a loaded machine (sanitizers, parallel tests) the short test timings
+  // can rightly cost the lease mid-apply, and then the fence forbids the status write.
+  auto& replica = StartReplica("replica-a", {"--leader-lease-duration", "40s",
+                                             "--leader-renew-deadline", "30s",
+                                             "--leader-retry-period", "2s"});
   ASSERT_TRUE(Eventually([&] { return Holder() == "replica-a"; }));
   ApplyApp(url, "1h");
 
@@ -114,7 +118,7 @@ TEST_F(LeaderTest, SigtermFinishesTheReconcileInProgressAndReleasesTheLease) {
   auto app = client_->Get(apps_, namespace_, "web");
   ASSERT_TRUE(app.ok());
   const Json status = app->value("status", Json::object());
-  EXPECT_EQ(status.value("lastAppliedRevision", ""), sha) << status.dump();
+  EXPECT_EQ(status.value("lastAppliedRevision", ""), sha) << status.dump() << replica.Log();
   EXPECT_EQ(status.value("inventory", Json::array()).size(), size_t(kObjects));
   EXPECT_NE(replica.Log().find("released the leader lease"), std::string::npos) << replica.Log();
 }
