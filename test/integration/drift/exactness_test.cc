@@ -275,8 +275,11 @@ TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
   after = counts.Snapshot();
   server_after = server_metrics();
   // The correction (1 apply), the status (1 apply), one Event, and at most two GETs of the
-  // Application (none when a reconcile already under way picks the drift up).
-  EXPECT_EQ(Delta(before, after, "apply"), 2);
+  // Application (none when a reconcile already under way picks the drift up). A reconcile under
+  // way (the old 1s interval's last one) may also report the drift in a status of its own
+  // before the wake-up corrects it: then 3 applies. Either way O(1), not per object.
+  EXPECT_GE(Delta(before, after, "apply"), 2);
+  EXPECT_LE(Delta(before, after, "apply"), 3);
   EXPECT_EQ(Delta(before, after, "create"), 1);
   EXPECT_LE(Delta(before, after, "get"), 2);
   EXPECT_EQ(Delta(before, after, "list"), 0);
