@@ -4,6 +4,17 @@
 
 namespace plumbline::app {
 
+std::vector<std::string> IgnoredPointers(const Spec& spec, const apply::ObjectKey& key) {
+  std::vector<std::string> out;
+  for (const auto& rule : spec.ignore_differences) {
+    if (rule.group != key.group || rule.kind != key.kind) continue;
+    if (!rule.name.empty() && rule.name != key.name) continue;
+    if (!rule.ns.empty() && rule.ns != key.ns) continue;
+    out.insert(out.end(), rule.json_pointers.begin(), rule.json_pointers.end());
+  }
+  return out;
+}
+
 std::vector<apply::ObjectKey> InventoryOf(const Json& status) {
   std::vector<apply::ObjectKey> keys;
   if (!status.is_object() || !status.contains("inventory") || !status["inventory"].is_array()) {

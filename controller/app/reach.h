@@ -23,6 +23,9 @@ Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
 std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::string& ns,
                                                const Spec& spec);
 
+// The JSON pointers of the ignoreDifferences rules that name this object.
+std::vector<std::string> IgnoredPointers(const Spec& spec, const apply::ObjectKey& key);
+
 // status.inventory as keys.
 std::vector<apply::ObjectKey> InventoryOf(const Json& status);
 

@@ -212,13 +212,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     Json before = exists ? Comparable(*live) : Json();
     Json after = Comparable(*would);
-    for (const auto& rule : spec->ignore_differences) {
-      if (rule.group == key.group && rule.kind == key.kind &&
-          (rule.name.empty() || rule.name == key.name) && (rule.ns.empty() || rule.ns == key.ns) &&
-          exists) {
-        KeepIgnored(rule.json_pointers, before, &after);
-      }
-    }
+    if (exists) KeepIgnored(app::IgnoredPointers(*spec, key), before, &after);
     if (key.group.empty() && key.kind == "Secret") MaskSecret(exists ? &before : nullptr, &after);
     if (exists && before == after) return answered;
     diffs.push_back({key.ToString() + (exists ? ": configured" : ": created"),

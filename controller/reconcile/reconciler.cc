@@ -73,18 +73,6 @@ Result<Json> ReadLive(kube::Client& client, const apply::ObjectKey& key) {
   return client.Get(*resource, key.ns, key.name);
 }
 
-// ignoreDifferences entries that name this object: their pointers.
-std::vector<std::string> IgnoredPointers(const app::Spec& spec, const apply::ObjectKey& key) {
-  std::vector<std::string> out;
-  for (const auto& rule : spec.ignore_differences) {
-    if (rule.group != key.group || rule.kind != key.kind) continue;
-    if (!rule.name.empty() && rule.name != key.name) continue;
-    if (!rule.ns.empty() && rule.ns != key.ns) continue;
-    out.insert(out.end(), rule.json_pointers.begin(), rule.json_pointers.end());
-  }
-  return out;
-}
-
 // Identifies what git asks for one object, so an unchanged object is not applied again.
 size_t ManifestHash(const Json& object, const std::vector<std::string>& ignored) {
   std::string text = object.dump();
@@ -375,14 +363,14 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
     return live_.Synced({key.group, key.version, key.kind});
   };
 
-  ctx.ignored = [&](const apply::ObjectKey& key) { return IgnoredPointers(run.spec, key); };
+  ctx.ignored = [&](const apply::ObjectKey& key) { return app::IgnoredPointers(run.spec, key); };
   ctx.live_version = [&](const apply::ObjectKey& key) -> std::optional<std::string> {
     if (!synced(key)) return std::nullopt;
     auto live = live_.Lookup(key);
     return live ? live->resource_version : "";
   };
   ctx.skip = [&](const apply::ObjectKey& key, const Json& obj) -> std::optional<apply::Change> {
-    const std::vector<std::string> ignored = IgnoredPointers(run.spec, key);
+    const std::vector<std::string> ignored = app::IgnoredPointers(run.spec, key);
     const size_t hash = ManifestHash(obj, ignored);
     const bool watched = synced(key);
     const auto live = watched ? live_.Lookup(key) : std::nullopt;
@@ -434,7 +422,7 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
   // Learn what each apply stored: later live changes are judged against it.
   for (const auto& c : applied->changes) {
     if (c.live.is_null()) continue;
-    const std::vector<std::string> ignored = IgnoredPointers(run.spec, c.key);
+    const std::vector<std::string> ignored = app::IgnoredPointers(run.spec, c.key);
     auto expected = drift::ExpectationFrom(c.live, app::kFieldManager,
                                            ManifestHash(c.desired, ignored), ignored);
     if (!expected) continue;
