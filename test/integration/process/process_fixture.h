@@ -56,14 +56,16 @@ class ProcessTest : public KubeTest {
   }
 
   // Starts replica `id` (the "replica-" prefix makes its User-Agent easy to find), with leader
-  // election on short test timings, plus `extra` flags.
+  // election on the product's default timings, plus `extra` flags. Shorter test timings lost the
+  // lease to a slow renewal on a loaded CI machine (sanitizers, two tests at once), which is
+  // right for the product and wrong for a test that needs one leader until it kills it.
   ControllerProcess& StartReplica(const std::string& id, std::vector<std::string> extra = {}) {
     const std::string kubeconfig = testing::ControlPlane::Get()->kubeconfig();
     std::vector<std::string> args{
             "--kubeconfig", kubeconfig, "--leader-elect", "--leader-election-identity", id,
             "--leader-election-namespace", namespace_, "--controller-namespace", namespace_,
-            "--watch-namespace", namespace_, "--leader-lease-duration", "8s",
-            "--leader-renew-deadline", "6s", "--leader-retry-period", "1s", "--metrics-addr",
+            "--watch-namespace", namespace_, "--leader-lease-duration", "15s",
+            "--leader-renew-deadline", "10s", "--leader-retry-period", "2s", "--metrics-addr",
             "127.0.0.1:" + std::to_string(metrics_port_[id] = testing::FreePort()),
             "--health-addr", "127.0.0.1:" + std::to_string(health_port_[id] = testing::FreePort()),
             "--cache-dir", dir_ + "/cache-" + id};
