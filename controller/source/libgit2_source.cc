@@ -541,12 +541,18 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   if (!target.ok()) return target.error();
   auto head = Resolve(repo.get(), head_sha);
   if (!head.ok()) return head.error();
-  if (git_commit_parentcount(target->get()) != 1) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "commit " + request.commit.substr(0, 12) + " is a merge or root commit: revert it by hand");
+  const unsigned parents_of_target = git_commit_parentcount(target->get());
+  if (parents_of_target == 0) {
+    return Error(ErrorCode::kInvalidArgument, "commit " + request.commit.substr(0, 12) +
+                                                  " is the first commit: there is nothing before "
+                                                  "it to go back to");
   }
+  // A merged pull request is undone against its first parent, the branch it was merged into
+  // (`git revert -m 1`, what a forge's revert button does).
+  const unsigned mainline = parents_of_target > 1 ? 1 : 0;
   git_index* raw_index = nullptr;
-  if (git_revert_commit(&raw_index, repo.get(), target->get(), head->get(), 0, nullptr) != 0) {
+  if (git_revert_commit(&raw_index, repo.get(), target->get(), head->get(), mainline, nullptr) !=
+      0) {
     return Error(ErrorCode::kInternal, "cannot revert: " + LastGitError());
   }
   std::unique_ptr<git_index, Deleter<git_index, git_index_free>> index(raw_index);
@@ -574,7 +580,12 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   RevertResult result;
   result.branch = branch;
   result.message = "Revert \"" + Subject(target_message ? target_message : "") +
-                   "\"\n\nThis reverts commit " + request.commit + ".\n";
+                   "\"\n\nThis reverts commit " + request.commit;
+  if (mainline != 0) {
+    result.message += ", reversing\nchanges made to " +
+                      OidString(git_commit_parent_id(target->get(), mainline - 1));
+  }
+  result.message += ".\n";
   if (!request.trailer.empty()) result.message += "\n" + request.trailer + "\n";
   const git_commit* parents[] = {head->get()};
   git_oid commit_oid;

@@ -292,5 +292,50 @@ TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
   EXPECT_NE(missing.err.find("not found"), std::string::npos);
 }
 
+// Deploying by merging pull requests makes the last applied commit a merge: its revert goes
+// back to the first parent, undoing the pull request and keeping what main had meanwhile.
+TEST_F(CliTest, RevertOfAMergeCommitUndoesThePullRequestOnly) {
+  std::string url;
+  GitRepo repo = NewRepo("revert-merge", &url);
+  testing::MustRun({"git", "config", "receive.denyCurrentBranch", "updateInstead"}, repo.dir());
+  const std::string first = CommitConfig(repo, "1");
+  testing::MustRun({"git", "checkout", "-q", "-b", "feature"}, repo.dir());
+  CommitConfig(repo, "2");
+  testing::MustRun({"git", "checkout", "-q", "main"}, repo.dir());
+  repo.Write("app/other.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {v: \"main\"}\n");
+  const std::string main_before_merge = repo.Commit("other settings, straight on main");
+  testing::MustRun({"git", "merge", "-q", "--no-ff", "-m", "Merge pull request #7 from feature",
+                    "feature"},
+                   repo.dir());
+  const std::string merge = repo.Head();
+  ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
+                   {"destination", {{"namespace", namespace_}}},
+                   {"interval", "1h"}});
+  ASSERT_TRUE(ReadyAt("web", merge));
+  ASSERT_EQ(Value(), "2");
+
+  Ran revert = Plumbline({"revert", "web", "--timeout", "60s"});  // the last applied: the merge
+  ASSERT_EQ(revert.code, 0) << revert.out << revert.err;
+  EXPECT_EQ(Value(), "1");  // the pull request's change is gone from the cluster
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "other")["data"].value("v", ""), "main");
+  EXPECT_EQ(StatusOf(GetApp("web")).value("lastAppliedRevision", ""), repo.Head());
+  const std::string log = testing::MustRun({"git", "log", "-1", "--format=%B"}, repo.dir());
+  EXPECT_NE(log.find("Revert \"Merge pull request #7 from feature\""), std::string::npos) << log;
+  EXPECT_NE(log.find("This reverts commit " + merge + ", reversing\nchanges made to " +
+                     main_before_merge + "."),
+            std::string::npos)
+      << log;
+  // The tree is main's before the merge, exactly.
+  EXPECT_EQ(testing::MustRun({"git", "diff", main_before_merge, "HEAD"}, repo.dir()), "");
+
+  // The first commit has nothing before it.
+  const std::string head = repo.Head();
+  Ran root = Plumbline({"revert", "web", first, "--force", "--timeout", "60s"});
+  EXPECT_EQ(root.code, 1) << root.out;
+  EXPECT_NE(root.err.find("first commit"), std::string::npos) << root.err;
+  EXPECT_EQ(repo.Head(), head);
+}
+
 }  // namespace
 }  // namespace plumbline
