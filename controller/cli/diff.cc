@@ -112,6 +112,27 @@ struct ObjectDiff {
   std::string hunks;
 };
 
+// The CustomResourceDefinition among `objects` that serves `key`'s group, version and kind, or
+// null. A custom resource whose CRD comes in the same change cannot be dry-run (its kind is not
+// served yet); the controller applies the CRD first and waits until it is Established.
+const Json* DefinitionFor(const apply::ObjectKey& key, const std::vector<Json>& objects) {
+  for (const Json& obj : objects) {
+    const auto crd = apply::ObjectKey::Of(obj);
+    if (crd.group != "apiextensions.k8s.io" || crd.kind != "CustomResourceDefinition") continue;
+    const Json spec = obj.value("spec", Json::object());
+    if (!spec.is_object() || spec.value("group", "") != key.group ||
+        spec.value("names", Json::object()).value("kind", "") != key.kind) {
+      continue;
+    }
+    for (const Json& v : spec.value("versions", Json::array())) {
+      if (v.is_object() && v.value("name", "") == key.version && v.value("served", false)) {
+        return &obj;
+      }
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -219,7 +240,41 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
                      textdiff::Unified(exists ? yaml::ToYaml(before) : "", yaml::ToYaml(after))});
     return answered;
   };
-  apply::ApplyAll(objects, ctx);
+  const apply::ChangeSet outcome = apply::ApplyAll(objects, ctx);
+  std::vector<std::string> untouched;
+  for (const auto& change : outcome.changes) {
+    if (change.action == apply::Action::kSkipped) {
+      untouched.push_back(change.message);  // "...: reconcile disabled by annotation"
+      continue;
+    }
+    // The skip hook answers for every object it reaches; a failure here was before it: a kind
+    // the API server does not serve.
+    if (change.action != apply::Action::kFailed) continue;
+    const Json* crd = DefinitionFor(change.key, objects);
+    if (crd == nullptr) {
+      failures.push_back(change.message);
+      continue;
+    }
+    Json obj;
+    for (const Json& o : objects) {
+      if (apply::ObjectKey::Of(o) == change.key) obj = o;
+    }
+    Json& meta = obj["metadata"];
+    if ((*crd)["spec"].value("scope", "Namespaced") == "Namespaced") {
+      if (meta.value("namespace", "").empty()) {
+        meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
+      }
+    } else {
+      meta.erase("namespace");
+    }
+    if (!meta["labels"].is_object()) meta["labels"] = Json::object();
+    meta["labels"][app::kNameLabel] = ctx.app_name;
+    meta["labels"][app::kNamespaceLabel] = ctx.app_namespace;
+    diffs.push_back({apply::ObjectKey::Of(obj).ToString() +
+                         ": created (its CustomResourceDefinition is new: shown as git has it, "
+                         "not validated by the API server)",
+                     textdiff::Unified("", yaml::ToYaml(Comparable(obj)))});
+  }
 
   // What left git: pruned when the Application prunes, else left in place.
   const auto desired = apply::DesiredKeys(objects, ctx);
@@ -249,6 +304,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   for (const auto& l : left) {
     out << "=== " << l << ": no longer in git, left in place (prune is off)\n";
   }
+  for (const auto& u : untouched) out << "=== " << u << "\n";
   if (!failures.empty()) {
     for (const auto& f : failures) err << "plumbline diff: " << f << "\n";
     return kError;

@@ -246,6 +246,55 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
   EXPECT_EQ(after.code, 0) << after.out << after.err;
 }
 
+// A pull request that adds a CRD and a resource of its kind: the resource cannot be dry-run
+// before its CRD exists, so it is shown as git has it. A kind nobody serves is an error, never
+// silently left out of the diff.
+TEST_F(CliTest, DiffShowsANewCustomResourceWithItsDefinitionAndRefusesAnUnknownKind) {
+  std::string url;
+  GitRepo repo = NewRepo("diff-crd", &url);
+  const std::string first = CommitConfig(repo, "1");
+  ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
+                   {"destination", {{"namespace", namespace_}}},
+                   {"interval", "1h"}});
+  ASSERT_TRUE(ReadyAt("web", first));
+
+  const std::string group = namespace_ + ".example.com";  // a group of this test's own
+  repo.Write("app/crd.yaml",
+             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+             "metadata: {name: widgets." + group + "}\n"
+             "spec:\n  group: " + group + "\n  scope: Namespaced\n"
+             "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+             "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
+             "    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: "
+             "true}}\n");
+  repo.Write("app/widget.yaml", "apiVersion: " + group + "/v1\nkind: Widget\n"
+                                "metadata: {name: gizmo}\nspec: {size: 3}\n");
+  repo.Write("app/quiet.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: quiet\n"
+                               "  annotations: {plumbline.dev/reconcile: disabled}\n");
+  Ran pr = Plumbline({"diff", "web", "--local", repo.dir()});
+  EXPECT_EQ(pr.code, 1) << pr.out << pr.err;
+  const std::string& o = pr.out;
+  EXPECT_NE(o.find("=== CustomResourceDefinition widgets." + group + ": created\n"),
+            std::string::npos)
+      << o;
+  EXPECT_NE(o.find("=== Widget " + namespace_ + "/gizmo: created (its CustomResourceDefinition is "
+                   "new"),
+            std::string::npos)
+      << o;
+  EXPECT_NE(o.find("+  size: 3\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("+    plumbline.dev/name: web\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("=== ConfigMap quiet: reconcile disabled by annotation\n"), std::string::npos)
+      << o;
+  auto crds = client_->Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
+  ASSERT_TRUE(crds.ok());
+  EXPECT_FALSE(client_->Get(*crds, "", "widgets." + group).ok()) << "a diff must create nothing";
+
+  repo.Write("app/typo.yaml", "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: api}\n");
+  Ran typo = Plumbline({"diff", "web", "--local", repo.dir()});
+  EXPECT_EQ(typo.code, 2) << typo.out << typo.err;
+  EXPECT_NE(typo.err.find("Deploymnet"), std::string::npos) << typo.err;
+}
+
 TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
   std::string url;
   GitRepo repo = NewRepo("revert", &url);
