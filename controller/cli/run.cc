@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -150,11 +151,7 @@ class StopRequest {
   std::string reason_;
 };
 
-}  // namespace
-
-int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Flags flags("Usage: plumbline run [flags]\n\nRuns the controller: reconciles every Application "
-              "in the cluster until SIGINT or SIGTERM.");
+void AddRunFlags(Flags& flags) {
   AddKubeFlags(flags);
   flags.Add("workers", "4", "Applications reconciled at once")
       .Add("watch-namespace", "", "only reconcile Applications in this namespace (default: all)")
@@ -190,6 +187,111 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       .Add("log-format", InCluster() ? "json" : "text", "json or text")
       .Add("log-level", "info", "debug, info, warn or error")
       .Add("check-flags", "false", "validate the flags, then exit without starting", true);
+}
+
+// The flags of `plumbline run` that need more than a string, checked before anything starts.
+struct RunSettings {
+  log::Format log_format = log::Format::kText;
+  log::Level log_level = log::Level::kInfo;
+  std::map<std::string, double> numbers;  // the positive numbers, by flag name
+  std::map<std::string, std::chrono::milliseconds> durations;
+  bool leader_elect = false;
+  leader::ElectorOptions election;
+  std::string webhook_addr;
+};
+
+Result<RunSettings> ReadRunSettings(const Flags& flags) {
+  RunSettings settings;
+  const std::string format = flags.Get("log-format");
+  if (format != "json" && format != "text") {
+    return Error(ErrorCode::kInvalidArgument, "--log-format must be json or text");
+  }
+  settings.log_format = format == "json" ? log::Format::kJson : log::Format::kText;
+  const std::map<std::string, log::Level> levels = {{"debug", log::Level::kDebug},
+                                                    {"info", log::Level::kInfo},
+                                                    {"warn", log::Level::kWarn},
+                                                    {"error", log::Level::kError}};
+  auto level = levels.find(flags.Get("log-level"));
+  if (level == levels.end()) {
+    return Error(ErrorCode::kInvalidArgument, "--log-level must be debug, info, warn or error");
+  }
+  settings.log_level = level->second;
+
+  for (const char* name : {"workers", "git-timeout", "max-file-bytes", "max-documents",
+                           "max-objects", "webhook-rate", "webhook-burst"}) {
+    auto v = flags.GetDouble(name);
+    if (!v.ok() || *v <= 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   std::string("--") + name + " must be a positive number");
+    }
+    settings.numbers[name] = *v;
+  }
+  for (const char* name : {"default-interval", "leader-lease-duration", "leader-renew-deadline",
+                           "leader-retry-period"}) {
+    auto d = ParseDuration(flags.Get(name));
+    if (!d.ok() || d->count() <= 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   std::string("--") + name + " must be a positive duration (like 30s or 3m)");
+    }
+    settings.durations[name] = *d;
+  }
+
+  settings.leader_elect = flags.GetBool("leader-elect");
+  leader::ElectorOptions& election = settings.election;
+  election.ns = flags.Get("leader-election-namespace").empty()
+                    ? flags.Get("controller-namespace")
+                    : flags.Get("leader-election-namespace");
+  election.name = flags.Get("leader-election-id");
+  election.identity = flags.Get("leader-election-identity").empty()
+                          ? DefaultIdentity()
+                          : flags.Get("leader-election-identity");
+  election.lease_duration = settings.durations["leader-lease-duration"];
+  election.renew_deadline = settings.durations["leader-renew-deadline"];
+  election.retry_period = settings.durations["leader-retry-period"];
+  if (settings.leader_elect) {
+    if (Status s = leader::Validate(election); !s.ok()) return s.error();
+  }
+  settings.webhook_addr = flags.Get("webhook-addr");
+  if (settings.webhook_addr != "0" &&
+      flags.Get("webhook-secret").empty() == flags.Get("webhook-secret-file").empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--webhook-addr needs exactly one of --webhook-secret and --webhook-secret-file");
+  }
+  return settings;
+}
+
+// A second client to the same API server, identified and counted like `like`, without its
+// write fence: for the Lease itself, and for webhook requests that any replica may make.
+Result<std::unique_ptr<kube::Client>> UnfencedClient(const kube::Client& main,
+                                                     const kube::ClientOptions& like,
+                                                     std::chrono::milliseconds request_timeout) {
+  kube::ClientOptions options;
+  options.user_agent = like.user_agent;
+  options.on_request = like.on_request;
+  options.request_timeout = request_timeout;
+  return kube::Client::Create(main.config(), options);
+}
+
+// /healthz: the process serves. /readyz: the Applications are listed (every replica watches
+// them, so a new leader starts with a warm cache).
+Result<std::unique_ptr<http::Server>> ServeProbes(const std::string& addr,
+                                                  const reconcile::Controller& controller) {
+  std::map<std::string, http::Handler> routes;
+  routes["/healthz"] = [](const http::ServerRequest&) { return http::ServerResponse{200, "ok\n"}; };
+  routes["/readyz"] = [&controller](const http::ServerRequest&) {
+    return controller.Synced() ? http::ServerResponse{200, "ok\n"}
+                               : http::ServerResponse{503, "Applications not listed yet\n"};
+  };
+  return http::Serve(addr, std::move(routes));
+}
+
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Flags flags("Usage: plumbline run [flags]\n\nRuns the controller: reconciles every Application "
+              "in the cluster until SIGINT or SIGTERM.");
+  AddRunFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline run: " << s.error().message() << "\n";
     return 2;
@@ -198,76 +300,20 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     out << flags.Help();
     return 0;
   }
-  const std::string format = flags.Get("log-format");
-  if (format != "json" && format != "text") {
-    err << "plumbline run: --log-format must be json or text\n";
+  auto read = ReadRunSettings(flags);
+  if (!read.ok()) {
+    err << "plumbline run: " << read.error().message() << "\n";
     return 2;
   }
-  const std::string level_name = flags.Get("log-level");
-  if (level_name != "debug" && level_name != "info" && level_name != "warn" &&
-      level_name != "error") {
-    err << "plumbline run: --log-level must be debug, info, warn or error\n";
-    return 2;
-  }
-  log::Level level = level_name == "debug" ? log::Level::kDebug
-                     : level_name == "warn" ? log::Level::kWarn
-                     : level_name == "error" ? log::Level::kError
-                                             : log::Level::kInfo;
-  log::Logger logger(err, format == "json" ? log::Format::kJson : log::Format::kText, level);
-
-  std::vector<std::pair<const char*, double>> numbers;
-  for (const char* name : {"workers", "git-timeout", "max-file-bytes", "max-documents",
-                           "max-objects", "webhook-rate", "webhook-burst"}) {
-    auto v = flags.GetDouble(name);
-    if (!v.ok() || *v <= 0) {
-      err << "plumbline run: --" << name << " must be a positive number\n";
-      return 2;
-    }
-    numbers.emplace_back(name, *v);
-  }
-  auto number = [&](const char* name) {
-    for (auto& [n, v] : numbers) {
-      if (std::string(n) == name) return v;
-    }
-    return 0.0;
-  };
-  std::map<std::string, std::chrono::milliseconds> durations;
-  for (const char* name : {"default-interval", "leader-lease-duration", "leader-renew-deadline",
-                           "leader-retry-period"}) {
-    auto d = ParseDuration(flags.Get(name));
-    if (!d.ok() || d->count() <= 0) {
-      err << "plumbline run: --" << name << " must be a positive duration (like 30s or 3m)\n";
-      return 2;
-    }
-    durations[name] = *d;
-  }
-
-  const bool leader_elect = flags.GetBool("leader-elect");
-  leader::ElectorOptions election;
-  election.ns = flags.Get("leader-election-namespace").empty()
-                    ? flags.Get("controller-namespace")
-                    : flags.Get("leader-election-namespace");
-  election.name = flags.Get("leader-election-id");
-  election.identity = flags.Get("leader-election-identity").empty()
-                          ? DefaultIdentity()
-                          : flags.Get("leader-election-identity");
-  election.lease_duration = durations["leader-lease-duration"];
-  election.renew_deadline = durations["leader-renew-deadline"];
-  election.retry_period = durations["leader-retry-period"];
-  if (leader_elect) {
-    if (Status s = leader::Validate(election); !s.ok()) {
-      err << "plumbline run: " << s.error().message() << "\n";
-      return 2;
-    }
-  }
-  const std::string webhook_addr = flags.Get("webhook-addr");
-  if (webhook_addr != "0" && flags.Get("webhook-secret").empty() ==
-                                 flags.Get("webhook-secret-file").empty()) {
-    err << "plumbline run: --webhook-addr needs exactly one of --webhook-secret and "
-           "--webhook-secret-file\n";
-    return 2;
-  }
+  const RunSettings& settings = *read;
   if (flags.GetBool("check-flags")) return 0;
+  auto number = [&settings](const char* name) { return settings.numbers.at(name); };
+  auto fail = [&err](const Error& e) {
+    err << "plumbline run: " << e.message() << "\n";
+    return 1;
+  };
+  log::Logger logger(err, settings.log_format, settings.log_level);
+  const bool leader_elect = settings.leader_elect;
 
   // Block the stop signals before any thread starts (threads inherit the mask); one thread
   // waits for them below.
@@ -282,7 +328,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   kube::ClientOptions client_options;
   // The identity in the User-Agent tells replicas apart in the API server's audit log.
   client_options.user_agent = std::string("plumbline/") + PLUMBLINE_VERSION + " (" +
-                              election.identity + ")";
+                              settings.election.identity + ")";
   client_options.on_request = [&metrics](const kube::RequestRecord& r) {
     metrics.KubeRequest(r.verb, r.code, r.latency.count());
   };
@@ -293,24 +339,16 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     };
   }
   auto client = ClientFromFlags(flags, client_options);
-  if (!client.ok()) {
-    err << "plumbline run: " << client.error().message() << "\n";
-    return 1;
-  }
+  if (!client.ok()) return fail(client.error());
   std::unique_ptr<kube::Client> lease_client;
   if (leader_elect) {
-    // Its own client: no write fence, and requests bounded by half the renew deadline, so a
-    // slow answer on a loaded machine still counts while a hung one leaves time for a retry.
-    // (The fence itself is timed: writes stop at the deadline whatever a request is doing.)
-    kube::ClientOptions lease_options;
-    lease_options.user_agent = client_options.user_agent;
-    lease_options.on_request = client_options.on_request;
-    lease_options.request_timeout = std::max(election.retry_period, election.renew_deadline / 2);
-    auto c = kube::Client::Create((*client)->config(), lease_options);
-    if (!c.ok()) {
-      err << "plumbline run: " << c.error().message() << "\n";
-      return 1;
-    }
+    // Lease requests are bounded by half the renew deadline, so a slow answer on a loaded
+    // machine still counts while a hung one leaves time for a retry. (The fence itself is
+    // timed: writes stop at the deadline whatever a request is doing.)
+    const leader::ElectorOptions& election = settings.election;
+    auto c = UnfencedClient(**client, client_options,
+                            std::max(election.retry_period, election.renew_deadline / 2));
+    if (!c.ok()) return fail(c.error());
     lease_client = std::move(*c);
     elector = std::make_unique<leader::Elector>(*lease_client, election, logger);
   }
@@ -320,16 +358,13 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   events::Recorder events(**client, "plumbline");
   reconcile::ReconcilerOptions ropts;
   ropts.controller_namespace = flags.Get("controller-namespace");
-  ropts.default_interval = durations["default-interval"];
+  ropts.default_interval = settings.durations.at("default-interval");
   ropts.fetch_timeout = std::chrono::milliseconds(int64_t(number("git-timeout") * 1000));
   ropts.render.max_file_bytes = size_t(number("max-file-bytes"));
   ropts.render.max_documents = size_t(number("max-documents"));
   ropts.render.max_objects = size_t(number("max-objects"));
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
-    if (Status s = metrics.Serve(addr); !s.ok()) {
-      err << "plumbline run: " << s.error().message() << "\n";
-      return 1;
-    }
+    if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());
   }
   reconcile::Reconciler reconciler(**client, fetcher, events, logger, metrics, ropts);
   reconcile::ControllerOptions copts;
@@ -340,21 +375,10 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   copts.watch_namespace = flags.Get("watch-namespace");
   reconcile::Controller controller(**client, reconciler, logger, copts);
 
-  // /healthz: the process serves. /readyz: the Applications are listed (every replica watches
-  // them, so a new leader starts with a warm cache).
   std::unique_ptr<http::Server> probes;
   if (const std::string addr = flags.Get("health-addr"); addr != "0") {
-    std::map<std::string, http::Handler> routes;
-    routes["/healthz"] = [](const http::ServerRequest&) { return http::ServerResponse{200, "ok\n"}; };
-    routes["/readyz"] = [&controller](const http::ServerRequest&) {
-      return controller.Synced() ? http::ServerResponse{200, "ok\n"}
-                                 : http::ServerResponse{503, "Applications not listed yet\n"};
-    };
-    auto server = http::Serve(addr, std::move(routes));
-    if (!server.ok()) {
-      err << "plumbline run: " << server.error().message() << "\n";
-      return 1;
-    }
+    auto server = ServeProbes(addr, controller);
+    if (!server.ok()) return fail(server.error());
     probes = std::move(*server);
   }
 
@@ -363,15 +387,9 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   std::unique_ptr<kube::Client> webhook_client;
   std::unique_ptr<webhook::Receiver> receiver;
   std::unique_ptr<http::Server> webhook_server;
-  if (webhook_addr != "0") {
-    kube::ClientOptions webhook_options;
-    webhook_options.user_agent = client_options.user_agent;
-    webhook_options.on_request = client_options.on_request;
-    auto c = kube::Client::Create((*client)->config(), webhook_options);
-    if (!c.ok()) {
-      err << "plumbline run: " << c.error().message() << "\n";
-      return 1;
-    }
+  if (settings.webhook_addr != "0") {
+    auto c = UnfencedClient(**client, client_options, kube::ClientOptions().request_timeout);
+    if (!c.ok()) return fail(c.error());
     webhook_client = std::move(*c);
     receiver = std::make_unique<webhook::Receiver>(
         WebhookSecret(*webhook_client, flags.Get("controller-namespace"),
@@ -384,11 +402,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
         [&webhook_client](const webhook::Target& t) { return RequestReconcile(*webhook_client, t); },
         logger,
         webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
-    auto server = http::Serve(webhook_addr, receiver->Routes());
-    if (!server.ok()) {
-      err << "plumbline run: " << server.error().message() << "\n";
-      return 1;
-    }
+    auto server = http::Serve(settings.webhook_addr, receiver->Routes());
+    if (!server.ok()) return fail(server.error());
     webhook_server = std::move(*server);
   }
 
@@ -407,7 +422,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
                                      {"workers", flags.Get("workers")},
                                      {"metrics", flags.Get("metrics-addr")},
                                      {"health", flags.Get("health-addr")},
-                                     {"webhooks", webhook_addr},
+                                     {"webhooks", settings.webhook_addr},
                                      {"leader-elect", leader_elect ? "true" : "false"}});
   std::thread leading;
   if (leader_elect) {
