@@ -112,22 +112,37 @@ struct ObjectDiff {
   std::string hunks;
 };
 
-// The CustomResourceDefinition among `objects` that serves `key`'s group, version and kind, or
-// null. A custom resource whose CRD comes in the same change cannot be dry-run (its kind is not
-// served yet); the controller applies the CRD first and waits until it is Established.
+// Git may hold anything: these read a field only when it has the expected type.
+const Json* Child(const Json* j, const char* field) {
+  if (j == nullptr || !j->is_object()) return nullptr;
+  auto it = j->find(field);
+  return it == j->end() ? nullptr : &*it;
+}
+std::string Text(const Json* j, const char* field) {
+  const Json* c = Child(j, field);
+  return c != nullptr && c->is_string() ? c->get<std::string>() : "";
+}
+
+// The CustomResourceDefinition among `objects` that will serve `key`'s group, version and kind,
+// or null. A custom resource whose CRD comes in the same change cannot be dry-run (its kind is
+// not served yet); the controller applies the CRD first and waits until it is Established.
 const Json* DefinitionFor(const apply::ObjectKey& key, const std::vector<Json>& objects) {
   for (const Json& obj : objects) {
     const auto crd = apply::ObjectKey::Of(obj);
     if (crd.group != "apiextensions.k8s.io" || crd.kind != "CustomResourceDefinition") continue;
-    const Json spec = obj.value("spec", Json::object());
-    if (!spec.is_object() || spec.value("group", "") != key.group ||
-        spec.value("names", Json::object()).value("kind", "") != key.kind) {
+    if (Text(Child(Child(&obj, "metadata"), "annotations"), app::kReconcileAnnotation) ==
+        "disabled") {
+      continue;  // never applied
+    }
+    const Json* spec = Child(&obj, "spec");
+    if (Text(spec, "group") != key.group || Text(Child(spec, "names"), "kind") != key.kind) {
       continue;
     }
-    for (const Json& v : spec.value("versions", Json::array())) {
-      if (v.is_object() && v.value("name", "") == key.version && v.value("served", false)) {
-        return &obj;
-      }
+    const Json* versions = Child(spec, "versions");
+    if (versions == nullptr || !versions->is_array()) continue;
+    for (const Json& v : *versions) {
+      const Json* served = Child(&v, "served");
+      if (Text(&v, "name") == key.version && served != nullptr && *served == true) return &obj;
     }
   }
   return nullptr;
@@ -247,20 +262,39 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
       untouched.push_back(change.message);  // "...: reconcile disabled by annotation"
       continue;
     }
-    // The skip hook answers for every object it reaches; a failure here was before it: a kind
-    // the API server does not serve.
+    // The skip hook answers for every object it reaches; a failure here came before it, when
+    // the kind was looked up.
     if (change.action != apply::Action::kFailed) continue;
-    const Json* crd = DefinitionFor(change.key, objects);
-    if (crd == nullptr) {
+    const Json* obj = nullptr;
+    for (const Json& o : objects) {
+      const auto key = apply::ObjectKey::Of(o);
+      if (key == change.key && key.version == change.key.version) {
+        obj = &o;
+        break;
+      }
+    }
+    const Json* crd = obj ? DefinitionFor(change.key, objects) : nullptr;
+    auto served = obj ? apps->client->ResourceFor(*obj) : Result<kube::ResourceInfo>(Error());
+    if (crd == nullptr || served.ok() || served.error().code() != ErrorCode::kNotFound) {
       failures.push_back(change.message);
       continue;
     }
-    Json obj;
-    for (const Json& o : objects) {
-      if (apply::ObjectKey::Of(o) == change.key) obj = o;
+    // New only if the cluster has no such CRD yet; one that exists but does not serve this
+    // version (the change adds it) may already hold the object: no dry run can tell.
+    const std::string crd_name = Text(Child(crd, "metadata"), "name");
+    auto crds = apps->client->Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
+    auto existing = crds.ok() ? apps->client->Get(*crds, "", crd_name) : Result<Json>(crds.error());
+    if (existing.ok() || existing.error().code() != ErrorCode::kNotFound) {
+      failures.push_back(change.message + (existing.ok() ? " (CustomResourceDefinition " + crd_name +
+                                                               " exists; this change makes it "
+                                                               "serve " + change.key.version +
+                                                               ": apply it first, then diff)"
+                                                         : ""));
+      continue;
     }
-    Json& meta = obj["metadata"];
-    if ((*crd)["spec"].value("scope", "Namespaced") == "Namespaced") {
+    Json shown = *obj;
+    Json& meta = shown["metadata"];
+    if (Text(Child(crd, "spec"), "scope") != "Cluster") {
       if (meta.value("namespace", "").empty()) {
         meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
       }
@@ -270,10 +304,10 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     if (!meta["labels"].is_object()) meta["labels"] = Json::object();
     meta["labels"][app::kNameLabel] = ctx.app_name;
     meta["labels"][app::kNamespaceLabel] = ctx.app_namespace;
-    diffs.push_back({apply::ObjectKey::Of(obj).ToString() +
+    diffs.push_back({apply::ObjectKey::Of(shown).ToString() +
                          ": created (its CustomResourceDefinition is new: shown as git has it, "
                          "not validated by the API server)",
-                     textdiff::Unified("", yaml::ToYaml(Comparable(obj)))});
+                     textdiff::Unified("", yaml::ToYaml(Comparable(shown)))});
   }
 
   // What left git: pruned when the Application prunes, else left in place.

@@ -1,5 +1,6 @@
 // The CLI verbs for people and pipelines (PRODUCT §7), end to end against the real control plane
 // and the in-process controller: the same code `plumbline` runs, called with captured streams.
+#include <filesystem>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -258,15 +259,22 @@ TEST_F(CliTest, DiffShowsANewCustomResourceWithItsDefinitionAndRefusesAnUnknownK
                    {"interval", "1h"}});
   ASSERT_TRUE(ReadyAt("web", first));
 
-  const std::string group = namespace_ + ".example.com";  // a group of this test's own
-  repo.Write("app/crd.yaml",
-             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-             "metadata: {name: widgets." + group + "}\n"
-             "spec:\n  group: " + group + "\n  scope: Namespaced\n"
-             "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
-             "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
-             "    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: "
-             "true}}\n");
+  const std::string group = namespace_ + ".example.com";  // groups of this test's own
+  auto crd_yaml = [](const std::string& group, const std::string& versions) {
+    std::string yaml = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+                       "metadata: {name: widgets." + group + "}\n"
+                       "spec:\n  group: " + group + "\n  scope: Namespaced\n"
+                       "  names: {kind: Widget, plural: widgets, singular: widget, "
+                       "listKind: WidgetList}\n  versions:\n";
+    for (char v : versions) {
+      yaml += std::string("  - name: v") + v + "\n    served: true\n    storage: " +
+              (v == versions[0] ? "true" : "false") +
+              "\n    schema: {openAPIV3Schema: {type: object, "
+              "x-kubernetes-preserve-unknown-fields: true}}\n";
+    }
+    return yaml;
+  };
+  repo.Write("app/crd.yaml", crd_yaml(group, "1"));
   repo.Write("app/widget.yaml", "apiVersion: " + group + "/v1\nkind: Widget\n"
                                 "metadata: {name: gizmo}\nspec: {size: 3}\n");
   repo.Write("app/quiet.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: quiet\n"
@@ -289,10 +297,34 @@ TEST_F(CliTest, DiffShowsANewCustomResourceWithItsDefinitionAndRefusesAnUnknownK
   ASSERT_TRUE(crds.ok());
   EXPECT_FALSE(client_->Get(*crds, "", "widgets." + group).ok()) << "a diff must create nothing";
 
+  // A kind nobody serves, beside a CRD whose fields have the wrong types: an error, no crash.
   repo.Write("app/typo.yaml", "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: api}\n");
+  repo.Write("app/odd-crd.yaml",
+             "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+             "metadata: {name: odd}\nspec: {group: 7, names: {kind: [x]}, "
+             "versions: [{name: 1, served: \"true\"}]}\n");
   Ran typo = Plumbline({"diff", "web", "--local", repo.dir()});
   EXPECT_EQ(typo.code, 2) << typo.out << typo.err;
   EXPECT_NE(typo.err.find("Deploymnet"), std::string::npos) << typo.err;
+  std::filesystem::remove(repo.dir() + "/app/typo.yaml");  // never committed
+  std::filesystem::remove(repo.dir() + "/app/odd-crd.yaml");
+
+  // A CRD the cluster has, which the change makes serve a new version: the object may exist
+  // already under the old one, so it is not shown as created; diff says what to do.
+  const std::string served = "old-" + group;
+  auto existing = yaml::ParseDocument(crd_yaml(served, "1"), "crd");
+  ASSERT_TRUE(existing.ok());
+  ASSERT_TRUE(client_->Apply(*existing).ok());
+  repo.Write("app/crd.yaml", crd_yaml(served, "12"));
+  repo.Write("app/widget.yaml", "apiVersion: " + served + "/v2\nkind: Widget\n"
+                                "metadata: {name: gizmo}\nspec: {size: 3}\n");
+  Ran version = Plumbline({"diff", "web", "--local", repo.dir()});
+  EXPECT_EQ(version.code, 2) << version.out << version.err;
+  EXPECT_NE(version.err.find("CustomResourceDefinition widgets." + served + " exists"),
+            std::string::npos)
+      << version.err;
+  EXPECT_EQ(version.out.find("gizmo: created"), std::string::npos) << version.out;
+  EXPECT_TRUE(client_->Delete(*crds, "", "widgets." + served).ok());
 }
 
 TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
