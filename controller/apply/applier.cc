@@ -10,9 +10,7 @@ namespace plumbline::apply {
 namespace {
 
 std::string Annotation(const Json& obj, const char* name) {
-  if (!obj.contains("metadata") || !obj["metadata"].contains("annotations")) return "";
-  const Json& a = obj["metadata"]["annotations"];
-  return a.is_object() && a.contains(name) && a[name].is_string() ? a[name].get<std::string>() : "";
+  return StringAt(MemberAt(MemberAt(&obj, "metadata"), "annotations"), name);
 }
 
 bool Expired(std::chrono::steady_clock::time_point deadline) {

@@ -112,17 +112,6 @@ struct ObjectDiff {
   std::string hunks;
 };
 
-// Git may hold anything: these read a field only when it has the expected type.
-const Json* Child(const Json* j, const char* field) {
-  if (j == nullptr || !j->is_object()) return nullptr;
-  auto it = j->find(field);
-  return it == j->end() ? nullptr : &*it;
-}
-std::string Text(const Json* j, const char* field) {
-  const Json* c = Child(j, field);
-  return c != nullptr && c->is_string() ? c->get<std::string>() : "";
-}
-
 // The CustomResourceDefinition among `objects` that will serve `key`'s group, version and kind,
 // or null. A custom resource whose CRD comes in the same change cannot be dry-run (its kind is
 // not served yet); the controller applies the CRD first and waits until it is Established.
@@ -130,19 +119,20 @@ const Json* DefinitionFor(const apply::ObjectKey& key, const std::vector<Json>& 
   for (const Json& obj : objects) {
     const auto crd = apply::ObjectKey::Of(obj);
     if (crd.group != "apiextensions.k8s.io" || crd.kind != "CustomResourceDefinition") continue;
-    if (Text(Child(Child(&obj, "metadata"), "annotations"), app::kReconcileAnnotation) ==
-        "disabled") {
+    const Json* annotations = MemberAt(MemberAt(&obj, "metadata"), "annotations");
+    if (StringAt(annotations, app::kReconcileAnnotation) == "disabled") {
       continue;  // never applied
     }
-    const Json* spec = Child(&obj, "spec");
-    if (Text(spec, "group") != key.group || Text(Child(spec, "names"), "kind") != key.kind) {
+    const Json* spec = MemberAt(&obj, "spec");
+    if (StringAt(spec, "group") != key.group ||
+        StringAt(MemberAt(spec, "names"), "kind") != key.kind) {
       continue;
     }
-    const Json* versions = Child(spec, "versions");
+    const Json* versions = MemberAt(spec, "versions");
     if (versions == nullptr || !versions->is_array()) continue;
     for (const Json& v : *versions) {
-      const Json* served = Child(&v, "served");
-      if (Text(&v, "name") == key.version && served != nullptr && *served == true) return &obj;
+      const Json* served = MemberAt(&v, "served");
+      if (StringAt(&v, "name") == key.version && served != nullptr && *served == true) return &obj;
     }
   }
   return nullptr;
@@ -281,7 +271,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     // New only if the cluster has no such CRD yet; one that exists but does not serve this
     // version (the change adds it) may already hold the object: no dry run can tell.
-    const std::string crd_name = Text(Child(crd, "metadata"), "name");
+    const std::string crd_name = StringAt(MemberAt(crd, "metadata"), "name");
     auto crds = apps->client->Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
     auto existing = crds.ok() ? apps->client->Get(*crds, "", crd_name) : Result<Json>(crds.error());
     if (existing.ok() || existing.error().code() != ErrorCode::kNotFound) {
@@ -294,7 +284,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     Json shown = *obj;
     Json& meta = shown["metadata"];
-    if (Text(Child(crd, "spec"), "scope") != "Cluster") {
+    if (StringAt(MemberAt(crd, "spec"), "scope") != "Cluster") {
       if (meta.value("namespace", "").empty()) {
         meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
       }

@@ -514,10 +514,10 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   FetchRequest fetch{request.url, request.branch, request.auth, request.timeout};
   std::string branch = request.branch;
   if (branch.empty()) {
-    // A fetch first, so the cache repository exists to connect from.
-    auto warm = FetchLocked(fetch, path, cache_dir);
-    if (!warm.ok()) return warm.error();
-    auto repo = OpenCache(path, /*create=*/false);
+    // The cache repository to connect from; the branch's fetch below fills it.
+    std::error_code ec;
+    fs::create_directories(cache_dir, ec);
+    auto repo = OpenCache(path, /*create=*/true);
     if (!repo.ok()) return repo.error();
     auto head = DefaultBranch(repo->get(), fetch, cache_dir);
     if (!head.ok()) return head.error();
@@ -569,7 +569,9 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
                                            " changes nothing on " + branch + " (reverted already?)");
   }
   git_tree* raw_tree = nullptr;
-  git_tree_lookup(&raw_tree, repo.get(), &tree_oid);
+  if (git_tree_lookup(&raw_tree, repo.get(), &tree_oid) != 0) {
+    return Error(ErrorCode::kInternal, "cannot read the tree: " + LastGitError());
+  }
   std::unique_ptr<git_tree, Deleter<git_tree, git_tree_free>> tree(raw_tree);
   git_signature* raw_sig = nullptr;
   if (git_signature_now(&raw_sig, request.author_name.c_str(), request.author_email.c_str()) != 0) {

@@ -18,12 +18,6 @@ Result<Json> ParseObject(const std::string& body) {
   return j;
 }
 
-std::string StringAt(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // Fills branch/tag from a "refs/heads/x" or "refs/tags/x" ref.
 Status SetRef(const std::string& ref, Push* push) {
   if (ref.rfind(kHeads, 0) == 0 && ref.size() > sizeof(kHeads) - 1) {
