@@ -196,7 +196,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     auto git = source::NewLibgit2Source(flags.Get("cache-dir"));
     auto snapshot = git->Fetch(request);
     if (!snapshot.ok()) return fail(snapshot.error().Wrap("fetching " + spec->repo_url));
-    auto read = (*snapshot)->ReadDir(spec->path);
+    auto read = (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions()));
     if (!read.ok()) return fail(read.error());
     files = std::move(*read);
     from = spec->repo_url + " at " + (*snapshot)->commit().sha.substr(0, 12);

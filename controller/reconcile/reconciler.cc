@@ -538,7 +538,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   status["lastAttemptedRevision"] = commit.sha;
 
   // Render.
-  auto files = (*snapshot)->ReadDir(run.spec.path);
+  auto files = (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render));
   if (!files.ok()) return fail("RenderFailed", files.error().message());
   auto rendered = render::Render(*files, options_.render);
   if (!rendered.ok()) return fail("RenderFailed", rendered.error().message());

@@ -36,7 +36,24 @@ Status CheckObject(const Json& obj, const std::string& where) {
   return Status::Ok();
 }
 
+bool IsKustomization(const std::string& base) {
+  return base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization";
+}
+
 }  // namespace
+
+bool Reads(const std::string& path) {
+  const std::string base = BaseName(path);
+  return IsKustomization(base) || HasSuffix(base, ".yaml") || HasSuffix(base, ".yml") ||
+         HasSuffix(base, ".json");
+}
+
+source::ReadOptions ReadOptionsFor(const RenderOptions& options) {
+  source::ReadOptions read;
+  read.wanted = Reads;
+  read.max_file_bytes = options.max_file_bytes;
+  return read;
+}
 
 Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& files,
                                            const RenderOptions& options) {
@@ -44,7 +61,7 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
   size_t documents = 0;
   for (const auto& file : files) {
     std::string base = BaseName(file.path);
-    if (base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization") {
+    if (IsKustomization(base)) {
       return Error(ErrorCode::kInvalidArgument,
                    file.path + ": kustomize is not supported yet");
     }

@@ -29,4 +29,11 @@ struct RenderedObject {
 Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& files,
                                            const RenderOptions& options = {});
 
+// Whether Render looks at a file of this path: a manifest, or a kustomization file (refused).
+bool Reads(const std::string& path);
+
+// What to read of a snapshot for Render: the files it looks at, none over max_file_bytes.
+// Everything else (binaries, docs, charts' tarballs) is never loaded.
+source::ReadOptions ReadOptionsFor(const RenderOptions& options);
+
 }  // namespace plumbline::render

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,14 +47,25 @@ struct File {
   std::string content;
 };
 
+// Which files Snapshot::ReadDir reads, so that a commit's large files cost no memory.
+struct ReadOptions {
+  // The files to read, by path; the others are skipped without reading them. Unset: all.
+  std::function<bool(const std::string& path)> wanted;
+  // A wanted file larger than this is an error naming it, known from the object's header before
+  // its content is read.
+  size_t max_file_bytes = std::numeric_limits<size_t>::max();
+};
+
 // One resolved commit of a repository.
 class Snapshot {
  public:
   virtual ~Snapshot() = default;
   virtual const Commit& commit() const = 0;
-  // Every regular file under `dir` (recursively), in path order. A symlink anywhere under it or
-  // on the way to it, or a `dir` that leaves the repository, is an error (kInvalidArgument).
-  virtual Result<std::vector<File>> ReadDir(const std::string& dir) const = 0;
+  // The regular files under `dir` (recursively) that `options` wants, in path order. A symlink
+  // anywhere under it or on the way to it, a `dir` that leaves the repository, or a wanted file
+  // over the size limit is an error (kInvalidArgument).
+  virtual Result<std::vector<File>> ReadDir(const std::string& dir,
+                                            const ReadOptions& options) const = 0;
 };
 
 // A revert commit pushed to a branch: the rollback lives in git (PRODUCT §4).

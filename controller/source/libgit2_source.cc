@@ -37,6 +37,7 @@ using CommitPtr = std::unique_ptr<git_commit, Deleter<git_commit, git_commit_fre
 using TreePtr = std::unique_ptr<git_tree, Deleter<git_tree, git_tree_free>>;
 using EntryPtr = std::unique_ptr<git_tree_entry, Deleter<git_tree_entry, git_tree_entry_free>>;
 using BlobPtr = std::unique_ptr<git_blob, Deleter<git_blob, git_blob_free>>;
+using OdbPtr = std::unique_ptr<git_odb, Deleter<git_odb, git_odb_free>>;
 using ObjectPtr = std::unique_ptr<git_object, Deleter<git_object, git_object_free>>;
 using ReferencePtr = std::unique_ptr<git_reference, Deleter<git_reference, git_reference_free>>;
 
@@ -198,7 +199,8 @@ class Libgit2Snapshot : public Snapshot {
 
   const Commit& commit() const override { return commit_; }
 
-  Result<std::vector<File>> ReadDir(const std::string& dir) const override {
+  Result<std::vector<File>> ReadDir(const std::string& dir,
+                                    const ReadOptions& options) const override {
     auto clean = CleanRepoPath(dir);
     if (!clean.ok()) return clean.error();
     std::lock_guard<std::mutex> lock(mu_);
@@ -242,9 +244,15 @@ class Libgit2Snapshot : public Snapshot {
       }
       start = std::move(current);
     }
+    git_odb* raw_odb = nullptr;
+    if (git_repository_odb(&raw_odb, repo.get()) != 0) {
+      return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
+    }
+    OdbPtr odb(raw_odb);
     std::vector<File> files;
     // Paths stay relative to the repository root, so messages point at the file a person edits.
-    auto walked = Walk(repo.get(), start.get(), clean->empty() ? "" : *clean + "/", &files);
+    auto walked = Walk(repo.get(), odb.get(), start.get(), clean->empty() ? "" : *clean + "/",
+                       options, &files);
     if (!walked.ok()) return walked.error();
     std::sort(files.begin(), files.end(),
               [](const File& a, const File& b) { return a.path < b.path; });
@@ -252,8 +260,8 @@ class Libgit2Snapshot : public Snapshot {
   }
 
  private:
-  Status Walk(git_repository* repo, git_tree* tree, const std::string& prefix,
-              std::vector<File>* out) const {
+  Status Walk(git_repository* repo, git_odb* odb, git_tree* tree, const std::string& prefix,
+              const ReadOptions& options, std::vector<File>* out) const {
     size_t n = git_tree_entrycount(tree);
     for (size_t i = 0; i < n; ++i) {
       const git_tree_entry* e = git_tree_entry_byindex(tree, i);
@@ -270,8 +278,20 @@ class Libgit2Snapshot : public Snapshot {
           return Error(ErrorCode::kInternal, LastGitError());
         }
         TreePtr owned(sub);
-        if (auto s = Walk(repo, owned.get(), path + "/", out); !s.ok()) return s;
+        if (auto s = Walk(repo, odb, owned.get(), path + "/", options, out); !s.ok()) return s;
         continue;
+      }
+      if (options.wanted && !options.wanted(path)) continue;
+      // The size from the object's header: a large blob is refused without being loaded.
+      size_t size = 0;
+      git_object_t type = GIT_OBJECT_INVALID;
+      if (git_odb_read_header(&size, &type, odb, git_tree_entry_id(e)) != 0) {
+        return Error(ErrorCode::kInternal, path + ": " + LastGitError());
+      }
+      if (size > options.max_file_bytes) {
+        return Error(ErrorCode::kInvalidArgument,
+                     path + ": file is " + std::to_string(size) + " bytes, over the limit of " +
+                         std::to_string(options.max_file_bytes));
       }
       git_blob* blob = nullptr;
       if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) != 0) {

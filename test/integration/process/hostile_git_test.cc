@@ -1,5 +1,7 @@
-// Hostile git servers against the real binary: a server that resets connections is a fetch
-// failure, not a dead process (SIGPIPE).
+// Hostile git content and servers against the real binary: a server that resets connections is
+// a fetch failure, not a dead process (SIGPIPE), and large files in a commit cost no memory:
+// files that are not manifests are never read, and a manifest over --max-file-bytes is refused
+// from its size before it is read.
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -9,6 +11,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <thread>
 
 #include "common/base64.h"
@@ -82,6 +86,16 @@ class ResettingTlsServer {
   std::atomic<int> handshakes_{0};
   std::thread thread_;
 };
+
+// A field of /proc/PID/status in KiB (VmRSS, VmHWM), or -1.
+long ProcKiB(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  }
+  return -1;
+}
 
 class HostileGitTest : public testing::ProcessTest {
  protected:
@@ -183,6 +197,56 @@ TEST_F(HostileGitTest, AServerThatResetsConnectionsIsAFetchFailureNotACrash) {
   const int seen = server.handshakes();
   ASSERT_TRUE(Eventually([&] { return server.handshakes() > seen; }, std::chrono::seconds(60)));
   EXPECT_EQ(controller_->Wait(std::chrono::milliseconds(0)), std::nullopt) << controller_->Log();
+}
+
+// Writes `size` bytes of `line` repeated (a sparse file of zeros when `line` is empty).
+void WriteLarge(const std::string& path, size_t size, const std::string& line = "") {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  if (line.empty()) {
+    { std::ofstream create(path, std::ios::binary); }
+    std::filesystem::resize_file(path, size);
+    return;
+  }
+  std::string chunk;
+  while (chunk.size() < (1 << 20)) chunk += line;
+  std::ofstream out(path, std::ios::binary);
+  for (size_t written = 0; written < size; written += chunk.size()) {
+    out.write(chunk.data(), std::streamsize(std::min(chunk.size(), size - written)));
+  }
+}
+
+TEST_F(HostileGitTest, LargeFilesAreNeverReadIntoMemory) {
+  constexpr size_t kLarge = size_t(100) << 20;
+  testing::GitRepo repo(dir_ + "/repos/large");
+  // The server sends each large blob whole, not as a delta of the other: resolving a delta needs
+  // its base in memory, a cost of the fetch that this test is not about.
+  MustRun({"git", "-C", repo.dir(), "config", "core.bigFileThreshold", "1m"});
+  repo.Write("ok/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: beside-a-blob}\n");
+  WriteLarge(repo.dir() + "/ok/firmware.bin", kLarge);
+  repo.Write("over/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: never}\n");
+  WriteLarge(repo.dir() + "/over/generated.yaml", kLarge, "# generated, and far too long\n");
+  const std::string sha = repo.Commit("a firmware image and a huge manifest");
+  ApplyAppAt("ok", daemon_->Url("large"), "ok");
+  ApplyAppAt("over", daemon_->Url("large"), "over");
+  StartController();
+
+  Json ok = SettledReady("ok");
+  ASSERT_EQ(ok.value("status", ""), "True") << ok.dump() << controller_->Log();
+  EXPECT_EQ((*client_->Get(apps_, namespace_, "ok"))["status"].value("lastAppliedRevision", ""),
+            sha);
+  Json over = SettledReady("over");
+  EXPECT_EQ(over.value("reason", ""), "RenderFailed") << over.dump();
+  const std::string message = over.value("message", "");
+  EXPECT_NE(message.find("over/generated.yaml"), std::string::npos) << message;
+  EXPECT_NE(message.find("over the limit"), std::string::npos) << message;
+  EXPECT_FALSE(client_->Get(ConfigMaps(), namespace_, "never").ok());
+
+  const long peak_kib = ProcKiB(controller_->pid(), "VmHWM");
+  std::cout << "controller peak RSS (VmHWM) after two 100 MiB files: " << peak_kib / 1024
+            << " MiB\n";
+  RecordProperty("peak_rss_kib", std::to_string(peak_kib));
+  EXPECT_GT(peak_kib, 0);
+  EXPECT_LT(peak_kib, 100 * 1024);
 }
 
 }  // namespace
