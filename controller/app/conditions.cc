@@ -1,5 +1,6 @@
 #include "app/conditions.h"
 
+#include "common/redact.h"
 #include "common/rfc3339.h"
 
 namespace plumbline::app {
@@ -19,6 +20,8 @@ void SetCondition(Json* status, const std::string& type, bool value, const std::
   if (!conditions.is_array()) conditions = Json::array();
   std::string s = value ? "True" : "False";
   constexpr size_t kMaxMessage = 32768;  // metav1.Condition's limit
+  // Cut first, then repair: the cut may split a character.
+  const std::string safe = SafeText(SafeText(message).substr(0, kMaxMessage));
   for (auto& c : conditions) {
     if (c.value("type", "") != type) continue;
     if (c.value("status", "") != s) {
@@ -26,14 +29,14 @@ void SetCondition(Json* status, const std::string& type, bool value, const std::
     }
     c["status"] = s;
     c["reason"] = reason;
-    c["message"] = message.substr(0, kMaxMessage);
+    c["message"] = safe;
     c["observedGeneration"] = observed_generation;
     return;
   }
   conditions.push_back({{"type", type},
                         {"status", s},
                         {"reason", reason},
-                        {"message", message.substr(0, kMaxMessage)},
+                        {"message", safe},
                         {"observedGeneration", observed_generation},
                         {"lastTransitionTime", FormatRfc3339(std::chrono::system_clock::now())}});
 }

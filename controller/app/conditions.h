@@ -1,5 +1,6 @@
 // Status conditions as Kubernetes uses them (metav1.Condition): setting one keeps its
-// lastTransitionTime unless its status changes. Operates on a status JSON object.
+// lastTransitionTime unless its status changes. Messages are stored redacted (no credentials in
+// URLs) and valid UTF-8. Operates on a status JSON object.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 #include "events/recorder.h"
 
+#include "common/redact.h"
 #include "common/rfc3339.h"
 
 namespace plumbline::events {
@@ -21,15 +22,20 @@ Status Recorder::Record(const Json& object, Type type, const std::string& reason
                           {"uid", meta.value("uid", "")},
                           {"resourceVersion", meta.value("resourceVersion", "")}}},
       {"reason", reason},
-      {"message", message.substr(0, kMaxMessage)},
+      // Cut first, then repair: the cut may split a character.
+      {"message", SafeText(SafeText(message).substr(0, kMaxMessage))},
       {"type", type == Type::kWarning ? "Warning" : "Normal"},
       {"source", {{"component", component_}}},
       {"reportingComponent", component_},
       {"firstTimestamp", now},
       {"lastTimestamp", now},
       {"count", 1}};
-  auto created = client_.Create(event);
-  if (!created.ok()) return created.error();
+  try {
+    auto created = client_.Create(event);
+    if (!created.ok()) return created.error();
+  } catch (const std::exception& e) {  // an involved object of an odd shape: never throw
+    return Error(ErrorCode::kInternal, std::string("recording an Event: ") + e.what());
+  }
   return Status::Ok();
 }
 

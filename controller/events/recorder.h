@@ -1,5 +1,6 @@
 // Records Kubernetes Events (core/v1) on an Application: apply summaries, failures, drift.
-// Best effort: a failed Event write is logged by the caller, never retried. Thread-safe.
+// Messages are redacted (no credentials in URLs) and made valid UTF-8. Best effort: a failed
+// Event write is logged by the caller, never retried; Record never throws. Thread-safe.
 #pragma once
 
 #include <string>

@@ -1,5 +1,6 @@
 // Structured logs: one line per event, as JSON (`{"ts":...,"level":"info","msg":...,"app":...}`)
-// or as text (`ts level msg key=value ...`). Thread-safe; lines are written whole.
+// or as text (`ts level msg key=value ...`). Credentials in URLs are redacted and bytes that are
+// not UTF-8 replaced, in the message and every field. Thread-safe; lines are written whole.
 #pragma once
 
 #include <initializer_list>

@@ -9,6 +9,7 @@
 #include "app/reach.h"
 #include "apply/applier.h"
 #include "common/base64.h"
+#include "common/redact.h"
 #include "common/rfc3339.h"
 #include "health/health.h"
 #include "kube/errors.h"
@@ -40,6 +41,8 @@ struct Reconciler::Run {
   std::chrono::steady_clock::time_point deadline;
   bool spec_ok = false;
   bool failed = false;        // a phase failed (Ready=False for a reason other than progress)
+  // The phase under way, which names the reason of an unexpected failure ("Apply": ApplyFailed).
+  std::string phase = "Reconcile";
   std::string revision;       // the commit this reconcile worked on, once fetched
   std::vector<drift::ObjectDrift> corrected;  // drifted objects re-applied by this reconcile
   size_t applied_objects = 0;  // objects sent to the API server (apply or dry run)
@@ -151,6 +154,8 @@ Status Reconciler::SetFinalizer(const Json& application, bool present) {
 }
 
 Status Reconciler::WriteStatus(Run& run) {
+  // run.status is already safe (Reconcile made it so before comparing); the patch is dumped as
+  // JSON, which throws on bytes that are not UTF-8.
   Json patch = {{"apiVersion", app::kApiVersion},
                 {"kind", app::kKind},
                 {"metadata", {{"name", run.name}, {"namespace", run.ns}}},
@@ -199,7 +204,16 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   }
   std::lock_guard<std::mutex> app_lock(run.memory->mu);
 
-  if (application["metadata"].contains("deletionTimestamp")) return Finalize(run);
+  if (application["metadata"].contains("deletionTimestamp")) {
+    try {
+      return Finalize(run);
+    } catch (const std::exception& e) {
+      const std::string msg = SafeText(std::string("deleting the Application failed: ") + e.what());
+      log_.Error(msg, {{"app", run.key}});
+      (void)events_.Record(run.app, events::Type::kWarning, "FinalizeFailed", msg);
+      return {std::nullopt, true};
+    }
+  }
 
   const Json finalizers = application["metadata"].value("finalizers", Json::array());
   bool has_finalizer = false;
@@ -213,9 +227,21 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
 
   metrics_.AppSeen(run.ns, run.name);
   const Json status_before = run.status;
-  ReconcileResult result = Pipeline(run);
-  if (run.spec_ok && !run.spec.suspend) ReportDrift(run);
+  ReconcileResult result;
+  try {
+    result = Pipeline(run);
+    run.phase = "DriftReport";
+    if (run.spec_ok && !run.spec.suspend) ReportDrift(run);
+  } catch (const std::exception& e) {
+    // A bug, or an input of a shape nobody foresaw: still a failure like any other, in the
+    // conditions and an Event, never only a log line with a stale status.
+    result = Fail(run, run.phase + "Failed",
+                  "unexpected error in the " + run.phase + " phase: " + e.what());
+  }
   run.status["observedGeneration"] = run.generation;
+  // Commit messages and authors, git's and the API's error texts: anything may hold a URL with
+  // credentials or bytes that are not UTF-8.
+  MakeSafe(&run.status);
   if (run.status != status_before) {
     // Only a change is written: a reconcile that finds nothing new makes no write at all.
     if (Status s = WriteStatus(run); !s.ok()) {
@@ -468,6 +494,24 @@ ReconcileResult Reconciler::Finalize(Run& run) {
   return {};
 }
 
+ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std::string& msg) {
+  run.failed = true;
+  const std::string message = SafeText(msg);
+  const Json* ready = app::FindCondition(run.status, app::kReady);
+  if (ready == nullptr || ready->value("reason", "") != reason ||
+      ready->value("message", "") != message) {
+    (void)events_.Record(run.app, events::Type::kWarning, reason, message);
+  }
+  MarkFailed(&run.status, run.generation, reason, message);
+  log_.Error(reason, {{"app", run.key}, {"revision", run.revision}, {"error", message}});
+  return {std::nullopt, true};
+}
+
+void Reconciler::Stall(Run& run, const std::string& reason, const std::string& message) {
+  (void)Fail(run, reason, message);
+  app::SetCondition(&run.status, app::kStalled, true, reason, SafeText(message), run.generation);
+}
+
 ReconcileResult Reconciler::Pipeline(Run& run) {
   Json& status = run.status;
   const int64_t gen = run.generation;
@@ -475,10 +519,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   // Spec errors: retrying will not fix them, a spec change will (Stalled).
   auto spec = app::ParseSpec(run.app, options_.default_interval);
   if (!spec.ok()) {
-    run.failed = true;
-    MarkFailed(&status, gen, "InvalidSpec", spec.error().message());
-    app::SetCondition(&status, app::kStalled, true, "InvalidSpec", spec.error().message(), gen);
-    log_.Error("invalid spec", {{"app", run.key}, {"error", spec.error().message()}});
+    Stall(run, "InvalidSpec", spec.error().message());
     return {};
   }
   run.spec = *spec;
@@ -492,6 +533,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   run.deadline = std::chrono::steady_clock::now() + run.spec.timeout;
 
   // Fetch.
+  run.phase = "Fetch";
   source::FetchRequest request;
   request.url = run.spec.repo_url;
   request.revision = run.spec.revision;
@@ -499,11 +541,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   if (!run.spec.secret_name.empty()) {
     auto auth = app::ReadGitAuth(client_, run.ns, run.spec.secret_name);
     if (!auth.ok()) {
-      run.failed = true;
       metrics_.GitFetched(run.ns, run.name, false, 0);
-      MarkFailed(&status, gen, "FetchFailed", auth.error().message());
-      log_.Error("fetch failed", {{"app", run.key}, {"error", auth.error().message()}});
-      return {std::nullopt, true};
+      return Fail(run, "FetchFailed", auth.error().message());
     }
     request.auth = *auth;
   }
@@ -512,18 +551,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   const std::string requested_at =
       run.app["metadata"].value("annotations", Json::object()).value(app::kRequestedAtAnnotation, "");
   bool requested = !requested_at.empty() && status.value("lastHandledRequestedAt", "") != requested_at;
-  std::string revision;  // known once fetched
-  // A failed phase: one Warning Event per new failure (not one per retry), conditions, a log line.
-  auto fail = [&](const char* reason, const std::string& msg) -> ReconcileResult {
-    run.failed = true;
-    const Json* ready = app::FindCondition(status, app::kReady);
-    if (ready == nullptr || ready->value("message", "") != msg) {
-      (void)events_.Record(run.app, events::Type::kWarning, reason, msg);
-    }
-    MarkFailed(&status, gen, reason, msg);
-    log_.Error(std::string(reason), {{"app", run.key}, {"revision", revision}, {"error", msg}});
-    return {std::nullopt, true};
-  };
+  auto fail = [&](const char* reason, const std::string& msg) { return Fail(run, reason, msg); };
   const auto fetch_start = std::chrono::steady_clock::now();
   auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
                                                     : run.spec.interval);
@@ -533,15 +561,21 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
   if (!snapshot.ok()) return fail("FetchFailed", snapshot.error().message());
   const source::Commit& commit = (*snapshot)->commit();
-  revision = commit.sha;
   run.revision = commit.sha;
   status["lastAttemptedRevision"] = commit.sha;
 
   // Render.
+  run.phase = "Render";
   auto files = (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render));
   if (!files.ok()) return fail("RenderFailed", files.error().message());
   auto rendered = render::Render(*files, options_.render);
   if (!rendered.ok()) return fail("RenderFailed", rendered.error().message());
+  // Kubernetes takes only UTF-8 (and JSON cannot carry anything else): say where, not fail later.
+  for (const auto& r : *rendered) {
+    if (auto where = FindInvalidUtf8(r.object)) {
+      return fail("RenderFailed", r.source + ": " + *where + " is not valid UTF-8");
+    }
+  }
 
   std::unique_ptr<kube::Client> impersonated = app::ClientForObjects(client_, run.ns, run.spec);
   kube::Client* client = impersonated ? impersonated.get() : &client_;
@@ -575,6 +609,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
 
   // Apply.
+  run.phase = "Apply";
   apply::ChangeSet applied;
   ApplyPhase(run, objects, commit, ctx, &applied);
   std::set<apply::ObjectKey> in_git(desired.begin(), desired.end());
@@ -598,6 +633,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
 
   // Prune.
+  run.phase = "Prune";
   apply::ChangeSet pruned;
   std::vector<apply::ObjectKey> stale;
   for (const auto& k : inventory) {
@@ -681,6 +717,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
 
   // Health.
+  run.phase = "HealthCheck";
   if (memory->health_revision != commit.sha) {
     memory->health_revision = commit.sha;
     memory->health_since = std::chrono::steady_clock::now();
@@ -711,9 +748,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
   bool timed_out = std::chrono::steady_clock::now() - memory->health_since >= run.spec.timeout;
   if (degraded || timed_out) {
-    run.failed = true;
     app::SetCondition(&status, app::kHealthy, false, "HealthCheckFailed", unhealthy, gen);
-    MarkFailed(&status, gen, "HealthCheckFailed", unhealthy);
+    (void)Fail(run, "HealthCheckFailed", unhealthy);
     return {run.spec.interval, false};
   }
   app::SetCondition(&status, app::kHealthy, false, "Progressing", unhealthy, gen);

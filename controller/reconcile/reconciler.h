@@ -1,6 +1,8 @@
 // Reconciles one Application (PRODUCT §3): lifecycle first (finalizer, deletion, suspend), then a
 // straight pipeline of phases: fetch, render, apply, prune, health. Each phase that fails marks
-// Ready=False with its reason and stops; the status is written when it changed.
+// Ready=False with its reason (FetchFailed, RenderFailed, ...), records a Warning Event and stops;
+// an unexpected exception ends the reconcile the same way, with the reason of the phase it
+// happened in. The status is written when it changed, redacted and made valid UTF-8.
 //
 // Drift (§3.5): the live cache watches every kind the Applications render, and the tracker judges
 // each live change against what our last apply stored. Only objects that changed in git, drifted
@@ -76,6 +78,11 @@ class Reconciler {
 
   ReconcileResult Finalize(Run& run);
   ReconcileResult Pipeline(Run& run);
+  // A failed phase: Ready=False with `reason`, a Warning Event when the failure is new (not on
+  // every retry), a log line; the key is retried with backoff.
+  ReconcileResult Fail(Run& run, const std::string& reason, const std::string& message);
+  // Like Fail, plus Stalled=True: retrying will not help, a change of the spec (or of git) will.
+  void Stall(Run& run, const std::string& reason, const std::string& message);
   // Applies what changed in git, drifted or is missing; learns what each apply stored.
   void ApplyPhase(Run& run, const std::vector<Json>& objects, const source::Commit& commit,
                   apply::ApplyContext ctx, apply::ChangeSet* applied);

@@ -19,9 +19,12 @@ Status CheckObject(const Json& obj, const std::string& where) {
     return Error(ErrorCode::kInvalidArgument, where + ": a manifest must be a map");
   }
   for (const char* field : {"apiVersion", "kind"}) {
-    if (!obj.contains(field) || !obj[field].is_string() || obj[field].get<std::string>().empty()) {
+    if (!obj.contains(field) || obj[field].is_null()) {
+      return Error(ErrorCode::kInvalidArgument, where + ": object has no " + field);
+    }
+    if (!obj[field].is_string() || obj[field].get<std::string>().empty()) {
       return Error(ErrorCode::kInvalidArgument,
-                   where + ": object has no " + field);
+                   where + ": " + field + " must be a non-empty string");
     }
   }
   if (!obj.contains("metadata") || !obj["metadata"].is_object() ||
@@ -86,7 +89,8 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
       std::string where = file.path + ":" + std::to_string(doc.line);
       if (doc.value.is_null()) continue;
       // A v1 List holds objects: flatten it, as kubectl does.
-      if (doc.value.is_object() && doc.value.value("kind", "") == "List" &&
+      // Any document may hold anything: compare without value(), which throws on a non-string.
+      if (doc.value.is_object() && doc.value.contains("kind") && doc.value["kind"] == "List" &&
           doc.value.contains("items")) {
         if (!doc.value["items"].is_array()) {
           return Error(ErrorCode::kInvalidArgument, where + ": List items must be a list");

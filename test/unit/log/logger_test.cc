@@ -42,5 +42,25 @@ TEST(Logger, DropsLinesBelowTheLevel) {
   EXPECT_FALSE(out.str().empty());
 }
 
+TEST(Logger, RedactsCredentialsInUrlsInBothFormats) {
+  for (Format format : {Format::kJson, Format::kText}) {
+    std::stringstream out;
+    Logger logger(out, format);
+    logger.Error("fetching https://bob:hunter2@git.example.com/r failed",
+                 {{"error", "clone of http://tok123@h/r: 401"}});
+    const std::string line = out.str();
+    EXPECT_EQ(line.find("hunter2"), std::string::npos) << line;
+    EXPECT_EQ(line.find("tok123"), std::string::npos) << line;
+    EXPECT_NE(line.find("https://***@git.example.com/r"), std::string::npos) << line;
+  }
+}
+
+TEST(Logger, ABadByteInATextValueIsReplacedNotThrown) {
+  std::stringstream out;
+  Logger logger(out, Format::kText);
+  logger.Error("render failed", {{"error", "caf\xe9 au lait"}});
+  EXPECT_NE(out.str().find("error=\"caf\xef\xbf\xbd au lait\""), std::string::npos) << out.str();
+}
+
 }  // namespace
 }  // namespace plumbline::log

@@ -84,5 +84,18 @@ TEST(Render, EnforcesLimits) {
   EXPECT_NE(objects.error().message().find("more than 1 objects"), std::string::npos);
 }
 
+TEST(Render, AKindThatIsNotAStringIsAnErrorNamingTheFileNotAThrow) {
+  for (const char* doc : {"apiVersion: v1\nkind: 5\nmetadata: {name: a}\n",
+                          "apiVersion: v1\nkind: [List]\nitems: []\n",
+                          "apiVersion: {a: b}\nkind: ConfigMap\nmetadata: {name: a}\n"}) {
+    Result<std::vector<RenderedObject>> rendered = Error(ErrorCode::kInternal, "not run");
+    EXPECT_NO_THROW(rendered = Render({{"k.yaml", doc}})) << doc;
+    ASSERT_FALSE(rendered.ok()) << doc;
+    EXPECT_EQ(rendered.error().message().rfind("k.yaml:1: ", 0), 0u) << rendered.error().message();
+    EXPECT_NE(rendered.error().message().find("must be a non-empty string"), std::string::npos)
+        << rendered.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace plumbline::render
