@@ -2,6 +2,7 @@
 
 #include "app/application.h"
 #include "cli/kube_flags.h"
+#include "common/redact.h"
 #include "kube/errors.h"
 
 namespace plumbline::cli {
@@ -62,7 +63,7 @@ std::string UserCacheDir(const std::string& leaf) {
 }
 
 int Fail(std::ostream& err, const std::string& command, const Error& error) {
-  err << "plumbline " << command << ": " << error.message() << "\n";
+  err << "plumbline " << command << ": " << SafeText(error.message()) << "\n";
   return 1;
 }
 

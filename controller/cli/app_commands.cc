@@ -9,6 +9,7 @@
 #include "cli/app_client.h"
 #include "cli/cli.h"
 #include "common/duration.h"
+#include "common/redact.h"
 #include "common/rfc3339.h"
 #include "yaml/yaml_json.h"
 
@@ -99,6 +100,9 @@ int GetCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     if (!list.ok()) return Fail(err, "get", list.error());
     items = list->items;
   }
+  // A repoURL may carry credentials (https://user:token@host/...): never print them, not even
+  // from the spec, where whoever wrote them can read them with kubectl anyway.
+  for (auto& item : items) MakeSafe(&item);
   if (format != "table") {
     Json doc = items.size() == 1 && !flags.positional().empty()
                    ? items[0]

@@ -11,6 +11,7 @@
 #include "apply/applier.h"
 #include "cli/app_client.h"
 #include "cli/cli.h"
+#include "common/redact.h"
 #include "render/render.h"
 #include "source/git_source.h"
 #include "textdiff/unified.h"
@@ -163,7 +164,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     return kError;
   }
   auto fail = [&](const Error& e) {
-    err << "plumbline diff: " << e.message() << "\n";
+    err << "plumbline diff: " << SafeText(e.message()) << "\n";
     return kError;
   };
   const std::string name = flags.positional()[0];
@@ -199,7 +200,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     auto read = (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions()));
     if (!read.ok()) return fail(read.error());
     files = std::move(*read);
-    from = spec->repo_url + " at " + (*snapshot)->commit().sha.substr(0, 12);
+    from = RedactUrls(spec->repo_url) + " at " + (*snapshot)->commit().sha.substr(0, 12);
   }
   auto rendered = render::Render(files);
   if (!rendered.ok()) return fail(rendered.error());
