@@ -18,10 +18,12 @@ namespace plumbline::app {
 Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
                                     const std::string& secret_name);
 
-// The client for an Application's objects: its ServiceAccount when it names one (null: use
-// `client` itself).
+// The client for an Application's objects: its spec.serviceAccountName, else
+// `default_service_account` (--default-service-account), both in the Application's namespace
+// `ns`; null when neither is set: use `client` itself.
 std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::string& ns,
-                                               const Spec& spec);
+                                               const Spec& spec,
+                                               const std::string& default_service_account = "");
 
 // The JSON pointers of the ignoreDifferences rules that name this object.
 std::vector<std::string> IgnoredPointers(const Spec& spec, const apply::ObjectKey& key);

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
@@ -184,6 +185,11 @@ void AddRunFlags(Flags& flags) {
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
       .Add("max-documents", "10000", "most YAML documents rendered for one Application")
       .Add("max-objects", "10000", "most objects rendered for one Application")
+      .Add("default-service-account", "",
+           "the ServiceAccount (of each Application's own namespace) that an Application without "
+           "spec.serviceAccountName acts as; default: the controller's own identity")
+      .Add("no-cross-namespace-refs", "false",
+           "refuse (Stalled) an Application that deploys outside its own namespace", true)
       .Add("log-format", InCluster() ? "json" : "text", "json or text")
       .Add("log-level", "info", "debug, info, warn or error")
       .Add("check-flags", "false", "validate the flags, then exit without starting", true);
@@ -250,6 +256,14 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
   election.retry_period = settings.durations["leader-retry-period"];
   if (settings.leader_elect) {
     if (Status s = leader::Validate(election); !s.ok()) return s.error();
+  }
+  for (char c : flags.Get("default-service-account")) {
+    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
+        c != '-' && c != '.') {
+      return Error(ErrorCode::kInvalidArgument,
+                   "--default-service-account must be a ServiceAccount name (lowercase letters, "
+                   "digits, '-' and '.')");
+    }
   }
   settings.webhook_addr = flags.Get("webhook-addr");
   if (settings.webhook_addr != "0" &&
@@ -363,6 +377,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.render.max_file_bytes = size_t(number("max-file-bytes"));
   ropts.render.max_documents = size_t(number("max-documents"));
   ropts.render.max_objects = size_t(number("max-objects"));
+  ropts.default_service_account = flags.Get("default-service-account");
+  ropts.no_cross_namespace_refs = flags.GetBool("no-cross-namespace-refs");
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
     if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());
   }

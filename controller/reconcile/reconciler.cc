@@ -471,7 +471,8 @@ ReconcileResult Reconciler::Finalize(Run& run) {
   auto spec = app::ParseSpec(run.app, options_.default_interval);
   std::vector<apply::ObjectKey> inventory = app::InventoryOf(run.status);
   if (spec.ok() && spec->prune && !inventory.empty()) {
-    std::unique_ptr<kube::Client> impersonated = app::ClientForObjects(client_, run.ns, *spec);
+    std::unique_ptr<kube::Client> impersonated =
+        app::ClientForObjects(client_, run.ns, *spec, options_.default_service_account);
     kube::Client* client = impersonated ? impersonated.get() : &client_;
     apply::PruneContext ctx{client, run.name, run.ns, options_.controller_namespace,
                             std::chrono::steady_clock::now() + spec->timeout};
@@ -524,6 +525,14 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
   run.spec = *spec;
   run.spec_ok = true;
+  if (options_.no_cross_namespace_refs && !run.spec.destination_namespace.empty() &&
+      run.spec.destination_namespace != run.ns) {
+    Stall(run, "CrossNamespaceRef",
+          "spec.destination.namespace \"" + run.spec.destination_namespace +
+              "\" is not the Application's namespace \"" + run.ns +
+              "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
+    return {};
+  }
   app::RemoveCondition(&status, app::kStalled);
   if (run.spec.suspend) {
     app::SetCondition(&status, app::kReconciling, false, "Suspended", "reconciliation is suspended",
@@ -577,7 +586,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     }
   }
 
-  std::unique_ptr<kube::Client> impersonated = app::ClientForObjects(client_, run.ns, run.spec);
+  std::unique_ptr<kube::Client> impersonated =
+      app::ClientForObjects(client_, run.ns, run.spec, options_.default_service_account);
   kube::Client* client = impersonated ? impersonated.get() : &client_;
   apply::ApplyContext ctx;
   ctx.client = client;
@@ -597,6 +607,14 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     if (!inserted) {
       return fail("RenderFailed", desired[i].ToString() + " is defined twice: in " + it->second +
                                       " and in " + (*rendered)[i].source);
+    }
+    if (options_.no_cross_namespace_refs && !desired[i].ns.empty() && desired[i].ns != run.ns) {
+      // Stalled until git changes; the interval still looks for that change.
+      Stall(run, "CrossNamespaceRef",
+            (*rendered)[i].source + ": " + desired[i].ToString() +
+                " is outside the Application's namespace \"" + run.ns +
+                "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
+      return {run.spec.interval, false};
     }
   }
 

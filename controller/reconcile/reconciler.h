@@ -45,6 +45,14 @@ struct ReconcilerOptions {
   size_t history_limit = 10;
   // How long a reconcile waits for the first list of a kind it starts watching.
   std::chrono::milliseconds cache_sync_timeout{std::chrono::seconds(10)};
+  // Multi-tenant lockdown (--default-service-account): an Application that names no
+  // spec.serviceAccountName acts as this ServiceAccount of its own namespace ("": as the
+  // controller itself).
+  std::string default_service_account;
+  // --no-cross-namespace-refs: an Application may deploy only into its own namespace (its
+  // spec.destination.namespace and every namespaced object it renders); cluster-scoped objects
+  // are left to the RBAC of the ServiceAccount it acts as.
+  bool no_cross_namespace_refs = false;
 };
 
 struct ReconcileResult {

@@ -49,3 +49,11 @@ check "helm chart, metrics off, text logs, 30s interval" "$work/chart-off.yaml"
 "$helm" template plumbline "$root/helm/plumbline" --namespace plumbline-system \
   --set webhook.enabled=true >"$work/chart-webhook.yaml"
 check "helm chart, webhooks on" "$work/chart-webhook.yaml"
+"$helm" template plumbline "$root/helm/plumbline" --namespace plumbline-system \
+  --set multiTenancy.defaultServiceAccount=deployer,multiTenancy.noCrossNamespaceRefs=true \
+  >"$work/chart-tenancy.yaml"
+grep -q -- '--default-service-account=deployer' "$work/chart-tenancy.yaml" ||
+  fail "helm chart, multi-tenant: no --default-service-account"
+grep -q -- '--no-cross-namespace-refs=true' "$work/chart-tenancy.yaml" ||
+  fail "helm chart, multi-tenant: no --no-cross-namespace-refs"
+check "helm chart, multi-tenant lockdown" "$work/chart-tenancy.yaml"
