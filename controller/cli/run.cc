@@ -181,6 +181,10 @@ void AddRunFlags(Flags& flags) {
            "the leader stops writing when it could not renew for this long")
       .Add("leader-retry-period", "2s", "how often the Lease is renewed or tried")
       .Add("cache-dir", UserCacheDir("git"), "where git repositories are cached")
+      .Add("allow-local-repos", "false",
+           "fetch file:// URLs and local paths (a local demo, tests); they read this machine's "
+           "disk, so they are refused by default. The git cache is refused always",
+           true)
       .Add("git-timeout", "60", "seconds one git fetch may take")
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
       .Add("max-documents", "10000", "most YAML documents rendered for one Application")
@@ -367,7 +371,9 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     elector = std::make_unique<leader::Elector>(*lease_client, election, logger);
   }
 
-  auto git = source::NewLibgit2Source(flags.Get("cache-dir"));
+  source::SourceOptions git_options;
+  git_options.allow_local_repos = flags.GetBool("allow-local-repos");
+  auto git = source::NewLibgit2Source(flags.Get("cache-dir"), git_options);
   source::SharedFetcher fetcher(*git);
   events::Recorder events(**client, "plumbline");
   reconcile::ReconcilerOptions ropts;

@@ -3,6 +3,10 @@
 //
 // A GitSource is thread-safe: fetches of different repositories run in parallel, fetches of the
 // same cache entry are serialized. A Snapshot is immutable and may be shared between threads.
+//
+// Tenants share the controller, not their repositories: the cache keeps one repository per URL
+// and credentials, and a commit found in it is served only after the remote accepted the
+// request's own credentials.
 #pragma once
 
 #include <chrono>
@@ -96,8 +100,26 @@ class GitSource {
   virtual Result<RevertResult> Revert(const RevertRequest& request) = 0;
 };
 
-// Keeps one bare repository per URL under `cache_dir`; clones once, then fetches.
-std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir);
+// What a GitSource may fetch; filled from `plumbline run`'s flags.
+struct SourceOptions {
+  // file:// URLs and local paths read the controller's own disk, where the cache holds every
+  // tenant's repositories: refused unless set (`--allow-local-repos`, for a local demo or
+  // tests). Even then, a path inside the cache is refused.
+  bool allow_local_repos = false;
+};
+
+// Keeps one bare repository per URL and credentials under `cache_dir`; clones once, then
+// fetches.
+std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir,
+                                            const SourceOptions& options = {});
+
+// Whether libgit2 would read `url` from this machine's disk: a file:// URL, or a path (git's
+// rule: no "://", and a '/' before the first ':' or no ':' at all; "host:path" is ssh).
+bool IsLocalRepoUrl(const std::string& url);
+
+// A digest (hex SHA-256) of everything in `auth`: which credentials a cache entry belongs to,
+// without keeping them.
+std::string AuthFingerprint(const GitAuth& auth);
 
 // Normalizes a clean relative path ("a/./b/" -> "a/b", "." -> ""); an absolute path or one that
 // climbs out with ".." is an error.

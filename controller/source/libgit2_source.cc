@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,34 @@ std::string OidString(const git_oid* oid) {
   char buf[GIT_OID_HEXSZ + 1];
   git_oid_tostr(buf, sizeof buf, oid);
   return buf;
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+// "%2F" -> "/"; a malformed escape stays as it is.
+std::string PercentDecoded(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += char(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
 }
 
 bool IsFullSha(const std::string& s) {
@@ -424,6 +453,25 @@ struct RemoteAccess {
   }
 };
 
+// Connects to the remote without downloading: it answers only when it accepts the request's
+// credentials (and, over https or ssh, when its certificate or host key checks out).
+Status CheckAccess(git_repository* repo, const FetchRequest& request,
+                   const std::string& cache_dir) {
+  auto anonymous = AnonymousRemote(repo, request.url);
+  if (!anonymous.ok()) return anonymous.error();
+  RemotePtr remote = std::move(*anonymous);
+  auto access = RemoteAccess::Open(request, cache_dir);
+  if (!access.ok()) return access.error();
+  if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &(*access)->callbacks, nullptr,
+                         &(*access)->headers) != 0) {
+    const std::string& failure = (*access)->ctx.failure;
+    return Error(ErrorCode::kUnavailable,
+                 "cannot fetch: " + (failure.empty() ? LastGitError() : failure));
+  }
+  git_remote_disconnect(remote.get());
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
                                                  const std::string& path,
                                                  const std::string& cache_dir) {
@@ -433,13 +481,16 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   if (!opened.ok()) return opened.error();
   RepoPtr repo = std::move(*opened);
 
-  // A commit SHA never moves: once it is here, there is nothing to fetch.
+  // A commit SHA never moves: once it is here, there is nothing to download. But the remote
+  // must still accept these credentials now (they may have been revoked, the server may be
+  // gone): the cache serves no one the server would refuse.
   if (IsFullSha(request.revision)) {
     git_oid oid;
     git_oid_fromstr(&oid, request.revision.c_str());
     git_commit* c = nullptr;
     if (git_commit_lookup(&c, repo.get(), &oid) == 0) {
       CommitPtr commit(c);
+      if (Status s = CheckAccess(repo.get(), request, cache_dir); !s.ok()) return s.error();
       return MakeSnapshot(path, commit.get());
     }
   }
@@ -658,12 +709,14 @@ struct FetchJob {
 
 class Libgit2Source : public GitSource {
  public:
-  explicit Libgit2Source(std::string cache_dir) : cache_dir_(std::move(cache_dir)) {
+  Libgit2Source(std::string cache_dir, const SourceOptions& options)
+      : cache_dir_(std::move(cache_dir)), options_(options) {
     InitLibgit2();
   }
 
   Result<std::shared_ptr<const Snapshot>> Fetch(const FetchRequest& request) override {
-    std::string path = RepoPathFor(request.url);
+    if (Status s = CheckUrl(request.url); !s.ok()) return s.error().Wrap("git " + request.url);
+    std::string path = RepoPathFor(request.url, request.auth);
     std::shared_ptr<std::timed_mutex> repo_lock;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -701,26 +754,56 @@ class Libgit2Source : public GitSource {
   }
 
  private:
-  std::string RepoPathFor(const std::string& url) const {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(url.data(), url.size(), digest, &len, EVP_sha256(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string name;
-    for (unsigned i = 0; i < 12; ++i) {
-      name += hex[digest[i] >> 4];
-      name += hex[digest[i] & 15];
+  // One repository per URL and credentials: what one tenant's credentials fetched is never in
+  // another's repository, and the name cannot be guessed without the credentials.
+  std::string RepoPathFor(const std::string& url, const GitAuth& auth) const {
+    const std::string key = Sha256Hex(url + '\0' + AuthFingerprint(auth));
+    return cache_dir_ + "/" + key.substr(0, 32) + ".git";
+  }
+
+  // Local repositories only when allowed, and the cache itself never.
+  Status CheckUrl(const std::string& url) const {
+    if (!IsLocalRepoUrl(url)) return Status::Ok();
+    if (!options_.allow_local_repos) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "file:// URLs and local paths are refused: the controller reads them from "
+                   "its own disk (plumbline run --allow-local-repos allows them)");
     }
-    return cache_dir_ + "/" + name + ".git";
+    std::string local = url;
+    if (local.size() >= 7 && strncasecmp(local.c_str(), "file://", 7) == 0) {
+      local = PercentDecoded(local.substr(7));  // as libgit2 reads it
+      // file://host/path: only the path matters here (libgit2 reads it locally).
+      if (!local.empty() && local[0] != '/') {
+        const auto slash = local.find('/');
+        local = slash == std::string::npos ? "" : local.substr(slash);
+      }
+    }
+    // Compared as resolved absolute paths, symlinks followed, as libgit2 will open it.
+    auto resolved = [](const std::string& p) {
+      std::error_code ec;
+      std::string out = fs::weakly_canonical(fs::absolute(p, ec), ec).string();
+      while (out.size() > 1 && out.back() == '/') out.pop_back();
+      return out;
+    };
+    const std::string repo = resolved(local);
+    const std::string cache = resolved(cache_dir_);
+    if (repo == cache || repo.rfind(cache + "/", 0) == 0 || cache.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "the repository is inside the git cache, which holds other Applications' "
+                   "repositories: refused");
+    }
+    return Status::Ok();
   }
 
   const std::string cache_dir_;
+  const SourceOptions options_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<std::timed_mutex>> repo_locks_;  // guarded by mu_
 
  public:
   Result<RevertResult> Revert(const RevertRequest& request) override {
-    std::string path = RepoPathFor(request.url);
+    if (Status s = CheckUrl(request.url); !s.ok()) return s.error().Wrap("git " + request.url);
+    std::string path = RepoPathFor(request.url, request.auth);
     std::shared_ptr<std::timed_mutex> repo_lock;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -740,8 +823,23 @@ class Libgit2Source : public GitSource {
 
 }  // namespace
 
-std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir) {
-  return std::make_unique<Libgit2Source>(cache_dir);
+std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir,
+                                            const SourceOptions& options) {
+  return std::make_unique<Libgit2Source>(cache_dir, options);
+}
+
+bool IsLocalRepoUrl(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end != std::string::npos) {
+    return scheme_end == 4 && strncasecmp(url.c_str(), "file", 4) == 0;
+  }
+  const auto colon = url.find(':');
+  return colon == std::string::npos || url.find('/') < colon;
+}
+
+std::string AuthFingerprint(const GitAuth& auth) {
+  return Sha256Hex(auth.username + '\0' + auth.password + '\0' + auth.bearer_token + '\0' +
+                   auth.ssh_private_key + '\0' + auth.known_hosts + '\0' + auth.ca_pem);
 }
 
 Result<std::string> CleanRepoPath(const std::string& path) {

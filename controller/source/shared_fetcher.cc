@@ -1,19 +1,12 @@
 #include "source/shared_fetcher.h"
 
-#include <openssl/evp.h>
-
 namespace plumbline::source {
 namespace {
 
-// Credentials are part of the key (two secrets may see different things) but never stored.
+// Credentials are part of the key, never stored: one tenant's fetch (or failure) is never
+// handed to another whose credentials differ, since the remote may refuse those.
 std::string KeyFor(const FetchRequest& r) {
-  std::string secret = r.auth.username + '\0' + r.auth.password + '\0' + r.auth.bearer_token +
-                       '\0' + r.auth.ssh_private_key + '\0' + r.auth.known_hosts + '\0' +
-                       r.auth.ca_pem;
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(secret.data(), secret.size(), digest, &len, EVP_sha256(), nullptr);
-  return r.url + '\n' + r.revision + '\n' + std::string(reinterpret_cast<char*>(digest), len);
+  return r.url + '\n' + r.revision + '\n' + AuthFingerprint(r.auth);
 }
 
 constexpr auto kErrorReuse = std::chrono::seconds(2);

@@ -1,6 +1,6 @@
 // Shares fetches between Applications (PRODUCT §3.1): Applications with the same repository URL,
-// revision and credentials share one fetch per interval. Concurrent callers for one key wait for
-// a single fetch. Thread-safe.
+// revision and credentials share one fetch per interval; different credentials never share one.
+// Concurrent callers for one key wait for a single fetch. Thread-safe.
 #pragma once
 
 #include <atomic>

@@ -116,7 +116,9 @@ void GitOpsEnvironment::SetUp() {
   }
 
   logger_ = std::make_unique<log::Logger>(std::cerr, log::Format::kText, log::Level::kInfo);
-  git_ = source::NewLibgit2Source(dir_ + "/cache");
+  source::SourceOptions git_options;
+  git_options.allow_local_repos = true;  // tests fetch file:// URLs too
+  git_ = source::NewLibgit2Source(dir_ + "/cache", git_options);
   fetcher_ = std::make_unique<source::SharedFetcher>(*git_);
   events_ = std::make_unique<events::Recorder>(*client_, "plumbline");
   reconcile::ReconcilerOptions ropts;
