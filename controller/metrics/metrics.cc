@@ -221,7 +221,10 @@ Status Metrics::Serve(const std::string& address) {
   std::string bind = address;
   if (!bind.empty() && bind[0] == ':') bind = "0.0.0.0" + bind;
   try {
-    exposer_ = std::make_unique<prometheus::Exposer>(bind, 2);
+    // civetweb's own threads serve scrapes; a read deadline keeps a stalled client from
+    // holding one for longer than a scrape takes (the default is 30 s).
+    exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+        "listening_ports", bind, "num_threads", "4", "request_timeout_ms", "10000"});
   } catch (const std::exception& e) {
     return Error(ErrorCode::kInvalidArgument,
                  "cannot serve metrics on \"" + address + "\": " + e.what());

@@ -7,9 +7,11 @@
 namespace plumbline::webhook {
 namespace {
 
-// Sources remembered for rate limiting; past this, forget them all (a flood of addresses
-// must not grow memory without bound).
+// Sources remembered for rate limiting; past this, the least recent is forgotten (a flood of
+// addresses must not grow memory without bound, nor reset an active source's budget).
 constexpr size_t kMaxSources = 4096;
+// Delivery IDs remembered to refuse replays; GitHub and GitLab send a fresh one per delivery.
+constexpr size_t kMaxDeliveries = 4096;
 
 http::ServerResponse Reply(int status, const std::string& message) {
   return {status, message + "\n"};
@@ -28,7 +30,10 @@ Receiver::Receiver(SecretFn secret, TargetsFn targets, RequestFn request, log::L
       targets_(std::move(targets)),
       request_(std::move(request)),
       log_(logger),
-      options_(options) {}
+      options_(options),
+      failures_(options.rate_per_second, options.burst, kMaxSources),
+      deliveries_(options.rate_per_second, options.burst, kMaxSources),
+      seen_(kMaxDeliveries) {}
 
 std::map<std::string, http::Handler> Receiver::Routes() {
   std::map<std::string, http::Handler> routes;
@@ -40,48 +45,53 @@ std::map<std::string, http::Handler> Receiver::Routes() {
   return routes;
 }
 
-bool Receiver::Allow(const std::string& source) {
-  if (options_.rate_per_second <= 0) return true;
+bool Receiver::Allow(KeyedRateLimiter& limiter, const std::string& source) {
   std::lock_guard<std::mutex> lock(mu_);
-  const auto now = std::chrono::steady_clock::now();
-  if (buckets_.size() >= kMaxSources && !buckets_.count(source)) buckets_.clear();
-  auto [it, fresh] = buckets_.try_emplace(source);
-  Bucket& b = it->second;
-  if (fresh) {
-    b.tokens = options_.burst;
-  } else {
-    double refill = std::chrono::duration<double>(now - b.at).count() * options_.rate_per_second;
-    b.tokens = std::min<double>(options_.burst, b.tokens + refill);
-  }
-  b.at = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
+  return limiter.Allow(source, std::chrono::steady_clock::now());
+}
+
+bool Receiver::FirstDelivery(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seen_.Insert(id);
 }
 
 http::ServerResponse Receiver::Handle(const std::string& hook, const http::ServerRequest& r) {
   if (r.method != "POST") return Reply(405, "only POST");
-  if (!Allow(r.remote_address)) return Reply(429, "too many requests from " + r.remote_address);
   auto secret = secret_();
   if (!secret.ok()) {
     log_.Error("webhook secret unavailable", {{"error", secret.error().message()}});
     return Reply(503, "the webhook secret is not available");
   }
 
+  // Authenticity first, then limits: forgeries spend a budget of their own, so behind an
+  // ingress (one address for every sender) they cannot starve valid deliveries.
   bool authentic = false;
-  std::string event;
+  std::string event, delivery;
   if (hook == "github") {
     authentic = ValidSha256Signature(Header(r, "x-hub-signature-256"), *secret, r.body);
     event = Header(r, "x-github-event");
+    delivery = Header(r, "x-github-delivery");
   } else if (hook == "gitlab") {
     authentic = !secret->empty() && ConstantTimeEquals(Header(r, "x-gitlab-token"), *secret);
     event = Header(r, "x-gitlab-event");
+    delivery = Header(r, "x-gitlab-event-uuid");
   } else {
     authentic = ValidSha256Signature(Header(r, "x-signature"), *secret, r.body);
   }
   if (!authentic) {
+    if (!Allow(failures_, r.remote_address)) {
+      return Reply(429, "too many failed authentications from " + r.remote_address);
+    }
     log_.Warn("webhook refused: bad signature", {{"hook", hook}, {"source", r.remote_address}});
     return Reply(401, "bad signature");
+  }
+  if (!Allow(deliveries_, r.remote_address)) {
+    return Reply(429, "too many requests from " + r.remote_address);
+  }
+  // A signature covers the body only: a captured delivery can be sent again as it was.
+  if (!FirstDelivery(delivery.substr(0, 200))) {
+    log_.Info("webhook replay ignored", {{"hook", hook}, {"delivery", delivery.substr(0, 200)}});
+    return Reply(200, "delivery " + delivery.substr(0, 200) + " already handled");
   }
   if (hook == "github" && event == "ping") return Reply(200, "pong");
   if ((hook == "github" && event != "push") ||

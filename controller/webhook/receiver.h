@@ -3,9 +3,10 @@
 // request `plumbline sync` makes (the requested-at annotation), so any replica can receive it
 // and the leader acts on it.
 //
-// Checks, in order: method (405), per-source rate limit (429), secret available (503),
-// signature or token in constant time (401), payload (400). The server refuses bodies over its
-// limit (413) before any of these. Thread-safe.
+// Checks, in order: method (405), secret available (503), signature or token in constant time
+// (401; past the failed-authentication budget of the source address, 429), the source's budget
+// of authentic deliveries (429), a replayed delivery ID (200, ignored), payload (400). The server
+// refuses bodies over its limit (413) before any of these. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "common/error.h"
 #include "http/server.h"
 #include "log/logger.h"
+#include "webhook/limits.h"
 
 namespace plumbline::webhook {
 
@@ -28,8 +30,10 @@ struct Target {
   std::string revision;
 };
 
+// Two budgets per source address with these numbers: one for failed authentications, one for
+// authentic deliveries.
 struct ReceiverOptions {
-  double rate_per_second = 10;  // per source address; <= 0 disables the limit
+  double rate_per_second = 10;  // <= 0 disables the limits
   int burst = 20;
 };
 
@@ -48,7 +52,8 @@ class Receiver {
   http::ServerResponse Handle(const std::string& hook, const http::ServerRequest& request);
 
  private:
-  bool Allow(const std::string& source);
+  bool Allow(KeyedRateLimiter& limiter, const std::string& source);
+  bool FirstDelivery(const std::string& id);
 
   SecretFn secret_;
   TargetsFn targets_;
@@ -56,12 +61,10 @@ class Receiver {
   log::Logger& log_;
   const ReceiverOptions options_;
 
-  struct Bucket {
-    double tokens = 0;
-    std::chrono::steady_clock::time_point at{};
-  };
   std::mutex mu_;
-  std::map<std::string, Bucket> buckets_;  // guarded by mu_
+  KeyedRateLimiter failures_;    // guarded by mu_
+  KeyedRateLimiter deliveries_;  // guarded by mu_
+  RecentIds seen_;               // guarded by mu_
 };
 
 }  // namespace plumbline::webhook

@@ -1,6 +1,12 @@
 // Push webhooks against the real binary: a push to the git daemon's repository, announced as
 // GitHub, GitLab or a generic sender would, is applied at once although the Application polls
 // only every hour. Forged, oversize, malformed and random requests change nothing.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <random>
 
 #include "http/http_client.h"
@@ -215,8 +221,182 @@ TEST_F(WebhookTest, TheSecretComesFromASecretAndAFloodIsRateLimited) {
   EXPECT_TRUE(Eventually([&] { return LiveValue() == "2"; }));
   EXPECT_EQ(Post("generic", generic, {{"X-Signature", "sha256=00"}}).status, 401);
   EXPECT_EQ(Post("generic", generic, {{"X-Signature", "sha256=00"}}).status, 401);
-  // The burst of 3 is spent; the next request from this address waits ~100 s for a token.
-  EXPECT_EQ(Post("generic", generic, {{"X-Signature", Sign(generic)}}).status, 429);
+  EXPECT_EQ(Post("generic", generic, {{"X-Signature", "sha256=00"}}).status, 401);
+  // The burst of 3 failures is spent: this address's next forgery waits ~100 s for a token...
+  EXPECT_EQ(Post("generic", generic, {{"X-Signature", "sha256=00"}}).status, 429);
+  // ...but forgeries spend only their own budget: behind an ingress every sender shares one
+  // address, and a valid delivery from it still goes through.
+  CommitConfig(*repo_, "3");
+  EXPECT_EQ(Post("generic", generic, {{"X-Signature", Sign(generic)}}).status, 202);
+  EXPECT_TRUE(Eventually([&] { return LiveValue() == "3"; }));
+}
+
+TEST_F(WebhookTest, AReplayedDeliveryIsIgnored) {
+  StartReceiver();
+  SetUpApp();
+  CommitConfig(*repo_, "2");
+  const std::string github = Json{{"ref", "refs/heads/main"},
+                                  {"repository", {{"clone_url", url_}}}}.dump();
+  const std::map<std::string, std::string> headers = {
+      {"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)},
+      {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"}};
+  EXPECT_EQ(Post("github", github, headers).status, 202);
+  ASSERT_TRUE(Eventually([&] { return LiveValue() == "2"; }));
+  const std::string requested = RequestedAt();
+  ASSERT_NE(requested, "");
+  // A captured delivery sent again asks for nothing.
+  auto resp = Post("github", github, headers);
+  EXPECT_EQ(resp.status, 200) << resp.body;
+  EXPECT_NE(resp.body.find("already"), std::string::npos) << resp.body;
+  EXPECT_EQ(RequestedAt(), requested);
+}
+
+// A TCP connection to 127.0.0.1:port, or -1.
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A field of /proc/PID/status in KiB (VmRSS, VmHWM), or -1.
+long ProcKiB(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  }
+  return -1;
+}
+
+// Whether the server closed `fd` (EOF or reset) within `timeout`.
+bool ClosedByPeer(int fd, std::chrono::seconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count()), 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[4096];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+}
+
+TEST_F(WebhookTest, HeaderOnlyConnectionsFreezeNothing) {
+  StartReceiver();
+  SetUpApp();
+  const std::string healthz =
+      "http://127.0.0.1:" + std::to_string(health_port_["replica-hooks"]) + "/healthz";
+
+  // 100 clients send a webhook's headers and then nothing: no body, for as long as they like.
+  std::vector<int> slow;
+  for (int i = 0; i < 100; ++i) {
+    int fd = Connect(port_);
+    ASSERT_GE(fd, 0) << "connection " << i;
+    const std::string head =
+        "POST /hooks/github HTTP/1.1\r\nHost: hooks\r\nContent-Type: application/json\r\n"
+        "X-GitHub-Event: push\r\nContent-Length: 1000\r\n\r\n";
+    ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+    slow.push_back(fd);
+  }
+  // The probes answer at once: they share no thread with the webhook port.
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    // curl's exit code is not checked: a time-out is a miss, counted below.
+    FILE* curl = popen(("curl -s -o /dev/null -w '%{http_code}' --max-time 1 " + healthz).c_str(),
+                       "r");
+    ASSERT_NE(curl, nullptr);
+    char code[8] = {};
+    answered += fgets(code, sizeof(code), curl) && std::string(code) == "200";
+    pclose(curl);
+  }
+  EXPECT_GE(answered, 1) << "/healthz did not answer within 1 s while 100 clients stalled";
+  // The Kubernetes client is not frozen either: a sync request applies a new commit.
+  const std::string second = CommitConfig(*repo_, "2");
+  Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"},
+               {"kind", "Application"},
+               {"metadata", {{"name", "web"},
+                             {"namespace", namespace_},
+                             {"annotations", {{"plumbline.dev/requested-at", "slow-clients"}}}}}};
+  kube::ApplyOptions as_test;
+  as_test.field_manager = "test-sync";
+  ASSERT_TRUE(client_->Apply(sync, as_test).ok());
+  EXPECT_TRUE(Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; },
+                         std::chrono::seconds(60)))
+      << replicas_["replica-hooks"]->Log();
+  // The server cuts each stalled client at its body deadline (10 s), not never.
+  int cut = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (int fd : slow) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(
+        deadline - std::chrono::steady_clock::now());
+    cut += ClosedByPeer(fd, std::max(left, std::chrono::seconds(1)));
+  }
+  EXPECT_EQ(cut, 100);
+  for (int fd : slow) close(fd);
+
+  // And everything still works afterwards.
+  CommitConfig(*repo_, "3");
+  const std::string github = Json{{"ref", "refs/heads/main"},
+                                  {"repository", {{"clone_url", url_}}}}.dump();
+  auto resp = Post("github", github, {{"X-GitHub-Event", "push"},
+                                      {"X-Hub-Signature-256", Sign(github)}});
+  EXPECT_EQ(resp.status, 202) << resp.body;
+  EXPECT_TRUE(Eventually([&] { return LiveValue() == "3"; }));
+  EXPECT_EQ(Status(healthz), 200);
+}
+
+TEST_F(WebhookTest, AChunkedFloodIsCutAtTheLimitWithoutBuffering) {
+  StartReceiver();
+  const pid_t pid = replicas_["replica-hooks"]->pid();
+  // Warm up the request path once, so first-use allocations do not count as growth.
+  EXPECT_EQ(Post("github", "{}", {{"X-GitHub-Event", "push"}}).status, 401);
+  const long rss_before = ProcKiB(pid, "VmRSS"), peak_before = ProcKiB(pid, "VmHWM");
+  ASSERT_GT(rss_before, 0);
+
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  int sndbuf = 64 << 10;  // what send() accepted is then close to what the server received
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+  timeval tv{60, 0};  // a server that neither reads nor closes fails the test, not hangs it
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  const std::string head =
+      "POST /hooks/github HTTP/1.1\r\nHost: hooks\r\nX-GitHub-Event: push\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n";
+  ASSERT_EQ(send(fd, head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+  const std::string chunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";  // 64 KiB
+  size_t sent = 0;
+  bool refused = false;
+  while (sent < (20u << 20)) {
+    ssize_t n = send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      refused = errno == EPIPE || errno == ECONNRESET;
+      break;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  // What came back, if the reset left it readable, is the 413.
+  char buf[256] = {};
+  ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+  if (n > 0) {
+    EXPECT_EQ(std::string(buf, 12), "HTTP/1.1 413") << buf;
+  }
+  close(fd);
+  EXPECT_TRUE(refused) << "the server took all " << sent << " bytes";
+  EXPECT_LT(sent, 2u << 20) << "the connection was closed only after " << sent << " bytes";
+  const long growth = std::max(ProcKiB(pid, "VmRSS") - rss_before,
+                               ProcKiB(pid, "VmHWM") - peak_before);
+  std::printf("chunked upload: %zu bytes sent before the close, RSS growth %ld KiB\n", sent,
+              growth);
+  EXPECT_LT(growth, 5 * 1024) << "KiB of RSS growth";
+  // Still serving.
+  EXPECT_EQ(Post("github", "{}", {{"X-GitHub-Event", "push"}}).status, 401);
 }
 
 }  // namespace

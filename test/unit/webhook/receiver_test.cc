@@ -128,5 +128,61 @@ TEST_F(ReceiverTest, EachSourceIsRateLimited) {
   EXPECT_EQ(bad("10.0.0.2"), 401);  // another source has its own budget
 }
 
+TEST_F(ReceiverTest, ForgeriesSpendTheirOwnBudgetNotAValidSendersOne) {
+  Receiver r = Make({/*rate_per_second=*/0.001, /*burst=*/3});
+  const std::string generic = R"({"repoURL": "https://git.example.com/acme/deploy.git"})";
+  for (int i = 0; i < 20; ++i) {
+    int status = r.Handle("generic", Post(generic, {{"x-signature", "sha256=00"}})).status;
+    EXPECT_EQ(status, i < 3 ? 401 : 429) << "forgery " << i;
+  }
+  // Behind an ingress the forger and the real sender share an address.
+  auto resp = r.Handle("generic", Post(generic, {{"x-signature",
+                                                  "sha256=" + HmacSha256Hex(secret_, generic)}}));
+  EXPECT_EQ(resp.status, 202) << resp.body;
+  EXPECT_EQ(requested_, (std::vector<std::string>{"team/web", "team/api"}));
+}
+
+TEST_F(ReceiverTest, AFloodOfAddressesForgetsOnlyTheLeastRecentOne) {
+  Receiver r = Make({/*rate_per_second=*/0.001, /*burst=*/1});
+  auto forged = [&](const std::string& from) {
+    return r.Handle("generic", {"POST", "", {}, "{}", from}).status;
+  };
+  EXPECT_EQ(forged("attacker"), 401);
+  EXPECT_EQ(forged("attacker"), 429);
+  for (int i = 1; i < 4096; ++i) EXPECT_EQ(forged("10.1." + std::to_string(i)), 401);
+  EXPECT_EQ(forged("attacker"), 429);  // used again: now the most recent
+  // One address more than the 4,096 remembered: the least recent (10.1.1) is forgotten, not all.
+  EXPECT_EQ(forged("10.2.0.1"), 401);
+  EXPECT_EQ(forged("attacker"), 429);
+  EXPECT_EQ(forged("10.1.2"), 429);
+  EXPECT_EQ(forged("10.1.1"), 401);  // forgotten, so it starts over
+}
+
+TEST_F(ReceiverTest, AReplayedDeliveryIsAcknowledgedAndIgnored) {
+  Receiver r = Make();
+  const auto github = [&](const std::string& id, const std::string& secret) {
+    return Post(kGitHubPush, {{"x-github-event", "push"},
+                              {"x-github-delivery", id},
+                              {"x-hub-signature-256", "sha256=" + HmacSha256Hex(secret, kGitHubPush)}});
+  };
+  EXPECT_EQ(r.Handle("github", github("d-1", secret_)).status, 202);
+  auto again = r.Handle("github", github("d-1", secret_));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(again.body.find("already handled"), std::string::npos) << again.body;
+  // Verification comes first: a forged copy is refused as a forgery.
+  EXPECT_EQ(r.Handle("github", github("d-1", "guess")).status, 401);
+  EXPECT_EQ(r.Handle("github", github("d-2", secret_)).status, 202);
+  EXPECT_EQ(requested_, (std::vector<std::string>{"team/web", "team/web"}));
+
+  const std::string gitlab = R"({"ref": "refs/heads/prod", "project": {
+      "git_ssh_url": "git@git.example.com:acme/deploy.git"}})";
+  const std::map<std::string, std::string> headers = {
+      {"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", secret_},
+      {"x-gitlab-event-uuid", "13792a0a-0a7c-4a3b-8a3e-5d0bd0e0b0a1"}};
+  EXPECT_EQ(r.Handle("gitlab", Post(gitlab, headers)).status, 202);
+  EXPECT_EQ(r.Handle("gitlab", Post(gitlab, headers)).status, 200);
+  EXPECT_EQ(requested_.size(), 3u);
+}
+
 }  // namespace
 }  // namespace plumbline::webhook
