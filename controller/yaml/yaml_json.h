@@ -1,6 +1,10 @@
 // The YAML seam: turns YAML text into JSON values the way kubectl reads manifests
 // (YAML 1.1 plain scalars: `yes`, `on`, `off` are booleans; quoted scalars stay strings;
 // merge keys `<<` are resolved; duplicate keys are rejected). yaml-cpp stays behind this file.
+// Input comes from any committer, so it is bounded: an alias inside its own anchor (a cycle),
+// aliases that expand far beyond the file (go-yaml's rule, as kubectl has it since
+// CVE-2019-11253, on nodes and on bytes) and nesting deeper than 400 levels are errors naming
+// the file and line, found before anything is expanded.
 // Stateless and thread-safe.
 #pragma once
 

@@ -96,11 +96,123 @@ TEST(ToYaml, ReadsBackAsTheSameJson) {
   Json j = Json::parse(R"({"s": "plain", "n": 1, "f": 2.5, "b": true, "z": null,
       "looks_like_bool": "yes", "looks_like_number": "0755", "empty": "", "colon": "a: b",
       "dash": "- x", "hash": "#x", "multi": "line1\nline2", "list": [1, "2", {"k": "v"}],
-      "nested": {"deep": {"on": "off"}}, "emptylist": [], "emptymap": {}})");
+      "nested": {"deep": {"on": "off"}}, "emptylist": [], "emptymap": {}, "cr": "\r\r",
+      "tab": "a\tb", "crlf": "line\r\n", "marker": "---   - - x", "end": "... x",
+      "image": "nginx:1.27", "url": "http://h/p?q=1#f", "flow": "a[0],{b}", "lead": " x",
+      "colon_end": "k:", "space_hash": "a #b"})");
   std::string text = ToYaml(j);
   auto back = ParseDocument(text, "emitted");
   ASSERT_TRUE(back.ok()) << back.error().message() << "\n" << text;
   EXPECT_EQ(*back, j) << text;
+}
+
+}  // namespace
+}  // namespace plumbline::yaml
+
+// Hostile input (CVE-2019-11253 and its relatives): each is an error naming the file, never a crash
+// and never an expansion that grows with the attacker's ingenuity rather than the file's size.
+namespace plumbline::yaml {
+namespace {
+
+std::string Repeat(const std::string& s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+// The classic "billion laughs": nine levels of nine aliases each, 9^9 leaves from 441 bytes.
+std::string AliasBomb() {
+  std::string text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    text += std::string(1, c) + ": &" + c + " [" + Repeat("*" + prev + ",", 8) + "*" + prev + "]\n";
+  }
+  return text;
+}
+
+TEST(YamlJsonHostile, AliasCycleIsAnErrorNamingTheFile) {
+  for (const std::string& text : std::vector<std::string>{"data: &a [*a]\n", "a: &a {b: *a}\n", "&a [x, [y, *a]]\n"}) {
+    auto docs = ParseDocuments(text, "cycle.yaml");
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_EQ(docs.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(docs.error().message().rfind("cycle.yaml:1:", 0), 0u) << docs.error().message();
+    EXPECT_NE(docs.error().message().find("cycle"), std::string::npos) << docs.error().message();
+  }
+}
+
+TEST(YamlJsonHostile, AliasBombIsRefusedBeforeItExpands) {
+  std::string text = AliasBomb();
+  EXPECT_LE(text.size(), 450u);
+  auto docs = ParseDocuments(text, "bomb.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message().rfind("bomb.yaml:", 0), 0u) << docs.error().message();
+  EXPECT_NE(docs.error().message().find("alias"), std::string::npos) << docs.error().message();
+}
+
+TEST(YamlJsonHostile, AliasesOfALargeScalarAreCappedByBytes) {
+  // Few nodes but many bytes: 1,000 copies of a 64 KiB string would be 64 MiB.
+  std::string text = "big: &s " + std::string(64 << 10, 'x') + "\ncopies: [" +
+                     Repeat("*s,", 999) + "*s]\n";
+  auto docs = ParseDocuments(text, "wide.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message().rfind("wide.yaml:", 0), 0u) << docs.error().message();
+}
+
+TEST(YamlJsonHostile, ModerateAliasingAsManifestsUseItStillWorks) {
+  // A shared env list reused by many containers: 50 expansions of a 20-entry list.
+  std::string text = "env: &env [";
+  for (int i = 0; i < 20; ++i) text += "{name: V" + std::to_string(i) + ", value: x},";
+  text += "]\ncontainers: [" + Repeat("{env: *env},", 50) + "]\n";
+  auto doc = ParseDocument(text, "shared.yaml");
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+  EXPECT_EQ((*doc)["containers"].size(), 50u);
+  EXPECT_EQ((*doc)["containers"][49]["env"][19]["name"], "V19");
+}
+
+TEST(YamlJsonHostile, DeepFlowNestingIsAnError) {
+  for (const std::string& text : std::vector<std::string>{Repeat("[", 100000), Repeat("[", 5000) + Repeat("]", 5000),
+                                 Repeat("{a: ", 5000) + "1" + Repeat("}", 5000)}) {
+    auto docs = ParseDocuments(text, "deep.yaml");
+    ASSERT_FALSE(docs.ok());
+    EXPECT_EQ(docs.error().message().rfind("deep.yaml:", 0), 0u) << docs.error().message();
+  }
+}
+
+TEST(YamlJsonHostile, DeepBlockNestingIsAnError) {
+  auto docs = ParseDocuments(Repeat("- ", 5000) + "x\n", "deep.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message().rfind("deep.yaml:", 0), 0u) << docs.error().message();
+}
+
+TEST(YamlJsonHostile, NestingWithinTheLimitWorks) {
+  auto doc = ParseDocument(Repeat("[", 300) + "1" + Repeat("]", 300), "deep.yaml");
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+}
+
+TEST(YamlJsonHostile, AliasesCannotStackDepthPastTheLimit) {
+  // Each level is 300 deep and holds the previous one: 300 * 20 levels through aliases.
+  std::string text = "l0: &l0 " + Repeat("[", 300) + "1" + Repeat("]", 300) + "\n";
+  for (int i = 1; i < 20; ++i) {
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " " + Repeat("[", 300) + "*l" +
+            std::to_string(i - 1) + Repeat("]", 300) + "\n";
+  }
+  auto docs = ParseDocuments(text, "stacked.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message().rfind("stacked.yaml:", 0), 0u) << docs.error().message();
+}
+
+}  // namespace
+}  // namespace plumbline::yaml
+
+namespace plumbline::yaml {
+namespace {
+
+TEST(YamlJsonHostile, AParserLoopIsAnErrorNotAHang) {
+  // yaml-cpp 0.7 reports null nodes without end for this (found by test/fuzz/yaml_fuzz.cc).
+  auto docs = ParseDocuments("{},", "loop.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.error().message().rfind("loop.yaml:", 0), 0u) << docs.error().message();
 }
 
 }  // namespace
