@@ -139,10 +139,17 @@ std::string ValidUtf8(std::string_view text) {
   return out;
 }
 
+namespace {
+// Whether SafeText could change `s`; cheap, without copying (a status holds many strings).
+bool MaybeUnsafe(const std::string& s) {
+  return s.find("://") != std::string::npos || !IsValidUtf8(s);
+}
+}  // namespace
+
 void MakeSafe(Json* value) {
   if (value->is_string()) {
     std::string& s = value->get_ref<std::string&>();
-    if (s.find("://") != std::string::npos || !IsValidUtf8(s)) s = SafeText(s);
+    if (MaybeUnsafe(s)) s = SafeText(s);
     return;
   }
   if (value->is_array()) {
@@ -152,7 +159,7 @@ void MakeSafe(Json* value) {
   if (!value->is_object()) return;
   bool keys_safe = true;
   for (auto it = value->begin(); it != value->end(); ++it) {
-    keys_safe &= SafeText(it.key()) == it.key();
+    keys_safe &= !MaybeUnsafe(it.key()) || SafeText(it.key()) == it.key();
     MakeSafe(&it.value());
   }
   if (keys_safe) return;
