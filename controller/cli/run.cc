@@ -413,6 +413,15 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     auto c = UnfencedClient(**client, client_options, kube::ClientOptions().request_timeout);
     if (!c.ok()) return fail(c.error());
     webhook_client = std::move(*c);
+    // Connect and discover Applications now, so that the first delivery answers at once (the
+    // sender gives up after 10 s; a TLS handshake alone can take seconds under load).
+    if (auto found = webhook_client->Resource(
+            kube::GroupVersionKind::FromApiVersion(std::string(app::kGroup) + "/" + app::kVersion,
+                                                   app::kKind));
+        !found.ok()) {
+      logger.Warn("webhooks: Applications not discovered yet",
+                  {{"error", found.error().message()}});
+    }
     receiver = std::make_unique<webhook::Receiver>(
         WebhookSecret(*webhook_client, flags.Get("controller-namespace"),
                       flags.Get("webhook-secret"), flags.Get("webhook-secret-file")),

@@ -7,6 +7,7 @@
 // Kubernetes client needs.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -290,13 +291,19 @@ class BeastServer : public Server {
           std::make_shared<Session>(std::move(socket), state_)->Start();
         }
       }
-      Accept();  // errors such as EMFILE are per connection: keep serving
+      if (!ec) return Accept();
+      // Out of descriptors (EMFILE) or similar: accepting again at once would spin; pause.
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](beast::error_code wait_ec) {
+        if (wait_ec != asio::error::operation_aborted) Accept();
+      });
     });
   }
 
   std::shared_ptr<State> state_;
   asio::io_context io_{1};
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_{io_};
   std::thread thread_;
   int port_ = 0;
 };

@@ -34,8 +34,10 @@ class WebhookTest : public testing::ProcessTest {
     StartReplica("replica-hooks", extra);
     ASSERT_TRUE(Eventually([&] { return testing::PortOpen(port_); }))
         << replicas_["replica-hooks"]->Log();
+    // Generous: under AddressSanitizer the receiver's first TLS handshake with the API server
+    // alone takes seconds.
     auto client = http::NewClient({"http://127.0.0.1:" + std::to_string(port_), {},
-                                   std::chrono::seconds(10)});
+                                   std::chrono::seconds(60)});
     ASSERT_TRUE(client.ok());
     http_ = std::move(*client);
   }
@@ -394,7 +396,7 @@ TEST_F(WebhookTest, AChunkedFloodIsCutAtTheLimitWithoutBuffering) {
                                ProcKiB(pid, "VmHWM") - peak_before);
   std::printf("chunked upload: %zu bytes sent before the close, RSS growth %ld KiB\n", sent,
               growth);
-  EXPECT_LT(growth, 5 * 1024) << "KiB of RSS growth";
+  if (testing::kRssBoundsApply) EXPECT_LT(growth, 5 * 1024) << "KiB of RSS growth";
   // Still serving.
   EXPECT_EQ(Post("github", "{}", {{"X-GitHub-Event", "push"}}).status, 401);
 }
