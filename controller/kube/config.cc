@@ -90,6 +90,15 @@ std::string StringField(const Json& v, const char* key) {
   return "";
 }
 
+// Absent is false; a value that is not a boolean is an error (it threw from Json::value before).
+Result<bool> BoolField(const Json& v, const char* key, const std::string& where) {
+  if (!v.contains(key) || v[key].is_null()) return false;
+  if (!v[key].is_boolean()) {
+    return Error(ErrorCode::kInvalidArgument, where + ": \"" + key + "\" must be true or false");
+  }
+  return v[key].get<bool>();
+}
+
 Status FillExec(const Entry& user, const std::string& user_name, Config* config) {
   const Json& exec = user.value["exec"];
   if (!exec.is_object()) {
@@ -120,7 +129,9 @@ Status FillExec(const Entry& user, const std::string& user_name, Config* config)
     }
   }
   p.install_hint = StringField(exec, "installHint");
-  p.provide_cluster_info = exec.value("provideClusterInfo", false);
+  auto provide = BoolField(exec, "provideClusterInfo", user.file + ": user \"" + user_name + "\"");
+  if (!provide.ok()) return provide.error();
+  p.provide_cluster_info = *provide;
   config->has_exec = true;
   return Status::Ok();
 }
@@ -188,7 +199,10 @@ Result<Config> LoadKubeconfig(const std::vector<std::string>& paths, const std::
                                                   "\" must start with https:// or http://");
   }
   while (config.server.size() > 8 && config.server.back() == '/') config.server.pop_back();
-  config.insecure_skip_tls_verify = cluster.value.value("insecure-skip-tls-verify", false);
+  auto insecure = BoolField(cluster.value, "insecure-skip-tls-verify",
+                            cluster.file + ": cluster \"" + cluster_name + "\"");
+  if (!insecure.ok()) return insecure.error();
+  config.insecure_skip_tls_verify = *insecure;
   auto ca = DataOrFile(cluster, "certificate-authority", "cluster \"" + cluster_name + "\"");
   if (!ca.ok()) return ca.error();
   config.ca_pem = *ca;

@@ -250,6 +250,18 @@ INSTANTIATE_TEST_SUITE_P(
                 "users: [{name: u, user: {auth-provider: {name: gcp}}}]\n"
                 "contexts: [{name: c, context: {cluster: k, user: u}}]\n",
                 "", "auth-provider plugins are not supported"},
+        // Found by test/fuzz/kubeconfig_fuzz.cc: these threw out of LoadKubeconfig.
+        BadCase{"InsecureNotABoolean",
+                "current-context: c\nclusters: [{name: k, cluster: {server: \"https://h\", "
+                "insecure-skip-tls-verify: \"falsy\"}}]\n"
+                "contexts: [{name: c, context: {cluster: k}}]\n",
+                "", "\"insecure-skip-tls-verify\" must be true or false"},
+        BadCase{"ProvideClusterInfoNotABoolean",
+                "current-context: c\nclusters: [{name: k, cluster: {server: \"https://h\"}}]\n"
+                "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, "
+                "command: x, provideClusterInfo: [1]}}}]\n"
+                "contexts: [{name: c, context: {cluster: k, user: u}}]\n",
+                "", "\"provideClusterInfo\" must be true or false"},
         BadCase{"ClustersNotAList", "clusters: {a: b}\n", "", "\"clusters\" must be a list"},
         BadCase{"NotAMap", "- just\n- a list\n", "", "must be a YAML map"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return info.param.name; });
