@@ -462,6 +462,9 @@ Result<std::vector<Document>> ParseDocumentsWithLines(std::string_view text,
     if (!root || builder.nodes()[*root].kind == Node::Kind::kNull) continue;
     auto converted = converter.Convert(*root);
     if (!converted.ok()) return converted.error();
+    // A tagged empty scalar ("!x") is null too: skipped like any empty document, so that what
+    // ToYaml writes for it reads back the same.
+    if (converted->is_null()) continue;
     const YAML::Mark& mark = builder.nodes()[*root].mark;
     out.push_back({std::move(*converted), mark.is_null() ? 0 : mark.line + 1});
   }
@@ -514,6 +517,9 @@ void Emit(YAML::Emitter& out, const Json& v) {
     case Json::value_t::object:
       out << YAML::BeginMap;
       for (auto it = v.begin(); it != v.end(); ++it) {
+        // YAML reads an implicit key of at most 1,024 characters; longer ones (escaping can
+        // double a key) are written as explicit "? key" entries.
+        if (it.key().size() > 256) out << YAML::LongKey;
         out << YAML::Key;
         Emit(out, Json(it.key()));
         out << YAML::Value;

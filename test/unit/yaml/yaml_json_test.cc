@@ -106,6 +106,28 @@ TEST(ToYaml, ReadsBackAsTheSameJson) {
   EXPECT_EQ(*back, j) << text;
 }
 
+// YAML allows an implicit key of at most 1,024 characters; a longer key (found by
+// test/fuzz/yaml_fuzz.cc) was written as one and did not read back.
+// Found by test/fuzz/yaml_fuzz.cc: "!2\"" was a null document, where "~" is no document.
+TEST(ParseDocuments, ATaggedEmptyDocumentIsNoDocumentLikeAnyEmptyOne) {
+  for (const char* text : {"!2\"", "~", "--- !x\n", "---\n"}) {
+    auto docs = ParseDocuments(text, "empty.yaml");
+    ASSERT_TRUE(docs.ok()) << text << ": " << docs.error().message();
+    EXPECT_TRUE(docs->empty()) << text;
+  }
+}
+
+TEST(ToYaml, LongKeysReadBack) {
+  Json j = Json::object();
+  j[std::string(2000, 'k')] = "plain key";
+  j[std::string(600, '"')] = "escaped to twice its length";
+  j["short"] = {{std::string(1500, 'n'), {1, 2}}};
+  std::string text = ToYaml(j);
+  auto back = ParseDocument(text, "emitted");
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, j);
+}
+
 }  // namespace
 }  // namespace plumbline::yaml
 
