@@ -17,6 +17,8 @@ packages=(
   prometheus
   # install tests: comparing deploy/ with the Helm chart (test/install/same_install.py)
   python3-yaml
+  # fuzzing (hack/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 sudo_cmd=()
