@@ -66,6 +66,20 @@ void Walk(const Json& fields, const Json* node, const std::string& path,
   }
 }
 
+void CollectLeaves(const Json& fields, const std::string& path, std::set<std::string>* out) {
+  for (const auto& [token, sub] : fields.items()) {
+    if (token == ".") {
+      out->insert(path + "/.");
+    } else if (sub.is_object() && !sub.empty()) {
+      CollectLeaves(sub, path + "/" + token, out);
+    } else {
+      out->insert(path + "/" + token);
+    }
+  }
+}
+
+bool IsEmptyContainer(const Json& v) { return (v.is_object() || v.is_array()) && v.empty(); }
+
 }  // namespace
 
 std::string EscapePointerToken(const std::string& token) {
@@ -106,11 +120,30 @@ bool Covers(const std::string& ignored, const std::string& pointer) {
           pointer[ignored.size()] == '/');
 }
 
-std::vector<std::string> Diff(const FieldValues& expected, const FieldValues& live) {
+std::set<std::string> LeafPaths(const Json& fields) {
+  std::set<std::string> out;
+  if (fields.is_object()) CollectLeaves(fields, "", &out);
+  return out;
+}
+
+std::vector<std::string> Diff(const FieldValues& expected, const FieldValues& live,
+                              const std::set<std::string>& owned_live) {
   std::vector<std::string> differing;
   for (const auto& [path, want] : expected) {
     auto it = live.find(path);
     bool same = it != live.end() ? it->second == want : !want.present;
+    if (!same && it != live.end() && it->second.present) {
+      const Json& got = it->second.value;
+      if (want.present) {
+        // Git's empty map (list), which others added to, and which is still ours.
+        same = IsEmptyContainer(want.value) && want.value.type() == got.type() &&
+               owned_live.count(path) > 0;
+      } else {
+        // Owned, yet not stored: a built-in type drops an empty map or list. The first key
+        // another manager adds takes the field from us, so ownership tells nothing here.
+        same = got.is_object() || got.is_array();
+      }
+    }
     if (!same) differing.push_back(want.pointer);
   }
   std::sort(differing.begin(), differing.end());

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,21 @@ Json OwnedFields(const Json& object, const std::string& manager);
 // The values of `object` at every leaf of `fields` (a FieldsV1 tree).
 FieldValues Extract(const Json& object, const Json& fields);
 
+// The paths (as FieldValues keys) of every leaf of `fields` (a FieldsV1 tree).
+std::set<std::string> LeafPaths(const Json& fields);
+
 // JSON pointers (from `expected`) of the fields whose live value differs or is missing; a
 // missing map or list item is reported once, not field by field. Sorted.
-std::vector<std::string> Diff(const FieldValues& expected, const FieldValues& live);
+//
+// A map or list that git declares empty is owned as a leaf ("f:annotations": {}), like an atomic
+// one. Where our manager still owns that leaf in the live object (`owned_live`: LeafPaths of its
+// live FieldsV1), the keys or items in it belong to other managers: any map (list) matches. An
+// atomic map or list that another manager changed has moved to that manager, so it is compared
+// whole. A built-in type does not store an empty map or list at all (ConfigMap `data: {}`,
+// `metadata.annotations: {}`); there any map or list another manager adds matches, atomic or not,
+// since nothing tells them apart without the schema.
+std::vector<std::string> Diff(const FieldValues& expected, const FieldValues& live,
+                              const std::set<std::string>& owned_live = {});
 
 // Whether `pointer` is `ignored` or lies beneath it ("/spec/replicas" covers itself only;
 // "/spec/template" covers everything under it).

@@ -9,6 +9,7 @@ std::optional<Expectation> ExpectationFrom(const Json& stored, const std::string
   Json fields = OwnedFields(stored, manager);
   if (!fields.is_object()) return std::nullopt;
   Expectation e;
+  e.manager = manager;
   e.manifest_hash = manifest_hash;
   e.resource_version = stored["metadata"].value("resourceVersion", "");
   e.values = Extract(stored, fields);
@@ -22,7 +23,9 @@ std::vector<std::string> Evaluate(const Expectation& expected, const Json& live)
       live["metadata"].value("resourceVersion", "") == expected.resource_version) {
     return {};  // the very object our apply stored
   }
-  std::vector<std::string> differing = Diff(expected.values, Extract(live, expected.fields));
+  std::vector<std::string> differing =
+      Diff(expected.values, Extract(live, expected.fields),
+           LeafPaths(OwnedFields(live, expected.manager)));
   std::erase_if(differing, [&](const std::string& p) {
     return std::any_of(expected.ignored.begin(), expected.ignored.end(),
                        [&](const std::string& i) { return Covers(i, p); });

@@ -31,6 +31,7 @@ struct ObjectDrift {
 
 // What was learnt about one object from our last apply (or dry run) of it.
 struct Expectation {
+  std::string manager;           // our field manager
   size_t manifest_hash = 0;      // of what git rendered, so a change in git is seen
   std::string resource_version;  // of `stored`; "" when unknown (a dry run)
   Json fields;                   // FieldsV1 tree our manager owns

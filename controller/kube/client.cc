@@ -314,10 +314,12 @@ Result<Json> Client::UpdateStatus(const Json& object) {
                    target->context);
 }
 
-Result<Json> Client::Update(const Json& object) {
+Result<Json> Client::Update(const Json& object, const std::string& field_manager) {
   auto target = TargetOf(ResourceFor(object), object);
   if (!target.ok()) return target.error();
-  return ParseBody(Do(Call{"update", "PUT", target->path, object.dump(), "application/json",
+  std::string path = target->path;
+  AddQuery(&path, "fieldManager", field_manager);
+  return ParseBody(Do(Call{"update", "PUT", path, object.dump(), "application/json",
                            target->context}),
                    target->context);
 }

@@ -126,8 +126,9 @@ class Client {
   Result<Json> Create(const Json& object, bool dry_run = false);
   // PUT of the status subresource; the object's resourceVersion is the precondition.
   Result<Json> UpdateStatus(const Json& object);
-  // PUT of the whole object; its resourceVersion, when set, is the precondition.
-  Result<Json> Update(const Json& object);
+  // PUT of the whole object; its resourceVersion, when set, is the precondition. A non-empty
+  // `field_manager` names the manager the server records for the change.
+  Result<Json> Update(const Json& object, const std::string& field_manager = "");
   Status Delete(const ResourceInfo& resource, const std::string& ns, const std::string& name,
                 const DeleteOptions& options = {});
   Result<std::unique_ptr<WatchStream>> Watch(const ResourceInfo& resource, const std::string& ns,

@@ -2,6 +2,7 @@
 // another field manager (as kubectl or an autoscaler would), and the controller's metrics.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,6 +49,18 @@ class DriftTest : public GitOpsTest {
     options.force = true;
     auto applied = client_->Apply(patch, options);
     ASSERT_TRUE(applied.ok()) << applied.error().message();
+  }
+
+  // Changes the live object with `change` and writes it back (PUT) as field manager `manager`:
+  // an Update, as controllers such as kube-controller-manager and `kubectl edit` write.
+  void UpdateAs(const std::string& manager, const std::string& api_version,
+                const std::string& kind, const std::string& name,
+                const std::function<void(Json&)>& change) {
+    Json live = Live(api_version, kind, namespace_, name);
+    ASSERT_FALSE(live.is_null()) << kind << "/" << name;
+    change(live);
+    auto updated = client_->Update(live, manager);
+    ASSERT_TRUE(updated.ok()) << updated.error().message();
   }
 
   void SetImage(const std::string& image) {

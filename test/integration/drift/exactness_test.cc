@@ -195,6 +195,170 @@ TEST_F(ExactnessTest, OtherManagersFieldsAreNeitherDriftNorOverwritten) {
   EXPECT_EQ(DriftOf(GetApp("web")).value("count", -1), 0);
 }
 
+// git declares empty maps; kube-controller-manager adds the Deployment's revision annotation
+// and another controller a ConfigMap key. Neither is drift, so nothing is re-applied.
+TEST_F(ExactnessTest, KeysOtherManagersAddToAnEmptyMapInGitAreNotDrift) {
+  std::string url;
+  GitRepo repo = NewRepo("empty-maps", &url);
+  std::string deployment = testing::kDriftDeployment;
+  deployment.replace(deployment.find("metadata: {name: web}"), 21,
+                     "metadata: {name: web, annotations: {}}");
+  repo.Write("app/deploy.yaml", deployment);
+  repo.Write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\n"
+                                "metadata: {name: settings, annotations: {}}\ndata: {}\n");
+  std::string sha = repo.Commit("empty maps");
+  ApplyApp("web", Spec(url, "correct", "1s"));
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha &&
+           StatusOf(a).value("inventory", Json::array()).size() == 2;
+  }));
+  ASSERT_TRUE(WaitReconciles(2));
+
+  UpdateAs("kube-controller-manager", "apps/v1", "Deployment", "web", [](Json& d) {
+    d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1";
+  });
+  UpdateAs("settings-controller", "v1", "ConfigMap", "settings", [](Json& c) {
+    c["data"]["generated"] = "by another controller";
+    c["metadata"]["annotations"]["example.com/generated"] = "true";
+  });
+  const std::vector<std::tuple<std::string, std::string, std::string>> objects = {
+      {"apps/v1", "Deployment", "web"}, {"v1", "ConfigMap", "settings"}};
+  auto versions = Versions(objects);
+  auto& counts = GitOpsEnvironment::Get()->request_counts();
+  auto before = counts.Snapshot();
+
+  ASSERT_TRUE(WaitReconciles(3));  // three intervals, and the watch events long since
+  auto after = counts.Snapshot();
+  Json app = GetApp("web");
+  EXPECT_EQ(DriftOf(app).value("count", -1), 0) << DriftOf(app).dump();
+  EXPECT_EQ(Cond(app, "Drifted", "reason"), "NoDrift") << Cond(app, "Drifted", "message");
+  EXPECT_EQ(AppMetric("plumbline_drift_detected_total"), 0);
+  EXPECT_EQ(EventCount("DriftDetected") + EventCount("DriftCorrected"), 0);
+  EXPECT_EQ(Writes(before, after), 0)
+      << "an object was re-applied\n"
+      << Live("apps/v1", "Deployment", namespace_, "web")["metadata"].dump() << "\n"
+      << Live("v1", "ConfigMap", namespace_, "settings")["metadata"].dump();
+  EXPECT_EQ(Versions(objects), versions);
+  Json config = Live("v1", "ConfigMap", namespace_, "settings");
+  EXPECT_EQ(config["data"]["generated"], "by another controller");
+
+  // What git does own in those objects is still watched.
+  SetImage("nginx:evil");
+  ASSERT_TRUE(Eventually([&] { return LiveImage() == "nginx:1.25"; }));
+  EXPECT_EQ(Live("apps/v1", "Deployment", namespace_, "web")["metadata"]["annotations"]
+                ["deployment.kubernetes.io/revision"],
+            "1");
+}
+
+// Every shape a manifest's field can take, on a custom resource whose schema says how each
+// merges. Fields another manager adds to a granular map, list or set are not drift; an atomic
+// map or list another manager changed is (the change took it from git, as a dry-run apply would
+// show), and so is a changed scalar.
+const char* kShapesCrd = R"(apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: shapes.drift.example.com}
+spec:
+  group: drift.example.com
+  names: {kind: Shape, plural: shapes, singular: shape}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+              note: {type: string}
+              labels: {type: object, additionalProperties: {type: string}}
+              ports:
+                type: array
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [name]
+                items:
+                  type: object
+                  required: [name]
+                  properties: {name: {type: string}, port: {type: integer}}
+              tags: {type: array, x-kubernetes-list-type: set, items: {type: string}}
+              extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+              steps: {type: array, items: {type: object, properties: {run: {type: string}}}}
+              selector:
+                type: object
+                x-kubernetes-map-type: atomic
+                additionalProperties: {type: string}
+              args: {type: array, x-kubernetes-list-type: atomic, items: {type: string}}
+)";
+
+TEST_F(ExactnessTest, OnlyFieldsGitOwnsAreDriftWhateverTheirShape) {
+  std::string url;
+  GitRepo repo = NewRepo("shapes", &url);
+  repo.Write("app/crd.yaml", kShapesCrd);
+  repo.Write("app/shape.yaml", R"(apiVersion: drift.example.com/v1
+kind: Shape
+metadata: {name: s}
+spec:
+  size: 1
+  note: ""
+  labels: {}
+  ports: []
+  tags: []
+  extra: {}
+  steps: []
+  selector: {}
+  args: []
+)");
+  std::string sha = repo.Commit("shapes");
+  // A 1 s interval: Shapes are watched from the second reconcile on, once the kind is known.
+  ApplyApp("web", Spec(url, "report", "1s"));
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastAppliedRevision", "") == sha &&
+           StatusOf(a).value("inventory", Json::array()).size() == 2;
+  }));
+  const std::string kApi = "drift.example.com/v1";
+  // Wait until a change to the Shape is seen, then undo it.
+  EditAs("kubectl-edit", kApi, "Shape", "s", {{"spec", {{"size", 2}}}});
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) { return Cond(a, "Drifted") == "True"; }));
+  EditAs("kubectl-edit", kApi, "Shape", "s", {{"spec", {{"size", 1}}}});
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) { return Cond(a, "Drifted") == "False"; }));
+
+  // Another controller adds to every granular field git declares empty.
+  UpdateAs("other-controller", kApi, "Shape", "s", [](Json& o) {
+    Json& spec = o["spec"];
+    spec["labels"]["added"] = "x";
+    spec["ports"].push_back({{"name", "metrics"}, {"port", 9090}});
+    spec["tags"].push_back("added");
+    spec["extra"]["added"] = {{"nested", true}};
+  });
+  // Then changes a field git owns, on the same object (its watch delivers in order): once that
+  // is reported, the additions were judged too, and only the changed field is drift.
+  EditAs("kubectl-edit", kApi, "Shape", "s", {{"spec", {{"size", 3}}}});
+  auto fields = [](const Json& a) {
+    Json objects = DriftOf(a).value("objects", Json::array());
+    return objects.size() == 1 ? objects[0].value("fields", Json::array()) : Json::array();
+  };
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) { return !fields(a).empty(); }));
+  Json app = GetApp("web");
+  EXPECT_EQ(fields(app), Json::array({"/spec/size"}))
+      << DriftOf(app).dump() << "\n"
+      << Live(kApi, "Shape", namespace_, "s")["metadata"]["managedFields"].dump();
+
+  // Atomic fields another manager changed now belong to it: drift, as a dry run would show.
+  UpdateAs("other-controller", kApi, "Shape", "s", [](Json& o) {
+    Json& spec = o["spec"];
+    spec["selector"]["added"] = "x";
+    spec["args"].push_back("--added");
+    spec["steps"].push_back({{"run", "added"}});
+  });
+  const Json want = Json::array({"/spec/args", "/spec/selector", "/spec/size", "/spec/steps"});
+  EXPECT_TRUE(WaitApp("web", [&](const Json& a) { return fields(a) == want; }))
+      << DriftOf(GetApp("web")).dump() << "\n"
+      << Live(kApi, "Shape", namespace_, "s")["metadata"]["managedFields"].dump();
+}
+
 TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
   constexpr int kObjects = 300;
   std::string url;

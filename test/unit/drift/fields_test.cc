@@ -114,6 +114,86 @@ TEST(Evaluate, SameResourceVersionIsNoDriftAndIgnoredPointersAreDropped) {
   EXPECT_FALSE(ExpectationFrom(Stored(), "nobody", 1, {}).has_value());
 }
 
+// A ConfigMap applied with `metadata.annotations: {}` and `data: {}`, and a list declared empty
+// (`finalizers: []`): the server records each as a leaf, as it does an atomic map.
+Json EmptyShapes(const Json& ours) {
+  return Json::parse(R"({
+    "apiVersion": "v1", "kind": "ConfigMap",
+    "metadata": {"name": "c", "resourceVersion": "5", "annotations": {}, "finalizers": [],
+                 "managedFields": [{"manager": "plumbline", "operation": "Apply",
+                                    "fieldsV1": )" + ours.dump() + R"(}]},
+    "data": {}
+  })");
+}
+
+const char* kEmptyOwned =
+    R"({"f:metadata": {"f:annotations": {}, "f:finalizers": {}}, "f:data": {}})";
+
+TEST(Evaluate, AnEmptyMapOrListInGitIsNotDriftWhenAnotherManagerAddsToIt) {
+  auto expected = ExpectationFrom(EmptyShapes(Json::parse(kEmptyOwned)), "plumbline", 1, {});
+  ASSERT_TRUE(expected.has_value());
+
+  // kube-controller-manager adds an annotation, another controller a finalizer and a key: our
+  // manager still owns the (empty) fields, the additions are the other managers'.
+  Json live = EmptyShapes(Json::parse(kEmptyOwned));
+  live["metadata"]["resourceVersion"] = "6";
+  live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1";
+  live["metadata"]["finalizers"].push_back("example.com/hold");
+  live["data"]["added"] = "by someone else";
+  live["metadata"]["managedFields"].push_back(Json::parse(R"({
+    "manager": "kube-controller-manager", "operation": "Update", "fieldsV1": {
+      "f:metadata": {"f:annotations": {"f:deployment.kubernetes.io/revision": {}},
+                     "f:finalizers": {"v:\"example.com/hold\"": {}}},
+      "f:data": {"f:added": {}}}})"));
+  EXPECT_EQ(Evaluate(*expected, live), std::vector<std::string>{});
+
+  // A built-in type stores no empty map: what our apply stored lacks `data` and `annotations`.
+  Json dropped = EmptyShapes(Json::parse(kEmptyOwned));
+  dropped.erase("data");
+  dropped["metadata"].erase("annotations");
+  auto from_dropped = ExpectationFrom(dropped, "plumbline", 1, {});
+  ASSERT_TRUE(from_dropped.has_value());
+  EXPECT_EQ(Evaluate(*from_dropped, live), std::vector<std::string>{});
+  // There the other manager's first key takes the field from ours, as the API server does.
+  Json taken = live;
+  taken["metadata"]["managedFields"][0]["fieldsV1"] =
+      Json::parse(R"({"f:metadata": {"f:finalizers": {}}})");
+  EXPECT_EQ(Evaluate(*from_dropped, taken), std::vector<std::string>{});
+  Json scalar = live;
+  scalar["data"] = "not a map";
+  EXPECT_EQ(Evaluate(*from_dropped, scalar), std::vector<std::string>{"/data"});
+
+  // A map where git has a list (or a scalar) is still drift.
+  Json retyped = live;
+  retyped["data"] = Json::array();
+  EXPECT_EQ(Evaluate(*expected, retyped), std::vector<std::string>{"/data"});
+  // So is a removed map: git declares it.
+  Json removed = live;
+  removed["metadata"].erase("annotations");
+  EXPECT_EQ(Evaluate(*expected, removed), std::vector<std::string>{"/metadata/annotations"});
+}
+
+TEST(Evaluate, AnAtomicMapAnotherManagerChangedIsDrift) {
+  auto expected = ExpectationFrom(EmptyShapes(Json::parse(kEmptyOwned)), "plumbline", 1, {});
+  ASSERT_TRUE(expected.has_value());
+  // The change moved `data` (atomic here) to the other manager: our manager no longer owns it,
+  // so git's empty map is compared whole.
+  Json live = EmptyShapes(Json::parse(R"({"f:metadata": {"f:annotations": {},
+                                                         "f:finalizers": {}}})"));
+  live["metadata"]["resourceVersion"] = "6";
+  live["data"]["added"] = "by someone else";
+  EXPECT_EQ(Evaluate(*expected, live), std::vector<std::string>{"/data"});
+}
+
+TEST(Fields, LeafPathsNamesEveryLeafAsExtractDoes) {
+  Json fields = Json::parse(kOwned);
+  FieldValues values = Extract(Stored(), fields);
+  std::set<std::string> from_values;
+  for (const auto& [path, _] : values) from_values.insert(path);
+  EXPECT_EQ(LeafPaths(fields), from_values);
+  EXPECT_TRUE(LeafPaths(Json()).empty());
+}
+
 TEST(Tracker, ReportsAChangeOnceAndWakesTheApplication) {
   Tracker tracker;
   std::vector<std::string> woken;
