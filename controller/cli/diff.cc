@@ -29,8 +29,11 @@ Result<std::vector<source::File>> ReadLocal(const std::string& root, const std::
   std::vector<source::File> files;
   const fs::path base = fs::path(root) / dir;
   std::error_code ec;
+  if (!fs::exists(base, ec)) {
+    return Error(ErrorCode::kNotFound, "\"" + base.string() + "\" does not exist");
+  }
   if (!fs::is_directory(base, ec)) {
-    return Error(ErrorCode::kNotFound, "\"" + base.string() + "\" is not a directory");
+    return Error(ErrorCode::kInvalidArgument, "\"" + base.string() + "\" is not a directory");
   }
   for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
@@ -180,6 +183,10 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   std::string from;
   if (!flags.Get("local").empty()) {
     auto local = ReadLocal(flags.Get("local"), spec->path);
+    // As the controller does: a deleted path is empty only with allowEmpty.
+    if (!local.ok() && local.error().code() == ErrorCode::kNotFound && spec->allow_empty) {
+      local = std::vector<source::File>{};
+    }
     if (!local.ok()) return fail(local.error());
     files = std::move(*local);
     from = "local checkout " + flags.Get("local");
@@ -198,6 +205,10 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     auto snapshot = git->Fetch(request);
     if (!snapshot.ok()) return fail(snapshot.error().Wrap("fetching " + spec->repo_url));
     auto read = (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions()));
+    // As the controller does: a deleted path is empty only with allowEmpty.
+    if (!read.ok() && read.error().code() == ErrorCode::kNotFound && spec->allow_empty) {
+      read = std::vector<source::File>{};
+    }
     if (!read.ok()) return fail(read.error());
     files = std::move(*read);
     from = RedactUrls(spec->repo_url) + " at " + (*snapshot)->commit().sha.substr(0, 12);

@@ -255,7 +255,9 @@ class Libgit2Snapshot : public Snapshot {
         walked += (walked.empty() ? "" : "/") + part;
         const git_tree_entry* e = git_tree_entry_byname(current.get(), part.c_str());
         if (!e) {
-          return Error(ErrorCode::kInvalidArgument,
+          // NotFound, apart from the other path errors: an app whose last file was removed has
+          // no directory left in git, which allowEmpty accepts.
+          return Error(ErrorCode::kNotFound,
                        "path \"" + *clean + "\" does not exist at commit " + commit_.sha);
         }
         if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {

@@ -158,6 +158,36 @@ TEST_F(DeployTest, AnEmptyRenderDoesNotPruneEverythingUnlessAllowed) {
   EXPECT_EQ(Color(), "<missing>");
 }
 
+// Removing an app's last file deletes its directory in git: retiring an app through git needs
+// no placeholder file, only allowEmpty.
+TEST_F(DeployTest, ADeletedPathIsRefusedAndWithAllowEmptyPrunes) {
+  std::string url;
+  GitRepo repo = NewRepo("deleted-path", &url);
+  repo.Write("app/settings.yaml", ConfigMapYaml("settings", "blue"));
+  repo.Write("other/kept.yaml", ConfigMapYaml("kept", "red"));
+  std::string first = repo.Commit("one object");
+  ApplyApp("web", Spec(url, true));
+  ASSERT_TRUE(ReadyAt("web", first));
+
+  repo.Remove("app/settings.yaml");
+  std::string gone = repo.Commit("retire the app");
+  ASSERT_TRUE(WaitApp("web", [&](const Json& app) {
+    return StatusOf(app).value("lastAttemptedRevision", "") == gone &&
+           Cond(app, "Ready", "reason") == "RenderFailed";
+  }));
+  const std::string message = Cond(GetApp("web"), "Ready", "message");
+  EXPECT_NE(message.find("path \"app\" does not exist"), std::string::npos) << message;
+  EXPECT_NE(message.find("allowEmpty"), std::string::npos) << message;
+  EXPECT_EQ(Color(), "blue");
+
+  Json spec = Spec(url, true);
+  spec["allowEmpty"] = true;
+  ApplyApp("web", spec);
+  ASSERT_TRUE(ReadyAt("web", gone));
+  EXPECT_EQ(Color(), "<missing>");
+  EXPECT_EQ(StatusOf(GetApp("web")).value("inventory", Json::array()).size(), 0u);
+}
+
 TEST_F(DeployTest, DeletingTheApplicationDeletesItsObjectsOnlyWithPrune) {
   std::string url;
   GitRepo repo = NewRepo("delete", &url);
