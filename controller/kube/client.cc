@@ -137,17 +137,20 @@ Result<http::Request> Client::NewRequest(const std::string& method, const std::s
 Result<std::string> Client::Do(const Call& call, int* status) {
   constexpr int kMaxThrottleRetries = 3;
   bool reauthenticated = false;
-  if (call.method != "GET" && shared_->options.may_write &&
-      call.path.find("dryRun=All") == std::string::npos) {
-    if (Status allowed = shared_->options.may_write(); !allowed.ok()) {
-      return allowed.error().Wrap(call.context);
-    }
-  }
+  const bool fenced = call.method != "GET" && shared_->options.may_write &&
+                      call.path.find("dryRun=All") == std::string::npos;
   for (int attempt = 0;; ++attempt) {
     auto req = NewRequest(call.method, call.path, call.context);
     if (!req.ok()) return req.error();
     req->body = call.body;
     req->content_type = call.content_type;
+    // Asked right before every send: the rate limiter, a credential plugin or a Retry-After
+    // wait may each have outlasted the lease since the last one.
+    if (fenced) {
+      if (Status allowed = shared_->options.may_write(); !allowed.ok()) {
+        return allowed.error().Wrap(call.context);
+      }
+    }
 
     auto start = std::chrono::steady_clock::now();
     auto resp = shared_->http->Send(*req);
