@@ -371,6 +371,13 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     elector = std::make_unique<leader::Elector>(*lease_client, election, logger);
   }
 
+  // The cache outlives a killed process (an emptyDir survives a container restart), and so do
+  // the lock files of a fetch it was in the middle of; nothing else writes this cache.
+  if (int removed = source::RemoveStaleLocks(flags.Get("cache-dir"), std::chrono::seconds(0));
+      removed > 0) {
+    logger.Info("git cache: removed lock files a killed fetch left",
+                {{"files", std::to_string(removed)}});
+  }
   source::SourceOptions git_options;
   git_options.allow_local_repos = flags.GetBool("allow-local-repos");
   auto git = source::NewLibgit2Source(flags.Get("cache-dir"), git_options);

@@ -113,6 +113,12 @@ struct SourceOptions {
 std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir,
                                             const SourceOptions& options = {});
 
+// Removes the lock files ("*.lock") that a git process killed mid-write leaves in the cache
+// repositories under `cache_dir`, if older than `older_than` (zero: all of them). A live writer
+// holds a lock for milliseconds; a stale one makes every later fetch of that repository fail.
+// Returns how many were removed.
+int RemoveStaleLocks(const std::string& cache_dir, std::chrono::seconds older_than);
+
 // Whether libgit2 would read `url` from this machine's disk: a file:// URL, or a path (git's
 // rule: no "://", and a '/' before the first ':' or no ':' at all; "host:path" is ssh).
 bool IsLocalRepoUrl(const std::string& url);

@@ -474,9 +474,13 @@ Status CheckAccess(git_repository* repo, const FetchRequest& request,
   return Status::Ok();
 }
 
+// A lock older than this has no live owner: git holds one for the milliseconds of a write.
+constexpr std::chrono::seconds kStaleLockAge{60};
+
 Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
                                                  const std::string& path,
-                                                 const std::string& cache_dir) {
+                                                 const std::string& cache_dir,
+                                                 bool locks_cleared = false) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   auto opened = OpenCache(path, /*create=*/true);
@@ -542,6 +546,12 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   }
   if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
   git_remote_disconnect(remote.get());
+  // A lock file with no live owner (a fetch killed mid-write) fails every fetch after it: remove
+  // it and try once more. A younger lock may be another process's; that one is reported.
+  // (libgit2 reports a lock as a plain error, not GIT_ELOCKED, from update_tips.)
+  if (rc != 0 && !locks_cleared && RemoveStaleLocks(path, kStaleLockAge) > 0) {
+    return FetchLocked(request, path, cache_dir, /*locks_cleared=*/true);
+  }
   if (rc != 0) return fail("cannot fetch");
 
   auto commit = Resolve(repo.get(), revision);
@@ -828,6 +838,26 @@ class Libgit2Source : public GitSource {
 std::unique_ptr<GitSource> NewLibgit2Source(const std::string& cache_dir,
                                             const SourceOptions& options) {
   return std::make_unique<Libgit2Source>(cache_dir, options);
+}
+
+int RemoveStaleLocks(const std::string& cache_dir, std::chrono::seconds older_than) {
+  int removed = 0;
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - older_than;
+  fs::recursive_directory_iterator it(cache_dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code stat_ec;
+    // Object files are written to temporary names, never locked: skip the bulk of the cache.
+    if (p.filename() == "objects" && it->is_directory(stat_ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (p.extension() != ".lock" || !it->is_regular_file(stat_ec)) continue;
+    if (older_than.count() > 0 && fs::last_write_time(p, stat_ec) > cutoff) continue;
+    if (!stat_ec && fs::remove(p, stat_ec)) ++removed;
+  }
+  return removed;
 }
 
 bool IsLocalRepoUrl(const std::string& url) {
