@@ -477,10 +477,18 @@ Status CheckAccess(git_repository* repo, const FetchRequest& request,
 // A lock older than this has no live owner: git holds one for the milliseconds of a write.
 constexpr std::chrono::seconds kStaleLockAge{60};
 
-Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
-                                                 const std::string& path,
-                                                 const std::string& cache_dir,
-                                                 bool locks_cleared = false) {
+// Failure classes that come from reading the cache repository itself (a truncated pack, a
+// corrupt object or ref), not from the remote: fetching anew into an empty repository mends them.
+bool IsCacheDamage(int error_class) {
+  return error_class == GIT_ERROR_ODB || error_class == GIT_ERROR_ZLIB ||
+         error_class == GIT_ERROR_OBJECT || error_class == GIT_ERROR_REFERENCE;
+}
+
+// One fetch into the cache repository at `path`. On failure, `*error_class` is libgit2's class
+// of the failure (0 when it did not come from libgit2).
+Result<std::shared_ptr<const Snapshot>> FetchOnce(const FetchRequest& request,
+                                               const std::string& path,
+                                               const std::string& cache_dir, int* error_class) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   auto opened = OpenCache(path, /*create=*/true);
@@ -512,6 +520,8 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   git_strarray& headers = (*access)->headers;
 
   auto fail = [&](const char* what) {
+    const git_error* e = git_error_last();
+    *error_class = ctx.failure.empty() && e ? e->klass : 0;
     std::string why = ctx.failure.empty() ? LastGitError() : ctx.failure;
     return Error(ErrorCode::kUnavailable, std::string(what) + ": " + why);
   };
@@ -546,17 +556,38 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
   }
   if (rc == 0) rc = git_remote_prune(remote.get(), &callbacks);
   git_remote_disconnect(remote.get());
-  // A lock file with no live owner (a fetch killed mid-write) fails every fetch after it: remove
-  // it and try once more. A younger lock may be another process's; that one is reported.
-  // (libgit2 reports a lock as a plain error, not GIT_ELOCKED, from update_tips.)
-  if (rc != 0 && !locks_cleared && RemoveStaleLocks(path, kStaleLockAge) > 0) {
-    return FetchLocked(request, path, cache_dir, /*locks_cleared=*/true);
-  }
   if (rc != 0) return fail("cannot fetch");
 
   auto commit = Resolve(repo.get(), revision);
   if (!commit.ok()) return commit.error();
   return MakeSnapshot(path, commit->get());
+}
+
+// A fetch that recovers from what a killed process or a damaged disk leaves in the cache.
+Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
+                                                 const std::string& path,
+                                                 const std::string& cache_dir) {
+  int error_class = 0;
+  auto fetched = FetchOnce(request, path, cache_dir, &error_class);
+  if (fetched.ok()) return fetched;
+  // A lock file with no live owner (a fetch killed mid-write) fails every fetch after it: remove
+  // it and try once more. A younger lock may be another process's; that one is reported.
+  // (libgit2 reports a lock from update_tips as a plain error, not GIT_ELOCKED.)
+  if (RemoveStaleLocks(path, kStaleLockAge) > 0) {
+    fetched = FetchOnce(request, path, cache_dir, &error_class);
+    if (fetched.ok()) return fetched;
+  }
+  // The cache repository is damaged: it is only a cache, so start it again from the remote.
+  if (IsCacheDamage(error_class)) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) return fetched;
+    auto again = FetchOnce(request, path, cache_dir, &error_class);
+    if (again.ok()) return again;
+    return again.error().Wrap("after refetching a damaged cache (" +
+                              fetched.error().message() + ")");
+  }
+  return fetched;
 }
 
 

@@ -1,7 +1,8 @@
-// Lock files a killed fetch leaves in the git cache (the cache is an emptyDir, which survives a
-// container restart): `plumbline run` removes them at start-up, and while running it removes a
-// lock that is old enough to have no live owner when a fetch fails on it. A fresh lock is left to
-// its owner, and the failure says which file is locked.
+// Faults in the git cache, which is an emptyDir and survives a container restart. Lock files a
+// killed fetch leaves: `plumbline run` removes them at start-up, and while running it removes a
+// lock that is old enough to have no live owner when a fetch fails on it (a fresh lock is left
+// to its owner, and the failure says which file is locked). A corrupted pack file: the cache
+// repository is fetched anew.
 #include <filesystem>
 
 #include "integration/process/process_fixture.h"
@@ -13,7 +14,7 @@ using testing::Eventually;
 
 namespace fs = std::filesystem;
 
-class StaleLockTest : public testing::ProcessTest {
+class CacheFaultTest : public testing::ProcessTest {
  protected:
   // The cache repository of this test's one remote (a bare repository under the cache dir).
   std::string CacheRepo(const std::string& cache_dir) {
@@ -43,7 +44,7 @@ class StaleLockTest : public testing::ProcessTest {
   }
 };
 
-TEST_F(StaleLockTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
+TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   const std::string url = daemon_->Url(namespace_ + "-web");
   testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
   const std::string first = CommitConfig(repo, "1");
@@ -90,6 +91,39 @@ TEST_F(StaleLockTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   ASSERT_TRUE(Eventually([&] { return AppliedAt(third); }, std::chrono::seconds(60)))
       << ReadyMessage() << "\n" << replicas_["replica-lock"]->Log();
   EXPECT_EQ(LiveValue(), "3");
+}
+
+TEST_F(CacheFaultTest, ATruncatedPackFileIsFetchedAnew) {
+  const std::string url = daemon_->Url(namespace_ + "-web");
+  testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
+  const std::string first = CommitConfig(repo, "1");
+  ApplyApp(url, "1s");
+  StartReplica("replica-pack");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(first); })) << replicas_["replica-pack"]->Log();
+
+  // Every pack file in the cache loses its second half, as a full disk or a killed write leaves.
+  const std::string cache = CacheRepo(dir_ + "/cache-replica-pack");
+  ASSERT_FALSE(cache.empty());
+  int truncated = 0;
+  for (const auto& entry : fs::directory_iterator(cache + "/objects/pack")) {
+    if (entry.path().extension() != ".pack") continue;
+    fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
+    ++truncated;
+  }
+  // Loose objects too, if the fetch left any.
+  for (const auto& entry : fs::recursive_directory_iterator(cache + "/objects")) {
+    if (entry.is_regular_file() && entry.path().parent_path().filename().string().size() == 2) {
+      fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
+      ++truncated;
+    }
+  }
+  ASSERT_GT(truncated, 0);
+
+  // The next commit is applied all the same, and nothing live was lost on the way.
+  const std::string second = CommitConfig(repo, "2");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
+      << ReadyMessage() << "\n" << replicas_["replica-pack"]->Log();
+  EXPECT_EQ(LiveValue(), "2");
 }
 
 }  // namespace
