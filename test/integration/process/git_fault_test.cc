@@ -1,10 +1,14 @@
 // Git servers that fail mid-way, against the real binary: one that accepts and then never
-// answers costs its own Application a FetchFailed after --git-timeout, and nobody else anything.
+// answers costs its own Application a FetchFailed after --git-timeout, and nobody else anything;
+// a transfer cut in the middle of the pack (a server killed mid-fetch) is retried and leaves the
+// cache whole.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -100,6 +104,64 @@ TEST_F(GitFaultTest, AServerThatNeverAnswersCostsOnlyItsOwnApplication) {
   std::printf("stalled server: FetchFailed after its timeout; the other app converged twice in "
               "%.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
+// 2 MiB that do not compress, outside the app's path: the pack is mostly this.
+void WriteNoise(testing::GitRepo& repo, const std::string& path, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string bytes(2 << 20, '\0');
+  for (auto& b : bytes) b = static_cast<char>(random());
+  repo.Write(path, bytes);
+}
+
+TEST_F(GitFaultTest, AFetchCutMidPackIsRetriedAndLeavesTheCacheWhole) {
+  const std::string name = namespace_ + "-web";
+  testing::GitRepo repo(dir_ + "/repos/" + name);
+  WriteNoise(repo, "blobs/one.bin", 1);
+  const std::string first = CommitConfig(repo, "1");
+  const std::string daemon_url = daemon_->Url(name);
+  const std::string daemon_port =
+      daemon_url.substr(16, daemon_url.find('/', 16) - 16);  // git://127.0.0.1:PORT/...
+  const int port = testing::FreePort();
+  const std::string log = dir_ + "/proxy.log";
+  // Cuts the first `cut` connections after 256 KiB of the server's answer.
+  auto start_proxy = [&](testing::BackgroundProcess& proxy, int cut) {
+    ASSERT_TRUE(proxy
+                    .Start({"python3",
+                            std::string(PLUMBLINE_SOURCE_DIR) +
+                                "/test/support/scripts/cutting_proxy.py",
+                            std::to_string(port), daemon_port, std::to_string(256 << 10),
+                            std::to_string(cut), log},
+                           dir_ + "/proxy.out")
+                    .ok());
+    ASSERT_TRUE(Eventually([&] { return testing::PortOpen(port); }));
+  };
+  auto cuts = [&] {
+    std::ifstream in(log);
+    int n = 0;
+    for (std::string what, bytes; in >> what >> bytes;) n += what == "cut";
+    return n;
+  };
+
+  // The first two clones die mid-pack; the third is whole.
+  testing::BackgroundProcess proxy;
+  start_proxy(proxy, 2);
+  ApplyApp("git://127.0.0.1:" + std::to_string(port) + "/" + name, "1s");
+  StartReplica("replica-cut");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(first); }, std::chrono::seconds(60)))
+      << Ready("web") << "\n" << replicas_["replica-cut"]->Log();
+  EXPECT_EQ(cuts(), 2);
+
+  // A fetch into the cache that now holds the first commit dies mid-pack too, then succeeds.
+  proxy.Stop();
+  testing::BackgroundProcess again;
+  start_proxy(again, 1);
+  WriteNoise(repo, "blobs/two.bin", 2);
+  const std::string second = CommitConfig(repo, "2");
+  ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
+      << Ready("web") << "\n" << replicas_["replica-cut"]->Log();
+  EXPECT_EQ(cuts(), 3);
+  EXPECT_EQ(LiveValue(), "2");
 }
 
 }  // namespace
