@@ -21,6 +21,7 @@ class BackgroundProcess {
   Status Start(const std::vector<std::string>& argv, const std::string& log_file);
   void Stop();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

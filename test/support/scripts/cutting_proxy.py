@@ -3,10 +3,12 @@
 (resets both sides of) the first CUT_CONNECTIONS connections whose answer from the upstream
 reaches CUT_AFTER_BYTES, as a server killed mid-transfer would. Smaller answers, and everything
 after those cuts, pass whole. Each connection is logged as one line "cut BYTES" or "whole BYTES"
-to LOG.
+to LOG. SIGUSR1 resets every connection open at that moment (logged "reset N"), as a load
+balancer that drops its connections does; TLS passes through untouched.
 
 usage: cutting_proxy.py PORT UPSTREAM_PORT CUT_AFTER_BYTES CUT_CONNECTIONS LOG
 """
+import signal
 import socket
 import struct
 import sys
@@ -15,6 +17,7 @@ import threading
 PORT, UPSTREAM, CUT_AFTER, CUT_CONNECTIONS, LOG = sys.argv[1:6]
 lock = threading.Lock()
 to_cut = [int(CUT_CONNECTIONS)]
+open_sockets = set()
 
 
 def log(line):
@@ -58,7 +61,13 @@ def take_cut():
 
 
 def serve(client):
-    upstream = socket.create_connection(("127.0.0.1", int(UPSTREAM)))
+    try:
+        upstream = socket.create_connection(("127.0.0.1", int(UPSTREAM)))
+    except OSError:
+        client.close()
+        return
+    with lock:
+        open_sockets.update((client, upstream))
     threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
     sent = 0
     try:
@@ -78,8 +87,22 @@ def serve(client):
     except OSError:
         pass
     log(f"whole {sent}")
+    with lock:
+        open_sockets.difference_update((client, upstream))
     client.close()
     upstream.close()
+
+
+def reset_all(signum, frame):
+    with lock:
+        sockets = list(open_sockets)
+        open_sockets.clear()
+    for sock in sockets:
+        reset(sock)
+    log(f"reset {len(sockets) // 2}")
+
+
+signal.signal(signal.SIGUSR1, reset_all)
 
 
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
