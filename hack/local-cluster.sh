@@ -151,8 +151,7 @@ up() {
   rm -rf "$dir"/{etcd-data,pki}
   gen_certs
   local etcd_port etcd_peer api_port
-  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
-  echo "$api_port" > "$dir/port"
+  etcd_port=$(free_port); etcd_peer=$(free_port)
 
   start_daemon etcd "$bin/etcd" --name local --data-dir "$dir/etcd-data" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" \
@@ -162,18 +161,29 @@ up() {
     --initial-cluster "local=http://127.0.0.1:$etcd_peer" \
     --unsafe-no-fsync --quota-backend-bytes 4294967296
 
-  local pki=$dir/pki
-  start_daemon kube-apiserver "$bin/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" \
-    --client-ca-file "$pki/ca.crt" --token-auth-file "$pki/tokens.csv" \
-    --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc \
-    --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
-    --allow-privileged=true --disable-admission-plugins ServiceAccount \
-    --cert-dir "$dir/apiserver-certs" "${apiserver_args[@]}"
-  wait_ready "$api_port"
+  local pki=$dir/pki attempt
+  for attempt in 1 2 3; do
+    api_port=$(free_port)
+    echo "$api_port" > "$dir/port"
+    start_daemon kube-apiserver "$bin/kube-apiserver" \
+      --etcd-servers "http://127.0.0.1:$etcd_port" \
+      --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+      --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" \
+      --client-ca-file "$pki/ca.crt" --token-auth-file "$pki/tokens.csv" \
+      --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+      --service-account-issuer https://kubernetes.default.svc \
+      --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
+      --allow-privileged=true --disable-admission-plugins ServiceAccount \
+      --cert-dir "$dir/apiserver-certs" "${apiserver_args[@]}"
+    if wait_ready "$api_port"; then break; fi
+    # A free port can be taken between choosing it and binding it (tests beside this one open
+    # connections all the time): choose another.
+    if [ "$attempt" -lt 3 ] && grep -q "address already in use" "$dir/kube-apiserver.log"; then
+      log "port $api_port was taken before kube-apiserver bound it; trying another"
+      continue
+    fi
+    return 1
+  done
   write_kubeconfig "$api_port"
 
   if $with_kcm; then
