@@ -182,11 +182,8 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   std::vector<source::File> files;
   std::string from;
   if (!flags.Get("local").empty()) {
-    auto local = ReadLocal(flags.Get("local"), spec->path);
-    // As the controller does: a deleted path is empty only with allowEmpty.
-    if (!local.ok() && local.error().code() == ErrorCode::kNotFound && spec->allow_empty) {
-      local = std::vector<source::File>{};
-    }
+    auto local =
+        render::DeletedPathAsEmpty(ReadLocal(flags.Get("local"), spec->path), spec->allow_empty);
     if (!local.ok()) return fail(local.error());
     files = std::move(*local);
     from = "local checkout " + flags.Get("local");
@@ -204,11 +201,9 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     auto git = source::NewLibgit2Source(flags.Get("cache-dir"));
     auto snapshot = git->Fetch(request);
     if (!snapshot.ok()) return fail(snapshot.error().Wrap("fetching " + spec->repo_url));
-    auto read = (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions()));
-    // As the controller does: a deleted path is empty only with allowEmpty.
-    if (!read.ok() && read.error().code() == ErrorCode::kNotFound && spec->allow_empty) {
-      read = std::vector<source::File>{};
-    }
+    auto read = render::DeletedPathAsEmpty(
+        (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions())),
+        spec->allow_empty);
     if (!read.ok()) return fail(read.error());
     files = std::move(*read);
     from = RedactUrls(spec->repo_url) + " at " + (*snapshot)->commit().sha.substr(0, 12);

@@ -422,9 +422,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     webhook_client = std::move(*c);
     // Connect and discover Applications now, so that the first delivery answers at once (the
     // sender gives up after 10 s; a TLS handshake alone can take seconds under load).
-    if (auto found = webhook_client->Resource(
-            kube::GroupVersionKind::FromApiVersion(std::string(app::kGroup) + "/" + app::kVersion,
-                                                   app::kKind));
+    if (auto found = webhook_client->Resource({app::kGroup, app::kVersion, app::kKind});
         !found.ok()) {
       logger.Warn("webhooks: Applications not discovered yet",
                   {{"error", found.error().message()}});

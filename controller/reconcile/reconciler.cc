@@ -575,15 +575,12 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
 
   // Render.
   run.phase = "Render";
-  auto files = (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render));
+  auto files = render::DeletedPathAsEmpty(
+      (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render)),
+      run.spec.allow_empty);
   if (!files.ok() && files.error().code() == ErrorCode::kNotFound) {
-    // The path was deleted in git: with allowEmpty that is an empty render (and a prune).
-    if (run.spec.allow_empty) {
-      files = std::vector<source::File>{};
-    } else {
-      return fail("RenderFailed", files.error().message() +
-                                      " (set spec.allowEmpty to render it as empty and prune)");
-    }
+    return fail("RenderFailed", files.error().message() +
+                                    " (set spec.allowEmpty to render it as empty and prune)");
   }
   if (!files.ok()) return fail("RenderFailed", files.error().message());
   auto rendered = render::Render(*files, options_.render);

@@ -113,4 +113,12 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
   return out;
 }
 
+Result<std::vector<source::File>> DeletedPathAsEmpty(Result<std::vector<source::File>> read,
+                                                     bool allow_empty) {
+  if (allow_empty && !read.ok() && read.error().code() == ErrorCode::kNotFound) {
+    return std::vector<source::File>{};
+  }
+  return read;
+}
+
 }  // namespace plumbline::render

@@ -36,4 +36,10 @@ bool Reads(const std::string& path);
 // Everything else (binaries, docs, charts' tarballs) is never loaded.
 source::ReadOptions ReadOptionsFor(const RenderOptions& options);
 
+// The files read for an Application's path, where a path that does not exist at the commit
+// (its last file was removed, so git has no directory) is no files when `allow_empty` is set:
+// the render is empty and prunes. Any other result is returned as it is.
+Result<std::vector<source::File>> DeletedPathAsEmpty(Result<std::vector<source::File>> read,
+                                                     bool allow_empty);
+
 }  // namespace plumbline::render
