@@ -33,15 +33,6 @@ class CacheFaultTest : public testing::ProcessTest {
     testing::WriteFile(file, "0000000000000000000000000000000000000000\n");
     fs::last_write_time(file, fs::file_time_type::clock::now() - age);
   }
-
-  std::string ReadyMessage() {
-    auto app = client_->Get(apps_, namespace_, "web");
-    if (!app.ok() || !app->contains("status")) return "";
-    for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready") return c.value("reason", "") + ": " + c.value("message", "");
-    }
-    return "";
-  }
 };
 
 TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
@@ -65,16 +56,16 @@ TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   const std::string second = CommitConfig(repo, "2");
   StartReplica("replica-lock");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
-      << ReadyMessage() << "\n" << replicas_["replica-lock"]->Log();
+      << Ready() << "\n" << replicas_["replica-lock"]->Log();
   EXPECT_FALSE(fs::exists(ref_lock));
 
   // While it runs, a fresh lock belongs to someone: a clear FetchFailed naming the file.
   LeaveLock(ref_lock, std::chrono::minutes(0));
   const std::string third = CommitConfig(repo, "3");
   ASSERT_TRUE(Eventually([&] {
-    const std::string m = ReadyMessage();
+    const std::string m = Ready();
     return m.rfind("FetchFailed", 0) == 0 && m.find("main.lock") != std::string::npos;
-  })) << ReadyMessage();
+  })) << Ready();
   EXPECT_EQ(LiveValue(), "2");
   // Once it is old enough to have no live owner, the next fetch removes it and goes on. (Asked
   // for at once, as `plumbline sync` does: the failures have backed the retries off.)
@@ -89,7 +80,7 @@ TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   as_sync.field_manager = "plumbline-sync-test";
   ASSERT_TRUE(client_->Apply(sync, as_sync).ok());
   ASSERT_TRUE(Eventually([&] { return AppliedAt(third); }, std::chrono::seconds(60)))
-      << ReadyMessage() << "\n" << replicas_["replica-lock"]->Log();
+      << Ready() << "\n" << replicas_["replica-lock"]->Log();
   EXPECT_EQ(LiveValue(), "3");
 }
 
@@ -122,7 +113,7 @@ TEST_F(CacheFaultTest, ATruncatedPackFileIsFetchedAnew) {
   // The next commit is applied all the same, and nothing live was lost on the way.
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
-      << ReadyMessage() << "\n" << replicas_["replica-pack"]->Log();
+      << Ready() << "\n" << replicas_["replica-pack"]->Log();
   EXPECT_EQ(LiveValue(), "2");
 }
 

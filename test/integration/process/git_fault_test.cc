@@ -70,15 +70,6 @@ class GitFaultTest : public testing::ProcessTest {
                           {"interval", "1s"}}}};
     ASSERT_TRUE(client_->Apply(app).ok());
   }
-
-  std::string Ready(const std::string& name) {
-    auto app = client_->Get(apps_, namespace_, name);
-    if (!app.ok() || !app->contains("status")) return "";
-    for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready") return c.value("reason", "") + ": " + c.value("message", "");
-    }
-    return "";
-  }
 };
 
 TEST_F(GitFaultTest, AServerThatNeverAnswersCostsOnlyItsOwnApplication) {

@@ -105,6 +105,15 @@ class ProcessTest : public KubeTest {
     ASSERT_TRUE(client_->Apply(app).ok());
   }
 
+  // "Reason: message" of Application `name`'s Ready condition, "" before it has one.
+  std::string Ready(const std::string& name = "web") {
+    auto app = client_->Get(apps_, namespace_, name);
+    if (!app.ok() || !app->contains("status")) return "";
+    for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
+      if (c.value("type", "") == "Ready") return c.value("reason", "") + ": " + c.value("message", "");
+    }
+    return "";
+  }
   bool AppliedAt(const std::string& sha) {
     auto app = client_->Get(apps_, namespace_, "web");
     return app.ok() && app->contains("status") &&
