@@ -27,9 +27,17 @@ struct Client::Call {
   std::string body;
   std::string content_type;
   std::string context;  // names the object in errors
+  std::string accept = "application/json";
 };
 
 namespace {
+
+// The server's metadata-only representations (as controller-runtime's metadata client asks
+// for them). A watch's events then each carry a PartialObjectMetadata.
+constexpr const char* kMetadataListAccept =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+constexpr const char* kMetadataAccept =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 std::string Meta(const Json& object, const char* field) {
   if (!object.is_object() || !object.contains("metadata")) return "";
@@ -144,6 +152,7 @@ Result<std::string> Client::Do(const Call& call, int* status) {
     if (!req.ok()) return req.error();
     req->body = call.body;
     req->content_type = call.content_type;
+    req->headers["Accept"] = call.accept;
     // Asked right before every send: the rate limiter, a credential plugin or a Retry-After
     // wait may each have outlasted the lease since the last one.
     if (fenced) {
@@ -235,7 +244,9 @@ Result<ObjectList> Client::ListPage(const ResourceInfo& resource, const std::str
   AddQuery(&path, "fieldSelector", options.field_selector);
   AddQuery(&path, "resourceVersion", options.resource_version);
   std::string context = "list " + resource.resource + (ns.empty() ? "" : " in " + ns);
-  auto body = ParseBody(Do(Call{"list", "GET", path, "", "", context}), context);
+  Call call{"list", "GET", path, "", "", context};
+  if (options.metadata_only) call.accept = kMetadataListAccept;
+  auto body = ParseBody(Do(call), context);
   if (!body.ok()) return body.error();
   ObjectList list;
   if (body->contains("items") && (*body)["items"].is_array()) {
@@ -367,6 +378,7 @@ Result<std::unique_ptr<WatchStream>> Client::Watch(const ResourceInfo& resource,
 
   auto req = NewRequest("GET", path, context);
   if (!req.ok()) return req.error();
+  if (options.metadata_only) req->headers["Accept"] = kMetadataAccept;
   auto start = std::chrono::steady_clock::now();
   auto stream = shared_->http_watch->OpenStream(*req);
   RequestRecord record{"watch", stream.ok() ? (*stream)->status() : 0,

@@ -50,6 +50,9 @@ struct ListOptions {
   int64_t limit = 500;  // page size; 0 for no paging
   std::string continue_token;
   std::string resource_version;
+  // Only each object's metadata (PartialObjectMetadata): for a watcher that needs to know that
+  // something changed, not what it holds (Secrets: their data never reaches our memory).
+  bool metadata_only = false;
 };
 
 struct ObjectList {
@@ -77,6 +80,7 @@ struct WatchOptions {
   std::string field_selector;
   bool allow_bookmarks = true;
   int timeout_seconds = 300;  // the server ends the watch after this
+  bool metadata_only = false;  // as ListOptions::metadata_only
 };
 
 struct WatchEvent {

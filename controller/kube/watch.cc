@@ -119,6 +119,7 @@ void ListWatcher::Backoff() {
 bool ListWatcher::ListOnce() {
   ListOptions list_options;
   list_options.label_selector = options_.label_selector;
+  list_options.metadata_only = options_.metadata_only;
   auto list = client_.List(resource_, options_.ns, list_options);
   ++lists_;
   if (!list.ok()) {
@@ -137,6 +138,7 @@ void ListWatcher::WatchOnce() {
   WatchOptions watch_options;
   watch_options.resource_version = resource_version();
   watch_options.label_selector = options_.label_selector;
+  watch_options.metadata_only = options_.metadata_only;
   watch_options.timeout_seconds = options_.watch_timeout_seconds;
   auto stream = client_.Watch(resource_, options_.ns, watch_options);
   ++watches_;

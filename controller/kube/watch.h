@@ -43,6 +43,7 @@ std::unique_ptr<WatchStream> NewWatchStream(std::unique_ptr<http::Stream> stream
 struct ListWatchOptions {
   std::string ns;  // empty: all namespaces (or a cluster-scoped kind)
   std::string label_selector;
+  bool metadata_only = false;  // objects carry only their metadata (see ListOptions)
   int watch_timeout_seconds = 300;
   // Start watching from here without listing first; "" lists first.
   std::string initial_resource_version;

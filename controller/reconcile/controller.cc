@@ -62,8 +62,12 @@ Status Controller::Start(bool run_workers) {
           [this](const Error& e) {
             log_.Warn("watch of Applications interrupted", {{"error", e.message()}});
           }});
+  // Secrets only wake the Applications that name them; the reconcile reads the one it needs.
+  // Metadata only, so no Secret's data (of every tenant of the cluster) is held or parsed here.
+  kube::ListWatchOptions secrets_lw = lw;
+  secrets_lw.metadata_only = true;
   secrets_watch_ = std::make_unique<kube::ListWatcher>(
-      client_, *secrets, lw,
+      client_, *secrets, secrets_lw,
       kube::ListWatchHandlers{nullptr, [this](const kube::WatchEvent& e) { OnSecretEvent(e); },
                               nullptr});
   apps_watch_->Start();

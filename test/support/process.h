@@ -38,6 +38,9 @@ inline constexpr bool kRssBoundsApply = true;
 
 // A port on 127.0.0.1 that nothing listened on a moment ago.
 int FreePort();
+
+// A field of /proc/PID/status in KiB ("VmRSS", "VmHWM" for the peak), or -1.
+long ProcStatusKib(pid_t pid, const std::string& field);
 // Whether something accepts TCP connections on 127.0.0.1:port.
 bool PortOpen(int port);
 std::string ReadFile(const std::string& path);

@@ -2,6 +2,7 @@
 // cuts, and re-listing after 410 Gone.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -113,6 +114,55 @@ TEST_F(ListWatchTest, WatchFiltersByLabelSelector) {
   ASSERT_TRUE(client_->Apply(labelled).ok());
   ASSERT_TRUE(Eventually([&] { return rec.Saw("ADDED mine"); }));
   EXPECT_FALSE(rec.Saw("ADDED other"));
+}
+
+// The Secret watch of the controller: a change to any Secret is seen, and no Secret's data is
+// ever sent to it.
+TEST_F(ListWatchTest, MetadataOnlyListsAndWatchesCarryNoData) {
+  auto secrets = client_->Resource({"", "v1", "Secret"});
+  ASSERT_TRUE(secrets.ok());
+  auto secret = [&](const std::string& name, const std::string& value) {
+    return Json{{"apiVersion", "v1"},
+                {"kind", "Secret"},
+                {"metadata", {{"name", name}, {"namespace", namespace_}}},
+                {"stringData", {{"password", value}}}};
+  };
+  ASSERT_TRUE(client_->Apply(secret("before", "listed")).ok());
+
+  std::mutex mu;
+  std::vector<std::string> seen;  // "LIST name", "ADDED name", "MODIFIED name"
+  int with_data = 0;
+  kube::ListWatchOptions options;
+  options.ns = namespace_;
+  options.metadata_only = true;
+  auto note = [&](const std::string& what, const Json& object) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(what + " " + object["metadata"].value("name", ""));
+    if (object.contains("data") || object.contains("stringData")) ++with_data;
+  };
+  kube::ListWatcher watcher(
+      *client_, *secrets, options,
+      {[&](const std::vector<Json>& items) {
+         for (const auto& item : items) note("LIST", item);
+       },
+       [&](const kube::WatchEvent& e) {
+         note(e.type == kube::WatchEvent::Type::kAdded ? "ADDED" : "MODIFIED", e.object);
+       },
+       nullptr});
+  watcher.Start();
+  auto saw = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::find(seen.begin(), seen.end(), what) != seen.end();
+  };
+  ASSERT_TRUE(Eventually([&] { return saw("LIST before"); }));
+  ASSERT_TRUE(Eventually([&] { return watcher.watches() >= 1; }));
+  ASSERT_TRUE(client_->Apply(secret("after", "one")).ok());
+  ASSERT_TRUE(Eventually([&] { return saw("ADDED after"); }));
+  ASSERT_TRUE(client_->Apply(secret("after", "two")).ok());
+  ASSERT_TRUE(Eventually([&] { return saw("MODIFIED after"); }));
+  watcher.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(with_data, 0) << "a metadata-only list or watch delivered a Secret's data";
 }
 
 }  // namespace

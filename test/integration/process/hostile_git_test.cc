@@ -87,16 +87,6 @@ class ResettingTlsServer {
   std::thread thread_;
 };
 
-// A field of /proc/PID/status in KiB (VmRSS, VmHWM), or -1.
-long ProcKiB(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-  }
-  return -1;
-}
-
 class HostileGitTest : public testing::ProcessTest {
  protected:
   void TearDown() override {
@@ -241,7 +231,7 @@ TEST_F(HostileGitTest, LargeFilesAreNeverReadIntoMemory) {
   EXPECT_NE(message.find("over the limit"), std::string::npos) << message;
   EXPECT_FALSE(client_->Get(ConfigMaps(), namespace_, "never").ok());
 
-  const long peak_kib = ProcKiB(controller_->pid(), "VmHWM");
+  const long peak_kib = testing::ProcStatusKib(controller_->pid(), "VmHWM");
   std::cout << "controller peak RSS (VmHWM) after two 100 MiB files: " << peak_kib / 1024
             << " MiB\n";
   RecordProperty("peak_rss_kib", std::to_string(peak_kib));

@@ -93,16 +93,6 @@ Finished RunBinary(const std::vector<std::string>& args, const std::string& err_
   return f;
 }
 
-// Peak resident set of a running process, in KiB (VmHWM).
-long PeakRssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
-
 // The bound on memory: an expansion that escaped the limits would take gigabytes.
 constexpr long kBoundKib = 50 << 10;
 
@@ -159,7 +149,7 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
   ASSERT_TRUE(Eventually([&] { return AppliedAt(first) && LiveValue() == "1"; },
                          std::chrono::seconds(60)))
       << controller.Log();
-  const long settled_kib = PeakRssKib(controller.pid());
+  const long settled_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
   std::printf("plumbline run after the first apply: peak RSS %ld KiB\n", settled_kib);
 
   for (const auto& h : HostileFiles()) {
@@ -175,7 +165,7 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
         << h.name << ": " << Cond("message");
     ASSERT_FALSE(controller.Wait(std::chrono::milliseconds(0)).has_value())
         << h.name << " stopped the controller\n" << controller.Log();
-    const long peak_kib = PeakRssKib(controller.pid());
+    const long peak_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
     std::printf("plumbline run, %s: peak RSS %ld KiB\n", h.name.c_str(), peak_kib);
     if (testing::kRssBoundsApply) EXPECT_LT(peak_kib, settled_kib + kBoundKib) << h.name;
   }

@@ -268,16 +268,6 @@ int Connect(int port) {
   return fd;
 }
 
-// A field of /proc/PID/status in KiB (VmRSS, VmHWM), or -1.
-long ProcKiB(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-  }
-  return -1;
-}
-
 // Whether the server closed `fd` (EOF or reset) within `timeout`.
 bool ClosedByPeer(int fd, std::chrono::seconds timeout) {
   timeval tv{static_cast<time_t>(timeout.count()), 0};
@@ -359,7 +349,8 @@ TEST_F(WebhookTest, AChunkedFloodIsCutAtTheLimitWithoutBuffering) {
   const pid_t pid = replicas_["replica-hooks"]->pid();
   // Warm up the request path once, so first-use allocations do not count as growth.
   EXPECT_EQ(Post("github", "{}", {{"X-GitHub-Event", "push"}}).status, 401);
-  const long rss_before = ProcKiB(pid, "VmRSS"), peak_before = ProcKiB(pid, "VmHWM");
+  const long rss_before = testing::ProcStatusKib(pid, "VmRSS");
+  const long peak_before = testing::ProcStatusKib(pid, "VmHWM");
   ASSERT_GT(rss_before, 0);
 
   int fd = Connect(port_);
@@ -392,8 +383,8 @@ TEST_F(WebhookTest, AChunkedFloodIsCutAtTheLimitWithoutBuffering) {
   close(fd);
   EXPECT_TRUE(refused) << "the server took all " << sent << " bytes";
   EXPECT_LT(sent, 2u << 20) << "the connection was closed only after " << sent << " bytes";
-  const long growth = std::max(ProcKiB(pid, "VmRSS") - rss_before,
-                               ProcKiB(pid, "VmHWM") - peak_before);
+  const long growth = std::max(testing::ProcStatusKib(pid, "VmRSS") - rss_before,
+                               testing::ProcStatusKib(pid, "VmHWM") - peak_before);
   std::printf("chunked upload: %zu bytes sent before the close, RSS growth %ld KiB\n", sent,
               growth);
   if (testing::kRssBoundsApply) EXPECT_LT(growth, 5 * 1024) << "KiB of RSS growth";
