@@ -236,7 +236,9 @@ TEST_F(HostileGitTest, LargeFilesAreNeverReadIntoMemory) {
             << " MiB\n";
   RecordProperty("peak_rss_kib", std::to_string(peak_kib));
   EXPECT_GT(peak_kib, 0);
-  if (testing::kRssBoundsApply) EXPECT_LT(peak_kib, 100 * 1024);
+  if (testing::kRssBoundsApply) {
+    EXPECT_LT(peak_kib, 100 * 1024);
+  }
 }
 
 }  // namespace

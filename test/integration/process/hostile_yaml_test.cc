@@ -137,7 +137,9 @@ TEST_F(HostileYamlTest, DiffLocalExitsTwoNamingTheFileWithBoundedMemory) {
                 h.content.size(), bad.code, bad.max_rss_kib);
     EXPECT_EQ(bad.code, 2) << h.name << ": " << bad.err;
     EXPECT_NE(bad.err.find("app/" + h.name), std::string::npos) << h.name << ": " << bad.err;
-    if (testing::kRssBoundsApply) EXPECT_LT(bad.max_rss_kib, kBoundKib) << h.name;
+    if (testing::kRssBoundsApply) {
+      EXPECT_LT(bad.max_rss_kib, kBoundKib) << h.name;
+    }
   }
 }
 
@@ -167,7 +169,9 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
         << h.name << " stopped the controller\n" << controller.Log();
     const long peak_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
     std::printf("plumbline run, %s: peak RSS %ld KiB\n", h.name.c_str(), peak_kib);
-    if (testing::kRssBoundsApply) EXPECT_LT(peak_kib, settled_kib + kBoundKib) << h.name;
+    if (testing::kRssBoundsApply) {
+      EXPECT_LT(peak_kib, settled_kib + kBoundKib) << h.name;
+    }
   }
 
   // Still reconciling: the next good commit is applied.

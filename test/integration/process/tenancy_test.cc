@@ -190,7 +190,9 @@ TEST_F(TenancyTest, SecretsNoApplicationNamesCostTheControllerNoMemory) {
               kSecrets, kSecrets * 0.9, peak_kib / 1024);
   // Reading the Secrets once would take the peak well past this; the controller's own work
   // peaks near 30 MiB.
-  if (testing::kRssBoundsApply) EXPECT_LT(peak_kib, 48 * 1024);
+  if (testing::kRssBoundsApply) {
+    EXPECT_LT(peak_kib, 48 * 1024);
+  }
 }
 
 }  // namespace
