@@ -6,6 +6,10 @@
 #                                [--apiserver-arg ARG]...
 #   hack/local-cluster.sh down   [--dir DIR]
 #   hack/local-cluster.sh status [--dir DIR]
+#   hack/local-cluster.sh restart-apiserver [--dir DIR]
+#
+# restart-apiserver kills kube-apiserver (SIGKILL, as a crashed or evicted one) and starts it
+# again on the same port with the same flags, for fault tests; etcd keeps running.
 #
 # DIR (default: .cluster in the repo) holds certificates, data, logs and the kubeconfig; each
 # DIR is an independent control plane on its own free ports, so several can run at once.
@@ -165,7 +169,7 @@ up() {
   for attempt in 1 2 3; do
     api_port=$(free_port)
     echo "$api_port" > "$dir/port"
-    start_daemon kube-apiserver "$bin/kube-apiserver" \
+    apiserver_cmd=("$bin/kube-apiserver" \
       --etcd-servers "http://127.0.0.1:$etcd_port" \
       --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
       --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" \
@@ -174,7 +178,10 @@ up() {
       --service-account-issuer https://kubernetes.default.svc \
       --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
       --allow-privileged=true --disable-admission-plugins ServiceAccount \
-      --cert-dir "$dir/apiserver-certs" "${apiserver_args[@]}"
+      --cert-dir "$dir/apiserver-certs" "${apiserver_args[@]}")
+    # Kept for restart-apiserver: one argument per line (none holds a newline).
+    printf '%s\n' "${apiserver_cmd[@]}" > "$dir/kube-apiserver.cmd"
+    start_daemon kube-apiserver "${apiserver_cmd[@]}"
     if wait_ready "$api_port"; then break; fi
     # A free port can be taken between choosing it and binding it (tests beside this one open
     # connections all the time): choose another.
@@ -204,6 +211,20 @@ up() {
   echo "export KUBECONFIG=$dir/kubeconfig"
 }
 
+restart_apiserver() {
+  alive kube-apiserver || { log "kube-apiserver is not running in $dir"; return 1; }
+  local pid
+  pid=$(cat "$dir/kube-apiserver.pid")
+  kill -9 "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  mv "$dir/kube-apiserver.log" "$dir/kube-apiserver.log.1"
+  local cmd=()
+  mapfile -t cmd < "$dir/kube-apiserver.cmd"
+  # Its port may linger in TIME_WAIT; kube-apiserver binds with SO_REUSEADDR, so it comes back.
+  start_daemon kube-apiserver "${cmd[@]}"
+  wait_ready "$(cat "$dir/port")"
+}
+
 status() {
   local ok=true
   for name in etcd kube-apiserver kube-controller-manager; do
@@ -223,5 +244,6 @@ case "$cmd" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status [--dir DIR] [--with-controller-manager] [--owner-pid PID]" >&2; exit 2 ;;
+  restart-apiserver) restart_apiserver ;;
+  *) echo "usage: $0 up|down|status|restart-apiserver [--dir DIR] [--with-controller-manager] [--owner-pid PID]" >&2; exit 2 ;;
 esac

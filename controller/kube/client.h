@@ -35,8 +35,11 @@ struct ClientOptions {
   double qps = 50;  // client-side rate limit; <= 0 disables it
   int burst = 100;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
-  // Idle bound on a watch stream; must exceed the server-side watch timeout (see Watch()).
-  std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(6)};
+  // The longest a watch may go without a byte before it is dropped and opened again (the HTTP
+  // client's timer is an idle timer, across headers and body). The API server sends a watch
+  // that asks for bookmarks one about every minute (measured: 60 s, once 120 s), so a stream
+  // that says nothing for three is dead, as behind a load balancer that dropped it silently.
+  std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(3)};
   std::string user_agent = "plumbline";
   std::function<void(const RequestRecord&)> on_request;  // called after every request
   // Asked before every write that is not a dry run; an error refuses the write unsent. Leader

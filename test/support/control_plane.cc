@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "common/subprocess.h"
 
@@ -49,6 +50,23 @@ void ControlPlane::SetUp() {
   while (!kubeconfig_.empty() && std::isspace(static_cast<unsigned char>(kubeconfig_.back()))) {
     kubeconfig_.pop_back();
   }
+}
+
+void ControlPlane::RestartApiServer() {
+  ASSERT_TRUE(owned_) << "the control plane is not this binary's";
+  SubprocessOptions opts;
+  opts.timeout = std::chrono::minutes(3);
+  auto run = RunSubprocess({kScript, "restart-apiserver", "--dir", dir_}, opts);
+  ASSERT_TRUE(run.ok()) << run.error().message();
+  ASSERT_EQ(run->exit_code, 0) << "local-cluster.sh restart-apiserver failed:\n" << run->err;
+}
+
+pid_t ControlPlane::EtcdPid() const {
+  if (!owned_) return -1;
+  std::ifstream in(dir_ + "/etcd.pid");
+  pid_t pid = -1;
+  in >> pid;
+  return pid;
 }
 
 void ControlPlane::TearDown() {

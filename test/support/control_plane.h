@@ -4,6 +4,8 @@
 // Set PLUMBLINE_TEST_KUBECONFIG to run against a control plane that is already up instead.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -27,6 +29,12 @@ class ControlPlane : public ::testing::Environment {
   const std::string& kubeconfig() const { return kubeconfig_; }
   // The control plane's directory (certificates under pki/), "" when reusing an external one.
   const std::string& dir() const { return dir_; }
+
+  // Fault injection (only on a control plane this binary started).
+  // Kills kube-apiserver and starts it again on the same port; returns once it is ready.
+  void RestartApiServer();
+  // The etcd process, to pause (SIGSTOP) and resume (SIGCONT); -1 when not ours.
+  pid_t EtcdPid() const;
 
  private:
   ControlPlaneOptions options_;

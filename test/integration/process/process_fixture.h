@@ -59,8 +59,10 @@ class ProcessTest : public KubeTest {
   // election on the product's default timings, plus `extra` flags. Shorter test timings lost the
   // lease to a slow renewal on a loaded CI machine (sanitizers, two tests at once), which is
   // right for the product and wrong for a test that needs one leader until it kills it.
-  ControllerProcess& StartReplica(const std::string& id, std::vector<std::string> extra = {}) {
-    const std::string kubeconfig = testing::ControlPlane::Get()->kubeconfig();
+  // `kubeconfig` replaces the control plane's (one that goes through a proxy).
+  ControllerProcess& StartReplica(const std::string& id, std::vector<std::string> extra = {},
+                                  std::string kubeconfig = "") {
+    if (kubeconfig.empty()) kubeconfig = testing::ControlPlane::Get()->kubeconfig();
     std::vector<std::string> args{
             "--kubeconfig", kubeconfig, "--leader-elect", "--leader-election-identity", id,
             "--leader-election-namespace", namespace_, "--controller-namespace", namespace_,

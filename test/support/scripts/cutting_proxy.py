@@ -4,7 +4,15 @@
 reaches CUT_AFTER_BYTES, as a server killed mid-transfer would. Smaller answers, and everything
 after those cuts, pass whole. Each connection is logged as one line "cut BYTES" or "whole BYTES"
 to LOG. SIGUSR1 resets every connection open at that moment (logged "reset N"), as a load
-balancer that drops its connections does; TLS passes through untouched.
+balancer that drops its connections does. SIGUSR2 starts a network partition, and the next
+SIGUSR2 ends it (logged "partition 1" and "partition 0"): meanwhile every byte either way is
+dropped and connections stay open, so requests hang as they do behind a dead link, and a
+connection used during the partition is broken (its TLS stream lost bytes) once it heals. TLS
+passes through untouched.
+
+Only the thread that serves a connection closes its sockets, after the thread pumping the other
+direction has finished: a socket closed under a thread still reading it would free its fd for
+the next connection, and that thread would then steal the next connection's bytes.
 
 usage: cutting_proxy.py PORT UPSTREAM_PORT CUT_AFTER_BYTES CUT_CONNECTIONS LOG
 """
@@ -17,7 +25,8 @@ import threading
 PORT, UPSTREAM, CUT_AFTER, CUT_CONNECTIONS, LOG = sys.argv[1:6]
 lock = threading.Lock()
 to_cut = [int(CUT_CONNECTIONS)]
-open_sockets = set()
+open_pairs = set()  # (client, upstream) of every connection being served
+partitioned = threading.Event()
 
 
 def log(line):
@@ -25,12 +34,11 @@ def log(line):
         f.write(line + "\n")
 
 
-def reset(sock):
-    # shutdown first: it wakes the other thread blocked in recv() on this socket, which would
-    # otherwise keep the connection open past close().
+def abort(sock):
+    """Makes the coming close() a reset (RST, not FIN), and wakes any thread blocked on it."""
     for step in (lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                           struct.pack("ii", 1, 0)),
-                 lambda: sock.shutdown(socket.SHUT_RDWR), sock.close):
+                 lambda: sock.shutdown(socket.SHUT_RDWR)):
         try:
             step()
         except OSError:
@@ -43,6 +51,8 @@ def pump(src, dst):
             data = src.recv(65536)
             if not data:
                 break
+            if partitioned.is_set():
+                continue
             dst.sendall(data)
     except OSError:
         pass
@@ -66,49 +76,69 @@ def serve(client):
     except OSError:
         client.close()
         return
+    pair = (client, upstream)
     with lock:
-        open_sockets.update((client, upstream))
-    threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+        open_pairs.add(pair)
+    to_upstream = threading.Thread(target=pump, args=(client, upstream), daemon=True)
+    to_upstream.start()
     sent = 0
+    outcome = None
     try:
         while True:
             data = upstream.recv(65536)
             if not data:
                 break
+            if partitioned.is_set():
+                continue
             if sent + len(data) >= int(CUT_AFTER) > sent and take_cut():
                 client.sendall(data[: int(CUT_AFTER) - sent])
                 sent = int(CUT_AFTER)
-                log(f"cut {sent}")
-                reset(client)
-                reset(upstream)
-                return
+                outcome = f"cut {sent}"
+                abort(client)
+                abort(upstream)
+                break
             client.sendall(data)
             sent += len(data)
     except OSError:
         pass
-    log(f"whole {sent}")
     with lock:
-        open_sockets.difference_update((client, upstream))
+        open_pairs.discard(pair)
+    # The upstream finished (or failed): let the client's side finish too, then close both.
+    try:
+        client.shutdown(socket.SHUT_RD)
+    except OSError:
+        pass
+    to_upstream.join()
     client.close()
     upstream.close()
+    log(outcome or f"whole {sent}")
 
 
 def reset_all(signum, frame):
     with lock:
-        sockets = list(open_sockets)
-        open_sockets.clear()
-    for sock in sockets:
-        reset(sock)
-    log(f"reset {len(sockets) // 2}")
+        pairs = list(open_pairs)
+    for client, upstream in pairs:
+        abort(client)
+        abort(upstream)
+    log(f"reset {len(pairs)}")
+
+
+def toggle_partition(signum, frame):
+    if partitioned.is_set():
+        partitioned.clear()
+        log("partition 0")
+    else:
+        partitioned.set()
+        log("partition 1")
 
 
 signal.signal(signal.SIGUSR1, reset_all)
-
+signal.signal(signal.SIGUSR2, toggle_partition)
 
 listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", int(PORT)))
-listener.listen(16)
+listener.listen(64)
 while True:
     conn, _ = listener.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
