@@ -201,6 +201,8 @@ ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
     }
     // Objects of a CRD's kind in later phases need the CRD served first.
     Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
+    // Their kinds may have been looked up (and found missing) before: ask the server again.
+    if (!crds.empty()) ctx.client->discovery().ForgetMisses();
     if (!established.ok()) {
       for (auto& c : result.changes) {
         if (c.key.kind == "CustomResourceDefinition" && c.action != Action::kFailed) {

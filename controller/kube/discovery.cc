@@ -67,47 +67,64 @@ Result<std::vector<ResourceInfo>> ParseResourceList(const Json& list) {
   return out;
 }
 
-Status Discovery::Refresh(const std::string& group_version) {
+Result<Discovery::Kinds> Discovery::FetchGroupVersion(const std::string& group_version) {
   std::string path = group_version.find('/') == std::string::npos ? "/api/" + group_version
                                                                    : "/apis/" + group_version;
-  ++fetch_count_;
-  auto body = fetch_(path);
-  if (!body.ok()) {
-    if (IsNotFound(body.error())) cache_.erase(group_version);
-    return body.error();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++fetch_count_;
   }
+  auto body = fetch_(path);
+  if (!body.ok()) return body.error();
   auto parsed = ParseResourceList(*body);
   if (!parsed.ok()) return parsed.error();
-  auto& kinds = cache_[group_version];
-  kinds.clear();
+  Kinds kinds;
   for (auto& info : *parsed) {
     // The first resource of a kind is the canonical one (e.g. "pods", not "pods/eviction").
     kinds.try_emplace(info.gvk.kind, info);
   }
-  return Status::Ok();
+  return kinds;
 }
 
 Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string gv = gvk.ApiVersion();
+  const std::string gv = gvk.ApiVersion();
+  const std::string miss_key = gv + " " + gvk.kind;
+  const std::string no_match =
+      "no matches for kind \"" + gvk.kind + "\" in version \"" + gv + "\"";
+  auto not_found = [&] { return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound"); };
+  // Requires mu_ held.
   auto lookup = [&]() -> const ResourceInfo* {
     auto it = cache_.find(gv);
     if (it == cache_.end()) return nullptr;
     auto k = it->second.find(gvk.kind);
     return k == it->second.end() ? nullptr : &k->second;
   };
-  if (const ResourceInfo* hit = lookup()) return *hit;
-  Status refreshed = Refresh(gv);
-  std::string no_match =
-      "no matches for kind \"" + gvk.kind + "\" in version \"" + gv + "\"";
-  if (!refreshed.ok()) {
-    if (IsNotFound(refreshed.error())) {
-      return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const ResourceInfo* hit = lookup()) return *hit;
+    auto miss = misses_.find(miss_key);
+    if (miss != misses_.end()) {
+      if (now_() < miss->second) return not_found();
+      misses_.erase(miss);
     }
-    return refreshed.error().Wrap("discovery of " + gv);
   }
-  if (const ResourceInfo* hit = lookup()) return *hit;
-  return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound");
+  // Two callers missing the same kind at once may both ask; both get the same answer.
+  auto fetched = FetchGroupVersion(gv);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!fetched.ok()) {
+    if (!IsNotFound(fetched.error())) return fetched.error().Wrap("discovery of " + gv);
+    cache_.erase(gv);
+  } else {
+    cache_[gv] = std::move(*fetched);
+    if (const ResourceInfo* hit = lookup()) return *hit;
+  }
+  misses_[miss_key] = now_() + kMissTtl;
+  return not_found();
+}
+
+void Discovery::ForgetMisses() {
+  std::lock_guard<std::mutex> lock(mu_);
+  misses_.clear();
 }
 
 int Discovery::fetch_count() const {

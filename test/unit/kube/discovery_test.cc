@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
+#include <thread>
+
 namespace plumbline::kube {
 namespace {
 
@@ -98,9 +102,21 @@ TEST(Discovery, FetchesOneGroupVersionAndCachesIt) {
   EXPECT_EQ(server.requests, (std::vector<std::string>{"/apis/apps/v1", "/api/v1"}));
 }
 
+// A clock the test moves by hand.
+struct FakeClock {
+  std::chrono::steady_clock::time_point now{};
+  Discovery::Clock Now() {
+    return [this] { return now; };
+  }
+};
+
+const char* kWidgets = R"({"groupVersion": "example.com/v1", "resources": [
+    {"name": "widgets", "namespaced": true, "kind": "Widget", "verbs": ["get"]}]})";
+
 TEST(Discovery, AMissingKindIsLookedUpAgainSoNewCrdsAreFound) {
   FakeServer server;
-  Discovery discovery(server.Fetch());
+  FakeClock clock;
+  Discovery discovery(server.Fetch(), clock.Now());
   GroupVersionKind widget{"example.com", "v1", "Widget"};
   auto before = discovery.Find(widget);
   ASSERT_FALSE(before.ok());
@@ -108,12 +124,83 @@ TEST(Discovery, AMissingKindIsLookedUpAgainSoNewCrdsAreFound) {
   EXPECT_EQ(before.error().message(),
             "no matches for kind \"Widget\" in version \"example.com/v1\"");
 
-  server.bodies["/apis/example.com/v1"] = R"({"groupVersion": "example.com/v1", "resources": [
-      {"name": "widgets", "namespaced": true, "kind": "Widget", "verbs": ["get"]}]})";
+  server.bodies["/apis/example.com/v1"] = kWidgets;
+  clock.now += Discovery::kMissTtl;
   auto after = discovery.Find(widget);
   ASSERT_TRUE(after.ok()) << after.error().message();
   EXPECT_EQ(after->resource, "widgets");
   EXPECT_EQ(discovery.fetch_count(), 2);
+}
+
+TEST(Discovery, AMissingKindCostsOneRequestUntilItsTimeIsUp) {
+  FakeServer server;
+  server.bodies["/api/v1"] = kCoreV1;
+  FakeClock clock;
+  Discovery discovery(server.Fetch(), clock.Now());
+  // A kind of no served group-version, and an unknown kind of a served one.
+  for (int i = 0; i < 5; ++i) {
+    auto widget = discovery.Find({"example.com", "v1", "Widget"});
+    ASSERT_FALSE(widget.ok());
+    EXPECT_EQ(widget.error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(widget.error().message(),
+              "no matches for kind \"Widget\" in version \"example.com/v1\"");
+    auto gadget = discovery.Find({"", "v1", "Gadget"});
+    ASSERT_FALSE(gadget.ok());
+    EXPECT_EQ(gadget.error().code(), ErrorCode::kNotFound);
+    clock.now += Discovery::kMissTtl / 10;
+  }
+  EXPECT_EQ(server.requests, (std::vector<std::string>{"/apis/example.com/v1", "/api/v1"}));
+  // The other kinds of a group-version are still found from the cache.
+  EXPECT_TRUE(discovery.Find({"", "v1", "Pod"}).ok());
+  EXPECT_EQ(discovery.fetch_count(), 2);
+
+  clock.now += Discovery::kMissTtl;
+  EXPECT_FALSE(discovery.Find({"example.com", "v1", "Widget"}).ok());
+  EXPECT_EQ(discovery.fetch_count(), 3);
+}
+
+TEST(Discovery, ForgettingMissesFindsANewKindAtOnce) {
+  FakeServer server;
+  FakeClock clock;
+  Discovery discovery(server.Fetch(), clock.Now());
+  GroupVersionKind widget{"example.com", "v1", "Widget"};
+  ASSERT_FALSE(discovery.Find(widget).ok());
+  server.bodies["/apis/example.com/v1"] = kWidgets;  // its CRD became Established
+  ASSERT_FALSE(discovery.Find(widget).ok()) << "still remembered as missing";
+  discovery.ForgetMisses();
+  auto found = discovery.Find(widget);
+  ASSERT_TRUE(found.ok()) << found.error().message();
+  EXPECT_EQ(found->resource, "widgets");
+}
+
+TEST(Discovery, ASlowAnswerHoldsUpNoOtherKind) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> asked;
+  Discovery discovery([&](const std::string& path) -> Result<Json> {
+    if (path == "/apis/apps/v1") {
+      asked.set_value();
+      released.wait();  // the server is slow to answer this one
+      return Json::parse(kAppsV1);
+    }
+    return Json::parse(kCoreV1);
+  });
+  ASSERT_TRUE(discovery.Find({"", "v1", "Pod"}).ok());
+  auto slow = std::async(std::launch::async,
+                         [&] { return discovery.Find({"apps", "v1", "Deployment"}); });
+  asked.get_future().wait();
+  // While apps/v1 is being asked for: a cached kind, a miss and the count all answer.
+  auto other = std::async(std::launch::async, [&] {
+    bool ok = discovery.Find({"", "v1", "Namespace"}).ok();
+    return ok && discovery.fetch_count() == 2;
+  });
+  const bool answered = other.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  EXPECT_TRUE(answered) << "a cached kind waited for another group-version's answer";
+  EXPECT_TRUE(other.get());
+  auto deployment = slow.get();
+  ASSERT_TRUE(deployment.ok()) << deployment.error().message();
+  EXPECT_EQ(deployment->resource, "deployments");
 }
 
 TEST(Discovery, OtherFailuresAreNotNotFound) {
