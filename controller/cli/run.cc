@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -443,11 +444,14 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     webhook_server = std::move(*server);
   }
 
-  StopRequest stop;
-  std::thread([&stop, stop_signals] {
+  // The signal thread is detached (sigwait cannot be interrupted), so it shares ownership of
+  // what it signals: a signal after Run returned must not touch a destroyed object.
+  auto stop_owner = std::make_shared<StopRequest>();
+  StopRequest& stop = *stop_owner;
+  std::thread([stop_owner, stop_signals] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    stop.Set(sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stop_owner->Set(sig == SIGINT ? "SIGINT" : "SIGTERM");
   }).detach();
 
   if (Status s = controller.Start(/*run_workers=*/!leader_elect); !s.ok()) {

@@ -43,7 +43,8 @@ Elector::Elector(kube::Client& client, ElectorOptions options, log::Logger& logg
 
 Elector::~Elector() {
   Stop();
-  if (renewer_.joinable()) renewer_.join();
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (renewer_.joinable()) renewer_.join();  // Stop() was called from the renewer itself
 }
 
 Elector::Attempt Elector::TryAcquireOrRenew() {
@@ -142,6 +143,11 @@ bool Elector::Acquire() {
 }
 
 void Elector::StartRenewing(std::function<void()> on_lost) {
+  std::lock_guard<std::mutex> thread_lock(thread_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || renewer_.joinable()) return;  // stopped first, or renewing already
+  }
   renewer_ = std::thread([this, on_lost = std::move(on_lost)] {
     while (WaitRetry()) {
       Attempt attempt = TryAcquireOrRenew();
@@ -184,7 +190,12 @@ void Elector::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (renewer_.joinable() && renewer_.get_id() != std::this_thread::get_id()) renewer_.join();
+  std::thread renewer;
+  {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    if (renewer_.get_id() != std::this_thread::get_id()) renewer = std::move(renewer_);
+  }
+  if (renewer.joinable()) renewer.join();
 }
 
 void Elector::Release() {

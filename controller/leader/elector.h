@@ -80,7 +80,9 @@ class Elector {
   std::string observed_version_;
   std::chrono::steady_clock::time_point observed_at_{};
   std::optional<std::chrono::steady_clock::time_point> last_look_;  // our previous read
-  std::thread renewer_;
+  // Started by StartRenewing and joined by Stop, which may run on different threads.
+  std::mutex thread_mu_;
+  std::thread renewer_;  // guarded by thread_mu_
 };
 
 }  // namespace plumbline::leader
