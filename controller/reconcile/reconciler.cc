@@ -12,6 +12,7 @@
 #include "common/redact.h"
 #include "common/rfc3339.h"
 #include "health/health.h"
+#include "inventory/inventory.h"
 #include "kube/errors.h"
 
 namespace plumbline::reconcile {
@@ -60,12 +61,6 @@ std::string Short(const std::string& sha) { return sha.substr(0, 12); }
 void MarkFailed(Json* status, int64_t gen, const std::string& reason, const std::string& message) {
   app::SetCondition(status, app::kReady, false, reason, message, gen);
   app::SetCondition(status, app::kReconciling, false, reason, message, gen);
-}
-
-Json InventoryJson(const std::vector<apply::ObjectKey>& keys) {
-  Json inv = Json::array();
-  for (const auto& k : keys) inv.push_back(k.ToInventory());
-  return inv;
 }
 
 
@@ -624,11 +619,11 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     }
   }
 
-  std::vector<apply::ObjectKey> inventory = app::InventoryOf(status);
-  if (objects.empty() && !inventory.empty() && !run.spec.allow_empty) {
+  const inventory::Keys previous = app::InventoryOf(status);
+  if (objects.empty() && !previous.empty() && !run.spec.allow_empty) {
     return fail("RenderFailed",
                 "path \"" + run.spec.path + "\" rendered no objects at " + Short(commit.sha) +
-                    "; refusing to prune " + std::to_string(inventory.size()) +
+                    "; refusing to prune " + std::to_string(previous.size()) +
                     " objects (set spec.allowEmpty to allow it)");
   }
 
@@ -636,42 +631,25 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   run.phase = "Apply";
   apply::ChangeSet applied;
   ApplyPhase(run, objects, commit, ctx, &applied);
-  std::set<apply::ObjectKey> in_git(desired.begin(), desired.end());
+  const inventory::KeySet in_git(desired.begin(), desired.end());
   tracker_.Retain(run.key, in_git);
-  std::vector<apply::ObjectKey> new_inventory;
-  for (const auto& c : applied.changes) {
-    if (c.action != apply::Action::kFailed) new_inventory.push_back(c.key);
-  }
-  // Objects that failed keep their place if they were managed before.
-  const std::set<apply::ObjectKey> kept(new_inventory.begin(), new_inventory.end());
-  for (const auto& k : inventory) {
-    if (!kept.count(k) && in_git.count(k)) new_inventory.push_back(k);
-  }
+  inventory::Keys new_inventory = inventory::AfterApply(previous, in_git, applied);
   if (applied.HasFailures()) {
-    // Never prune after a failed apply: keep the stale objects too.
-    for (const auto& k : inventory) {
-      if (!in_git.count(k)) new_inventory.push_back(k);
-    }
-    status["inventory"] = InventoryJson(new_inventory);
+    status["inventory"] = inventory::ToJson(new_inventory);
     return fail("ApplyFailed", applied.FirstFailure());
   }
 
   // Prune.
   run.phase = "Prune";
   apply::ChangeSet pruned;
-  std::vector<apply::ObjectKey> stale;
-  for (const auto& k : inventory) {
-    if (!in_git.count(k)) stale.push_back(k);
-  }
+  const inventory::Keys stale = inventory::Stale(previous, in_git);
   if (run.spec.prune && !stale.empty()) {
     apply::PruneContext pctx{client, run.name, run.ns, options_.controller_namespace,
                              run.deadline};
     pruned = apply::Prune(stale, pctx);
-    for (const auto& c : pruned.changes) {
-      if (c.action == apply::Action::kFailed) new_inventory.push_back(c.key);
-    }
+    new_inventory = inventory::AfterPrune(std::move(new_inventory), pruned);
   }
-  status["inventory"] = InventoryJson(new_inventory);
+  status["inventory"] = inventory::ToJson(new_inventory);
   if (pruned.HasFailures()) return fail("PruneFailed", pruned.FirstFailure());
 
   // History and the applied revision.
