@@ -24,6 +24,10 @@ Result<bool> OptionalBool(const Json& obj, const char* field, bool def) {
 
 }  // namespace
 
+const char* ToString(DriftMode mode) {
+  return mode == DriftMode::kReport ? "report" : "correct";
+}
+
 Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds default_interval) {
   if (!application.contains("spec") || !application["spec"].is_object()) {
     return Error(ErrorCode::kInvalidArgument, "the Application has no spec");
@@ -78,7 +82,7 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
   if (*drift != "correct" && *drift != "report") {
     return Error(ErrorCode::kInvalidArgument, "spec.drift must be correct or report");
   }
-  out.drift = *drift;
+  out.drift = *drift == "report" ? DriftMode::kReport : DriftMode::kCorrect;
   auto sa = OptionalString(spec, "serviceAccountName", "");
   if (!sa.ok()) return sa.error();
   out.service_account_name = *sa;

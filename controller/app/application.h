@@ -31,6 +31,14 @@ struct IgnoreDifference {
   std::vector<std::string> json_pointers;
 };
 
+// spec.drift: what a live change that git does not hold leads to.
+enum class DriftMode {
+  kCorrect,  // re-applied from git at once
+  kReport,   // reported (condition, Event, metric) and left alone
+};
+// "correct" or "report", as spec.drift spells it.
+const char* ToString(DriftMode mode);
+
 struct Spec {
   std::string repo_url;
   std::string revision;  // "" = the remote's HEAD branch
@@ -40,7 +48,7 @@ struct Spec {
   std::chrono::milliseconds interval{std::chrono::minutes(3)};
   bool prune = false;
   bool allow_empty = false;
-  std::string drift = "correct";
+  DriftMode drift = DriftMode::kCorrect;
   bool suspend = false;
   std::string service_account_name;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};

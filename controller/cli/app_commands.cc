@@ -6,6 +6,7 @@
 
 #include "app/application.h"
 #include "app/conditions.h"
+#include "app/reasons.h"
 #include "cli/app_client.h"
 #include "cli/cli.h"
 #include "common/duration.h"
@@ -171,7 +172,7 @@ int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     const bool handled = status.value("lastHandledRequestedAt", "") == token;
     const std::string ready = Condition(*app, app::kReady);
     const std::string reason = Condition(*app, app::kReady, "reason");
-    if (handled && (ready == "True" || reason != "Progressing")) {
+    if (handled && (ready == "True" || reason != app::reason::kProgressing)) {
       const std::string message = Condition(*app, app::kReady, "message");
       if (ready == "True") {
         out << "Application " << apps->ns << "/" << name << " synced: " << message << "\n";

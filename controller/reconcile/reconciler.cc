@@ -7,6 +7,7 @@
 #include "app/application.h"
 #include "app/conditions.h"
 #include "app/reach.h"
+#include "app/reasons.h"
 #include "apply/applier.h"
 #include "common/base64.h"
 #include "common/redact.h"
@@ -176,11 +177,11 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     if (fresh.ok()) {
       application = std::move(*fresh);
     } else if (kube::IsNotFound(fresh.error())) {
-      return {};
+      return ReconcileResult::Done();
     } else {
       log_.Error("cannot read the Application", {{"app", app::KeyOf(cached)},
                                                   {"error", fresh.error().message()}});
-      return {std::nullopt, true};
+      return ReconcileResult::Retry();
     }
   }
   Run run;
@@ -205,8 +206,8 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     } catch (const std::exception& e) {
       const std::string msg = SafeText(std::string("deleting the Application failed: ") + e.what());
       log_.Error(msg, {{"app", run.key}});
-      (void)events_.Record(run.app, events::Type::kWarning, "FinalizeFailed", msg);
-      return {std::nullopt, true};
+      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kFinalizeFailed, msg);
+      return ReconcileResult::Retry();
     }
   }
 
@@ -216,7 +217,7 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   if (!has_finalizer) {
     if (Status s = SetFinalizer(application, true); !s.ok()) {
       log_.Error("cannot add the finalizer", {{"app", run.key}, {"error", s.error().message()}});
-      return {std::nullopt, true};
+      return ReconcileResult::Retry();
     }
   }
 
@@ -240,7 +241,7 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   if (run.status != status_before) {
     // Only a change is written: a reconcile that finds nothing new makes no write at all.
     if (Status s = WriteStatus(run); !s.ok()) {
-      result = {std::nullopt, true};
+      result = ReconcileResult::Retry();
       run.failed = true;
     }
   }
@@ -268,7 +269,7 @@ void Reconciler::ReportDrift(Run& run) {
                                    {"object", d.key.ToString()},
                                    {"missing", d.missing ? "true" : "false"},
                                    {"fields", FieldsJson(d.fields).dump()},
-                                   {"mode", run.spec.drift}});
+                                   {"mode", app::ToString(run.spec.drift)}});
     }
   }
   metrics_.DriftDetected(run.ns, run.name, static_cast<int>(fresh.size()));
@@ -282,10 +283,10 @@ void Reconciler::ReportDrift(Run& run) {
   if (!fresh.empty() && !memory.drift_episode) {
     memory.drift_episode = true;
     if (now.empty()) {
-      (void)events_.Record(run.app, events::Type::kWarning, "DriftCorrected",
+      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftCorrected,
                            "re-applied from git: " + DescribeDrifts(run.corrected));
     } else {
-      (void)events_.Record(run.app, events::Type::kWarning, "DriftDetected",
+      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftDetected,
                            "differs from git: " + DescribeDrifts(now));
     }
   }
@@ -303,18 +304,18 @@ void Reconciler::ReportDrift(Run& run) {
   }
   run.status["drift"] = {{"count", now.size()}, {"objects", objects}};
   if (!now.empty()) {
-    std::string verb = run.spec.drift == "report" ? " (drift: report, not corrected)" : "";
-    app::SetCondition(&run.status, app::kDrifted, true, "DriftDetected",
+    std::string verb = run.spec.drift == app::DriftMode::kReport ? " (drift: report, not corrected)" : "";
+    app::SetCondition(&run.status, app::kDrifted, true, app::reason::kDriftDetected,
                       std::to_string(now.size()) + " object(s) differ from git" + verb + ": " +
                           DescribeDrifts(now),
                       gen);
   } else if (!run.corrected.empty()) {
-    app::SetCondition(&run.status, app::kDrifted, false, "DriftCorrected",
+    app::SetCondition(&run.status, app::kDrifted, false, app::reason::kDriftCorrected,
                       "re-applied from git: " + DescribeDrifts(run.corrected), gen);
   } else {
     const Json* drifted = app::FindCondition(run.status, app::kDrifted);
     if (drifted == nullptr || drifted->value("status", "") != "False") {
-      app::SetCondition(&run.status, app::kDrifted, false, "NoDrift",
+      app::SetCondition(&run.status, app::kDrifted, false, app::reason::kNoDrift,
                         "every managed object matches git", gen);
     }
   }
@@ -375,7 +376,7 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
   live_.WaitSynced(gvks, std::min(run.deadline, std::chrono::steady_clock::now() +
                                                     options_.cache_sync_timeout));
 
-  const bool report_only = run.spec.drift == "report";
+  const bool report_only = run.spec.drift == app::DriftMode::kReport;
   // The commit was applied before (by this process or, after a restart, another one).
   const bool applied_before = run.status.value("lastAppliedRevision", "") == commit.sha;
   // Drifted objects this reconcile re-applies, as the tracker saw them when deciding.
@@ -475,8 +476,8 @@ ReconcileResult Reconciler::Finalize(Run& run) {
     if (pruned.HasFailures()) {
       std::string msg = "deleting the Application's objects failed: " + pruned.FirstFailure();
       log_.Error(msg, {{"app", run.key}});
-      (void)events_.Record(run.app, events::Type::kWarning, "PruneFailed", msg);
-      return {std::nullopt, true};
+      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kPruneFailed, msg);
+      return ReconcileResult::Retry();
     }
     log_.Info("deleted the Application's objects",
               {{"app", run.key}, {"result", pruned.Summary()}});
@@ -485,9 +486,9 @@ ReconcileResult Reconciler::Finalize(Run& run) {
               {{"app", run.key}});
   }
   if (Status s = SetFinalizer(run.app, false); !s.ok() && !kube::IsNotFound(s.error())) {
-    return {std::nullopt, true};
+    return ReconcileResult::Retry();
   }
-  return {};
+  return ReconcileResult::Done();
 }
 
 ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std::string& msg) {
@@ -500,7 +501,7 @@ ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std:
   }
   MarkFailed(&run.status, run.generation, reason, message);
   log_.Error(reason, {{"app", run.key}, {"revision", run.revision}, {"error", message}});
-  return {std::nullopt, true};
+  return ReconcileResult::Retry();
 }
 
 void Reconciler::Stall(Run& run, const std::string& reason, const std::string& message) {
@@ -515,24 +516,24 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   // Spec errors: retrying will not fix them, a spec change will (Stalled).
   auto spec = app::ParseSpec(run.app, options_.default_interval);
   if (!spec.ok()) {
-    Stall(run, "InvalidSpec", spec.error().message());
-    return {};
+    Stall(run, app::reason::kInvalidSpec, spec.error().message());
+    return ReconcileResult::Done();
   }
   run.spec = *spec;
   run.spec_ok = true;
   if (options_.no_cross_namespace_refs && !run.spec.destination_namespace.empty() &&
       run.spec.destination_namespace != run.ns) {
-    Stall(run, "CrossNamespaceRef",
+    Stall(run, app::reason::kCrossNamespaceRef,
           "spec.destination.namespace \"" + run.spec.destination_namespace +
               "\" is not the Application's namespace \"" + run.ns +
               "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
-    return {};
+    return ReconcileResult::Done();
   }
   app::RemoveCondition(&status, app::kStalled);
   if (run.spec.suspend) {
-    app::SetCondition(&status, app::kReconciling, false, "Suspended", "reconciliation is suspended",
+    app::SetCondition(&status, app::kReconciling, false, app::reason::kSuspended, "reconciliation is suspended",
                       gen);
-    return {};
+    return ReconcileResult::Done();
   }
   run.deadline = std::chrono::steady_clock::now() + run.spec.timeout;
 
@@ -546,7 +547,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     auto auth = app::ReadGitAuth(client_, run.ns, run.spec.secret_name);
     if (!auth.ok()) {
       metrics_.GitFetched(run.ns, run.name, false, 0);
-      return Fail(run, "FetchFailed", auth.error().message());
+      return Fail(run, app::reason::kFetchFailed, auth.error().message());
     }
     request.auth = *auth;
   }
@@ -563,7 +564,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
       run.ns, run.name, snapshot.ok(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count());
   if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
-  if (!snapshot.ok()) return fail("FetchFailed", snapshot.error().message());
+  if (!snapshot.ok()) return fail(app::reason::kFetchFailed, snapshot.error().message());
   const source::Commit& commit = (*snapshot)->commit();
   run.revision = commit.sha;
   status["lastAttemptedRevision"] = commit.sha;
@@ -574,16 +575,16 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
       (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render)),
       run.spec.allow_empty);
   if (!files.ok() && files.error().code() == ErrorCode::kNotFound) {
-    return fail("RenderFailed", files.error().message() +
+    return fail(app::reason::kRenderFailed, files.error().message() +
                                     " (set spec.allowEmpty to render it as empty and prune)");
   }
-  if (!files.ok()) return fail("RenderFailed", files.error().message());
+  if (!files.ok()) return fail(app::reason::kRenderFailed, files.error().message());
   auto rendered = render::Render(*files, options_.render);
-  if (!rendered.ok()) return fail("RenderFailed", rendered.error().message());
+  if (!rendered.ok()) return fail(app::reason::kRenderFailed, rendered.error().message());
   // Kubernetes takes only UTF-8 (and JSON cannot carry anything else): say where, not fail later.
   for (const auto& r : *rendered) {
     if (auto where = FindInvalidUtf8(r.object)) {
-      return fail("RenderFailed", r.source + ": " + *where + " is not valid UTF-8");
+      return fail(app::reason::kRenderFailed, r.source + ": " + *where + " is not valid UTF-8");
     }
   }
 
@@ -606,22 +607,22 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   for (size_t i = 0; i < desired.size(); ++i) {
     auto [it, inserted] = seen.emplace(desired[i], (*rendered)[i].source);
     if (!inserted) {
-      return fail("RenderFailed", desired[i].ToString() + " is defined twice: in " + it->second +
+      return fail(app::reason::kRenderFailed, desired[i].ToString() + " is defined twice: in " + it->second +
                                       " and in " + (*rendered)[i].source);
     }
     if (options_.no_cross_namespace_refs && !desired[i].ns.empty() && desired[i].ns != run.ns) {
       // Stalled until git changes; the interval still looks for that change.
-      Stall(run, "CrossNamespaceRef",
+      Stall(run, app::reason::kCrossNamespaceRef,
             (*rendered)[i].source + ": " + desired[i].ToString() +
                 " is outside the Application's namespace \"" + run.ns +
                 "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
-      return {run.spec.interval, false};
+      return ReconcileResult::RequeueAfter(run.spec.interval);
     }
   }
 
   const inventory::Keys previous = app::InventoryOf(status);
   if (objects.empty() && !previous.empty() && !run.spec.allow_empty) {
-    return fail("RenderFailed",
+    return fail(app::reason::kRenderFailed,
                 "path \"" + run.spec.path + "\" rendered no objects at " + Short(commit.sha) +
                     "; refusing to prune " + std::to_string(previous.size()) +
                     " objects (set spec.allowEmpty to allow it)");
@@ -636,7 +637,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   inventory::Keys new_inventory = inventory::AfterApply(previous, in_git, applied);
   if (applied.HasFailures()) {
     status["inventory"] = inventory::ToJson(new_inventory);
-    return fail("ApplyFailed", applied.FirstFailure());
+    return fail(app::reason::kApplyFailed, applied.FirstFailure());
   }
 
   // Prune.
@@ -650,7 +651,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     new_inventory = inventory::AfterPrune(std::move(new_inventory), pruned);
   }
   status["inventory"] = inventory::ToJson(new_inventory);
-  if (pruned.HasFailures()) return fail("PruneFailed", pruned.FirstFailure());
+  if (pruned.HasFailures()) return fail(app::reason::kPruneFailed, pruned.FirstFailure());
 
   // History and the applied revision.
   apply::ChangeSet all = applied;
@@ -697,7 +698,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     // Nothing changed: keep the message of the last reconcile that changed something, so that an
     // idle reconcile (after a drift correction, say) rewrites no status.
     const Json* last = app::FindCondition(status, app::kReconciling);
-    if (last != nullptr && last->value("reason", "") == "Succeeded") {
+    if (last != nullptr && last->value("reason", "") == app::reason::kSucceeded) {
       summary = last->value("message", summary);
     }
   }
@@ -708,7 +709,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   const size_t changes = all.Count(apply::Action::kCreated) +
                          all.Count(apply::Action::kConfigured) + all.Count(apply::Action::kDeleted);
   if (new_revision || changes > run.corrected.size()) {
-    (void)events_.Record(run.app, events::Type::kNormal, "ReconciliationSucceeded", summary);
+    (void)events_.Record(run.app, events::Type::kNormal, app::reason::kReconciliationSucceeded, summary);
   }
   for (const auto& c : all.changes) {
     if (c.action == apply::Action::kUnchanged) continue;
@@ -742,22 +743,22 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     degraded |= a.state == health::State::kDegraded;
     if (unhealthy.empty()) unhealthy = c.key.ToString() + ": " + a.message;
   }
-  app::SetCondition(&status, app::kReconciling, false, "Succeeded", summary, gen);
+  app::SetCondition(&status, app::kReconciling, false, app::reason::kSucceeded, summary, gen);
   if (unhealthy.empty()) {
-    app::SetCondition(&status, app::kHealthy, true, "Healthy", "all objects are healthy", gen);
-    app::SetCondition(&status, app::kReady, true, "ReconciliationSucceeded", summary, gen);
-    return {run.spec.interval, false};
+    app::SetCondition(&status, app::kHealthy, true, app::reason::kHealthy, "all objects are healthy", gen);
+    app::SetCondition(&status, app::kReady, true, app::reason::kReconciliationSucceeded, summary, gen);
+    return ReconcileResult::RequeueAfter(run.spec.interval);
   }
   bool timed_out = std::chrono::steady_clock::now() - memory->health_since >= run.spec.timeout;
   if (degraded || timed_out) {
-    app::SetCondition(&status, app::kHealthy, false, "HealthCheckFailed", unhealthy, gen);
-    (void)Fail(run, "HealthCheckFailed", unhealthy);
-    return {run.spec.interval, false};
+    app::SetCondition(&status, app::kHealthy, false, app::reason::kHealthCheckFailed, unhealthy, gen);
+    (void)Fail(run, app::reason::kHealthCheckFailed, unhealthy);
+    return ReconcileResult::RequeueAfter(run.spec.interval);
   }
-  app::SetCondition(&status, app::kHealthy, false, "Progressing", unhealthy, gen);
-  app::SetCondition(&status, app::kReady, false, "Progressing",
+  app::SetCondition(&status, app::kHealthy, false, app::reason::kProgressing, unhealthy, gen);
+  app::SetCondition(&status, app::kReady, false, app::reason::kProgressing,
                     summary + "; waiting for " + unhealthy, gen);
-  return {std::min(options_.health_recheck, run.spec.interval), false};
+  return ReconcileResult::RequeueAfter(std::min(options_.health_recheck, run.spec.interval));
 }
 
 }  // namespace plumbline::reconcile

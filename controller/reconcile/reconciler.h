@@ -55,10 +55,16 @@ struct ReconcilerOptions {
   bool no_cross_namespace_refs = false;
 };
 
+// What the work queue does with the Application next. Made by one of the three constructors.
 struct ReconcileResult {
-  // Success: look again after this long (the interval, or sooner while progressing).
-  std::optional<std::chrono::milliseconds> requeue_after;
+  // Nothing more to do until the Application (or something it names) changes.
+  static ReconcileResult Done() { return {}; }
+  // Success: look again after `d` (the interval, or sooner while progressing).
+  static ReconcileResult RequeueAfter(std::chrono::milliseconds d) { return {d, false}; }
   // A transient failure: retry with the key's exponential backoff.
+  static ReconcileResult Retry() { return {std::nullopt, true}; }
+
+  std::optional<std::chrono::milliseconds> requeue_after;
   bool retry = false;
 };
 

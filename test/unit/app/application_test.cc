@@ -15,7 +15,8 @@ TEST(ParseSpec, AppliesDefaults) {
   EXPECT_EQ(spec->interval, std::chrono::minutes(3));
   EXPECT_EQ(spec->timeout, std::chrono::minutes(5));
   EXPECT_FALSE(spec->prune);
-  EXPECT_EQ(spec->drift, "correct");
+  EXPECT_EQ(spec->drift, DriftMode::kCorrect);
+  EXPECT_STREQ(ToString(spec->drift), "correct");
 }
 
 TEST(ParseSpec, TheControllersDefaultIntervalAppliesOnlyWhenNoneIsSet) {
@@ -45,7 +46,8 @@ TEST(ParseSpec, ReadsEveryField) {
   EXPECT_EQ(spec->interval, std::chrono::seconds(90));
   EXPECT_EQ(spec->timeout, std::chrono::seconds(45));
   EXPECT_TRUE(spec->prune && spec->allow_empty && spec->suspend);
-  EXPECT_EQ(spec->drift, "report");
+  EXPECT_EQ(spec->drift, DriftMode::kReport);
+  EXPECT_STREQ(ToString(spec->drift), "report");
   EXPECT_EQ(spec->service_account_name, "deployer");
   ASSERT_EQ(spec->ignore_differences.size(), 1u);
   EXPECT_EQ(spec->ignore_differences[0].json_pointers[0], "/spec/replicas");
