@@ -13,6 +13,7 @@
 namespace plumbline::testing {
 
 const char* PlumblineBinary() { return PLUMBLINE_BINARY; }
+const char* PeakRssLauncher() { return PEAK_RSS_BINARY; }
 
 ControllerProcess::ControllerProcess(std::string log_file, std::vector<std::string> args,
                                      std::map<std::string, std::string> env,

@@ -43,4 +43,7 @@ class ControllerProcess {
 // The plumbline binary this build made.
 const char* PlumblineBinary();
 
+// The launcher that reports a command's own peak resident set (support/peak_rss_main.cc).
+const char* PeakRssLauncher();
+
 }  // namespace plumbline::testing

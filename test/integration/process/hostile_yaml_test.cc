@@ -3,7 +3,6 @@
 // 342-byte alias bomb took the controller to gigabytes. Each file below must be an error naming
 // it (RenderFailed for `run`, which keeps running; exit 2 for `diff`), with memory bounded.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,8 +45,8 @@ std::vector<Hostile> HostileFiles() {
   };
 }
 
-// What a finished child did: its exit code (128+signal when killed), its stderr and its peak
-// resident set in KiB, from wait4.
+// What a finished child did: its exit code (128+signal when killed), its stderr and its own
+// peak resident set in KiB (measured by the launcher, not inherited from this test's).
 struct Finished {
   int code = -1;
   std::string err;
@@ -56,7 +55,8 @@ struct Finished {
 
 // Runs the plumbline binary with `args`, waiting at most a minute (a hang is killed and fails).
 Finished RunBinary(const std::vector<std::string>& args, const std::string& err_file) {
-  std::vector<std::string> argv{testing::PlumblineBinary()};
+  const std::string rss_file = err_file + ".rss";
+  std::vector<std::string> argv{testing::PeakRssLauncher(), rss_file, testing::PlumblineBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
@@ -75,21 +75,22 @@ Finished RunBinary(const std::vector<std::string>& args, const std::string& err_
   EXPECT_GT(pid, 0);
   if (pid <= 0) return f;
   int status = 0;
-  struct rusage usage {};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   pid_t done = 0;
-  while ((done = wait4(pid, &status, WNOHANG, &usage)) == 0 &&
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a bounded poll
   }
   if (done == 0) {
     kill(pid, SIGKILL);
-    wait4(pid, &status, 0, &usage);
+    waitpid(pid, &status, 0);
     ADD_FAILURE() << "plumbline " << args[0] << " did not finish within 60 s";
   }
   f.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   f.err = testing::ReadFile(err_file);
-  f.max_rss_kib = usage.ru_maxrss;
+  const std::string rss = testing::ReadFile(rss_file);
+  EXPECT_FALSE(rss.empty()) << "the launcher wrote no peak for plumbline " << args[0];
+  f.max_rss_kib = rss.empty() ? 0 : std::stol(rss);
   return f;
 }
 
