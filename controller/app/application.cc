@@ -102,6 +102,10 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
   return out;
 }
 
+apply::Owner OwnerOf(const std::string& name, const std::string& ns) {
+  return {kFieldManager, kNameLabel, kNamespaceLabel, name, ns};
+}
+
 std::string KeyOf(const Json& object) {
   const Json& m = object["metadata"];
   return m.value("namespace", "") + "/" + m.value("name", "");

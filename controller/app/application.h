@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/owner.h"
 #include "common/error.h"
 #include "common/json.h"
 
@@ -20,10 +21,6 @@ inline constexpr char kFieldManager[] = "plumbline";
 // Labels on every object Plumbline applies, naming the Application that owns it.
 inline constexpr char kNameLabel[] = "plumbline.dev/name";
 inline constexpr char kNamespaceLabel[] = "plumbline.dev/namespace";
-// Per-object annotations in git.
-inline constexpr char kPruneAnnotation[] = "plumbline.dev/prune";
-inline constexpr char kReconcileAnnotation[] = "plumbline.dev/reconcile";
-inline constexpr char kForceAnnotation[] = "plumbline.dev/force";
 inline constexpr char kRequestedAtAnnotation[] = "plumbline.dev/requested-at";
 
 struct IgnoreDifference {
@@ -59,6 +56,9 @@ struct Spec {
 // spec errors: retrying will not fix them (Stalled).
 Result<Spec> ParseSpec(const Json& application,
                        std::chrono::milliseconds default_interval = std::chrono::minutes(3));
+
+// The owner of what the Application `ns`/`name` applies: our field manager and labels.
+apply::Owner OwnerOf(const std::string& name, const std::string& ns);
 
 // "namespace/name" of an object.
 std::string KeyOf(const Json& object);

@@ -1,8 +1,8 @@
 #include "apply/applier.h"
 
+#include <algorithm>
 #include <thread>
 
-#include "app/application.h"
 #include "apply/order.h"
 #include "kube/errors.h"
 
@@ -48,13 +48,14 @@ Status WaitForCrds(kube::Client& client, const std::vector<std::string>& names,
 }
 
 // Fills in the namespace the object will have, and whether its kind is known.
-Result<kube::ResourceInfo> Resolve(Json* obj, const ApplyContext& ctx) {
-  auto resource = ctx.client->ResourceFor(*obj);
+Result<kube::ResourceInfo> Resolve(Json* obj, kube::Client& client, const std::string& owner_ns,
+                                   const std::string& default_namespace) {
+  auto resource = client.ResourceFor(*obj);
   if (!resource.ok()) return resource.error();
   Json& meta = (*obj)["metadata"];
   if (resource->namespaced) {
     if (meta.value("namespace", "").empty()) {
-      meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
+      meta["namespace"] = default_namespace.empty() ? owner_ns : default_namespace;
     }
   } else {
     meta.erase("namespace");
@@ -87,43 +88,42 @@ void KeepLiveValue(const std::string& pointer, const Json& live, Json* obj) {
   }
 }
 
-Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crds) {
+Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std::string>* crds) {
+  PreparedObject& prepared = planned.prepared;
   Change change;
-  change.key = ObjectKey::Of(obj);
-  if (Annotation(obj, app::kReconcileAnnotation) == "disabled") {
+  change.key = prepared.key;
+  if (prepared.disabled) {
     change.action = Action::kSkipped;
     change.message = change.key.ToString() + ": reconcile disabled by annotation";
     return change;
   }
-  auto resource = Resolve(&obj, ctx);
-  change.key = ObjectKey::Of(obj);
-  if (!resource.ok()) {
-    change.action = Action::kFailed;
-    change.message = change.key.ToString() + ": " + resource.error().message();
-    return change;
-  }
-  Json& labels = obj["metadata"]["labels"];
-  if (!labels.is_object()) labels = Json::object();
-  labels[app::kNameLabel] = ctx.app_name;
-  labels[app::kNamespaceLabel] = ctx.app_namespace;
-  if (ctx.skip) {
-    if (auto skipped = ctx.skip(change.key, obj)) {
-      skipped->desired = std::move(obj);
-      return *skipped;
+  Json& obj = prepared.object;
+  if (!prepared.resource) {
+    // Not served when prepared: a CRD of an earlier phase may serve it now.
+    auto resource = Resolve(&obj, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+    change.key = ObjectKey::Of(obj);
+    if (!resource.ok()) {
+      change.action = Action::kFailed;
+      change.message = change.key.ToString() + ": " + resource.error().message();
+      return change;
     }
+    prepared.resource = std::move(*resource);
+  }
+  if (planned.outcome) {
+    planned.outcome->desired = std::move(obj);
+    return std::move(*planned.outcome);
   }
   change.desired = obj;
+  const kube::ResourceInfo& resource = *prepared.resource;
   const std::string ns = obj["metadata"].value("namespace", "");
   const std::string name = obj["metadata"]["name"];
 
   // The live resourceVersion before the apply: unchanged if the apply leaves it as it was.
-  std::optional<std::string> before;
-  if (ctx.live_version) before = ctx.live_version(change.key);
-  std::vector<std::string> ignored;
-  if (ctx.ignored) ignored = ctx.ignored(change.key);
+  std::optional<std::string> before = planned.live_version;
+  const std::vector<std::string>& ignored = planned.ignored;
   std::optional<Json> live;
   if (!before || !ignored.empty()) {
-    auto got = ctx.client->Get(*resource, ns, name);
+    auto got = ctx.client->Get(resource, ns, name);
     if (got.ok()) {
       live = std::move(*got);
       before = (*live)["metadata"].value("resourceVersion", "");
@@ -140,17 +140,17 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
   }
 
   kube::ApplyOptions options;
-  options.field_manager = app::kFieldManager;
+  options.field_manager = ctx.owner.field_manager;
   options.force = true;
   bool created = false;
   auto applied = ctx.client->Apply(obj, options, &created);
   if (!applied.ok() && IsImmutableFieldError(applied.error()) &&
-      Annotation(obj, app::kForceAnnotation) == "enabled") {
+      Annotation(obj, kForceAnnotation) == "enabled") {
     // Recreate: only when the object asks for it, since it loses the live object's state.
     // Background: the object itself goes at once; the garbage collector takes its dependents.
-    Status deleted = ctx.client->Delete(*resource, ns, name);
+    Status deleted = ctx.client->Delete(resource, ns, name);
     if (deleted.ok() || kube::IsNotFound(deleted.error())) {
-      while (ctx.client->Get(*resource, ns, name).ok() && !Expired(ctx.deadline)) {
+      while (ctx.client->Get(resource, ns, name).ok() && !Expired(ctx.deadline)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       applied = ctx.client->Apply(obj, options, &created);
@@ -180,24 +180,52 @@ Change ApplyOne(Json obj, const ApplyContext& ctx, std::vector<std::string>* crd
 
 }  // namespace
 
-ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
-  ChangeSet result;
-  std::vector<std::vector<const Json*>> phases(kPhaseCount);
-  for (const auto& obj : objects) {
-    auto key = ObjectKey::Of(obj);
-    phases[ApplyPhase(key)].push_back(&obj);
+std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareContext& ctx) {
+  std::vector<PreparedObject> prepared;
+  prepared.reserve(objects.size());
+  for (Json& object : objects) {
+    PreparedObject p;
+    p.index = prepared.size();
+    p.disabled = Annotation(object, kReconcileAnnotation) == "disabled";
+    p.object = std::move(object);
+    auto resource = Resolve(&p.object, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+    if (resource.ok()) {
+      p.resource = std::move(*resource);
+    } else {
+      p.unresolved = resource.error();
+    }
+    ctx.owner.Label(&p.object);
+    p.key = ObjectKey::Of(p.object);
+    prepared.push_back(std::move(p));
   }
-  for (const auto& phase : phases) {
+  std::stable_sort(prepared.begin(), prepared.end(),
+                   [](const PreparedObject& a, const PreparedObject& b) {
+                     return ApplyPhase(a.key) < ApplyPhase(b.key);
+                   });
+  return prepared;
+}
+
+std::vector<PlannedObject> PlanEverything(std::vector<PreparedObject> prepared) {
+  std::vector<PlannedObject> plan;
+  plan.reserve(prepared.size());
+  for (auto& p : prepared) plan.push_back({std::move(p), std::nullopt, std::nullopt, {}});
+  return plan;
+}
+
+ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
+  ChangeSet result;
+  size_t next = 0;
+  for (int phase = 0; phase < kPhaseCount; ++phase) {
     std::vector<std::string> crds;
-    for (const Json* obj : phase) {
+    for (; next < plan.size() && ApplyPhase(plan[next].prepared.key) <= phase; ++next) {
+      const ObjectKey& key = plan[next].prepared.key;
       if (Expired(ctx.deadline)) {
-        Change timeout{ObjectKey::Of(*obj), Action::kFailed,
-                       ObjectKey::Of(*obj).ToString() + ": not applied, the reconcile timed out",
-                       Json(), Json()};
-        result.changes.push_back(std::move(timeout));
+        result.changes.push_back({key, Action::kFailed,
+                                  key.ToString() + ": not applied, the reconcile timed out",
+                                  Json(), Json()});
         continue;
       }
-      result.changes.push_back(ApplyOne(*obj, ctx, &crds));
+      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds));
     }
     // Objects of a CRD's kind in later phases need the CRD served first.
     Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
@@ -213,15 +241,6 @@ ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx) {
     }
   }
   return result;
-}
-
-std::vector<ObjectKey> DesiredKeys(const std::vector<Json>& objects, const ApplyContext& ctx) {
-  std::vector<ObjectKey> keys;
-  for (Json obj : objects) {
-    (void)Resolve(&obj, ctx);
-    keys.push_back(ObjectKey::Of(obj));
-  }
-  return keys;
 }
 
 ChangeSet Prune(std::vector<ObjectKey> stale, const PruneContext& ctx) {
@@ -261,15 +280,13 @@ ChangeSet Prune(std::vector<ObjectKey> stale, const PruneContext& ctx) {
       result.changes.push_back(change);  // already gone: it leaves the inventory
       continue;
     }
-    const Json labels = (*live)["metadata"].value("labels", Json::object());
-    if (labels.value(app::kNameLabel, "") != ctx.app_name ||
-        labels.value(app::kNamespaceLabel, "") != ctx.app_namespace) {
+    if (!ctx.owner.Owns(*live)) {
       change.action = Action::kSkipped;
       change.message = key.ToString() + ": no longer labelled as this Application's; left alone";
       result.changes.push_back(change);
       continue;
     }
-    if (Annotation(*live, app::kPruneAnnotation) == "disabled") {
+    if (Annotation(*live, kPruneAnnotation) == "disabled") {
       change.action = Action::kSkipped;
       change.message = key.ToString() + ": pruning disabled by annotation";
       result.changes.push_back(change);

@@ -1,59 +1,86 @@
 // Applies an Application's rendered objects with server-side apply (PRODUCT §3.3, §3.4) and
-// prunes what left git (§3.6). Both return a ChangeSet; neither retries (the work queue does).
-// Stateless: callers pass everything in; safe to use from many workers at once.
+// prunes what left git (§3.6). Three steps, each a plain function:
+//   Prepare  — data only: the kind of each object, its namespace, its owner's labels, the order;
+//   (a plan) — the caller decides, per prepared object, whether to send it (see PlannedObject);
+//   ApplyAll — executes the plan and returns a ChangeSet.
+// Neither ApplyAll nor Prune retries (the work queue does). Stateless: callers pass everything
+// in; safe to use from many workers at once.
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "apply/change_set.h"
+#include "apply/object_key.h"
+#include "apply/owner.h"
+#include "common/error.h"
 #include "common/json.h"
 #include "kube/client.h"
 
 namespace plumbline::apply {
 
-struct ApplyContext {
-  kube::Client* client = nullptr;  // impersonating the Application's ServiceAccount, if any
-  std::string app_name;
-  std::string app_namespace;
-  std::string default_namespace;  // for namespaced objects that name none
-  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  // Asked for each object (labels and namespace filled in) before any request: a Change to
-  // report instead of applying (it was unchanged, or its drift is only reported), or nullopt to
-  // apply it. Unset: apply everything.
-  std::function<std::optional<Change>(const ObjectKey&, const Json& object)> skip;
-  // The live object's resourceVersion ("" when it does not exist) when known without a request;
-  // nullopt makes the applier read the object to tell "unchanged" from "configured".
-  std::function<std::optional<std::string>(const ObjectKey&)> live_version;
-  // JSON pointers (ignoreDifferences) whose live values an update keeps: the applied manifest
-  // carries the live value there (or omits the field when live has none). A create uses git's.
-  std::function<std::vector<std::string>(const ObjectKey&)> ignored;
+// One rendered object, ready to apply.
+struct PreparedObject {
+  ObjectKey key;  // with the namespace it will have (when its kind is known)
+  Json object;    // labelled as the owner's; namespace defaulted or removed by the kind's scope
+  // The kind as discovery serves it; nullopt when it is not served (yet: a CRD in this same
+  // commit), in which case ApplyAll asks again once earlier phases are Established.
+  std::optional<kube::ResourceInfo> resource;
+  Error unresolved;       // why `resource` is nullopt
+  bool disabled = false;  // annotated plumbline.dev/reconcile: disabled: never sent
+  size_t index = 0;       // its position among the objects given to Prepare
 };
 
-// Applies `objects` in phase order, waiting for CRDs to be Established before the next phase.
-// Adds the tracking labels and defaults namespaces. An object annotated
-// plumbline.dev/reconcile: disabled is skipped; a failure of one object does not stop the others.
-ChangeSet ApplyAll(const std::vector<Json>& objects, const ApplyContext& ctx);
+struct PrepareContext {
+  kube::Client* client = nullptr;  // for discovery only
+  Owner owner;
+  std::string default_namespace;  // for namespaced objects that name none ("": the owner's)
+};
 
-// The keys `objects` will have once applied (namespaces defaulted via discovery). Objects whose
-// kind is unknown keep the namespace they name.
-std::vector<ObjectKey> DesiredKeys(const std::vector<Json>& objects, const ApplyContext& ctx);
+// The objects in apply order (phases of apply/order.h, render order within a phase). Makes no
+// request beyond discovery.
+std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareContext& ctx);
+
+// What to do with one prepared object.
+struct PlannedObject {
+  PreparedObject prepared;
+  // Set: report this change and send nothing (unchanged, or drift that is only reported).
+  std::optional<Change> outcome;
+  // The live resourceVersion ("" when absent) when known without a request; nullopt makes the
+  // applier read the object first, to tell "unchanged" from "configured".
+  std::optional<std::string> live_version;
+  // JSON pointers (ignoreDifferences) whose live values an update keeps: the applied manifest
+  // carries the live value there (or omits the field when live has none). A create uses git's.
+  std::vector<std::string> ignored;
+};
+
+// Sends every prepared object: the plan of a caller that knows nothing about the cluster.
+std::vector<PlannedObject> PlanEverything(std::vector<PreparedObject> prepared);
+
+struct ApplyContext {
+  kube::Client* client = nullptr;  // impersonating the Application's ServiceAccount, if any
+  Owner owner;
+  std::string default_namespace;  // as given to Prepare, for kinds resolved late
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+// Executes `plan` (in Prepare's order), waiting for CRDs to be Established before the next
+// phase. Disabled objects are Skipped; a failure of one object does not stop the others.
+ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx);
 
 struct PruneContext {
   kube::Client* client = nullptr;
-  std::string app_name;
-  std::string app_namespace;
+  Owner owner;
   std::string controller_namespace;  // never deleted
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // Deletes `stale` (objects in the inventory that git no longer renders) in reverse phase order.
-// Skips objects annotated plumbline.dev/prune: disabled, objects not labelled as this
-// Application's, and the controller's own namespace. Deleted and skipped objects leave the
-// inventory; failed ones stay.
+// Skips objects annotated plumbline.dev/prune: disabled, objects not labelled as the owner's,
+// and the controller's own namespace. Deleted and skipped objects leave the inventory; failed
+// ones stay.
 ChangeSet Prune(std::vector<ObjectKey> stale, const PruneContext& ctx);
 
 }  // namespace plumbline::apply

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "app/application.h"
@@ -124,7 +125,7 @@ const Json* DefinitionFor(const apply::ObjectKey& key, const std::vector<Json>& 
     const auto crd = apply::ObjectKey::Of(obj);
     if (crd.group != "apiextensions.k8s.io" || crd.kind != "CustomResourceDefinition") continue;
     const Json* annotations = MemberAt(MemberAt(&obj, "metadata"), "annotations");
-    if (StringAt(annotations, app::kReconcileAnnotation) == "disabled") {
+    if (StringAt(annotations, apply::kReconcileAnnotation) == "disabled") {
       continue;  // never applied
     }
     const Json* spec = MemberAt(&obj, "spec");
@@ -140,6 +141,46 @@ const Json* DefinitionFor(const apply::ObjectKey& key, const std::vector<Json>& 
     }
   }
   return nullptr;
+}
+
+// An object whose kind is not served: shown as created when its CustomResourceDefinition is
+// new in this change (no dry run can validate it yet), else a failure naming why.
+std::optional<ObjectDiff> NewCustomResource(const apply::PreparedObject& p,
+                                            const std::vector<Json>& objects,
+                                            const std::string& default_namespace,
+                                            kube::Client& client,
+                                            std::vector<std::string>* failures) {
+  const std::string failure = p.key.ToString() + ": " + p.unresolved.message();
+  const Json* crd = DefinitionFor(p.key, objects);
+  if (crd == nullptr || p.unresolved.code() != ErrorCode::kNotFound) {
+    failures->push_back(failure);
+    return std::nullopt;
+  }
+  // New only if the cluster has no such CRD yet; one that exists but does not serve this
+  // version (the change adds it) may already hold the object: no dry run can tell.
+  const std::string crd_name = StringAt(MemberAt(crd, "metadata"), "name");
+  auto crds = client.Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
+  auto existing = crds.ok() ? client.Get(*crds, "", crd_name) : Result<Json>(crds.error());
+  if (existing.ok() || existing.error().code() != ErrorCode::kNotFound) {
+    failures->push_back(failure + (existing.ok() ? " (CustomResourceDefinition " + crd_name +
+                                                       " exists; this change makes it serve " +
+                                                       p.key.version + ": apply it first, then diff)"
+                                                 : ""));
+    return std::nullopt;
+  }
+  Json shown = p.object;  // labelled already; the namespace follows the CRD's scope
+  Json& meta = shown["metadata"];
+  if (StringAt(MemberAt(crd, "spec"), "scope") != "Cluster") {
+    if (meta.value("namespace", "").empty()) {
+      meta["namespace"] = default_namespace;
+    }
+  } else {
+    meta.erase("namespace");
+  }
+  return ObjectDiff{apply::ObjectKey::Of(shown).ToString() +
+                        ": created (its CustomResourceDefinition is new: shown as git has it, "
+                        "not validated by the API server)",
+                    textdiff::Unified("", yaml::ToYaml(Comparable(shown)))};
 }
 
 }  // namespace
@@ -214,102 +255,55 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   for (auto& r : *rendered) objects.push_back(r.object);
 
   // Dry-run each object as the controller would apply it (labels, namespaces, order), and apply
-  // nothing: the skip hook answers for every object.
+  // nothing.
   std::vector<ObjectDiff> diffs;
   std::vector<std::string> failures;
-  apply::ApplyContext ctx;
-  ctx.client = apps->client.get();
-  ctx.app_name = name;
-  ctx.app_namespace = apps->ns;
-  ctx.default_namespace = spec->destination_namespace;
-  ctx.skip = [&](const apply::ObjectKey& key, const Json& obj) -> std::optional<apply::Change> {
-    const apply::Change answered{key, apply::Action::kUnchanged, "", Json(), Json()};
-    kube::ApplyOptions dry;
-    dry.field_manager = app::kFieldManager;
-    dry.dry_run = true;
-    auto resource = apps->client->ResourceFor(obj);
-    if (!resource.ok()) {
-      failures.push_back(key.ToString() + ": " + resource.error().message());
-      return answered;
+  std::vector<std::string> untouched;
+  const std::vector<apply::PreparedObject> prepared = apply::Prepare(
+      objects, {apps->client.get(), app::OwnerOf(name, apps->ns), spec->destination_namespace});
+  for (const auto& p : prepared) {
+    const apply::ObjectKey& key = p.key;
+    if (p.disabled) {
+      // Named as git names it: the line is about the file, not the live object.
+      untouched.push_back(apply::ObjectKey::Of(objects[p.index]).ToString() +
+                          ": reconcile disabled by annotation");
+      continue;
     }
-    auto live = apps->client->Get(*resource, key.ns, key.name);
+    if (!p.resource) {
+      const std::string default_namespace =
+          spec->destination_namespace.empty() ? apps->ns : spec->destination_namespace;
+      if (auto shown =
+              NewCustomResource(p, objects, default_namespace, *apps->client, &failures)) {
+        diffs.push_back(std::move(*shown));
+      }
+      continue;
+    }
+    auto live = apps->client->Get(*p.resource, key.ns, key.name);
     const bool exists = live.ok();
     if (!exists && live.error().code() != ErrorCode::kNotFound) {
       failures.push_back(live.error().message());
-      return answered;
+      continue;
     }
-    auto would = apps->client->Apply(obj, dry);
+    kube::ApplyOptions dry;
+    dry.field_manager = app::kFieldManager;
+    dry.dry_run = true;
+    auto would = apps->client->Apply(p.object, dry);
     if (!would.ok()) {
       failures.push_back(would.error().message());
-      return answered;
+      continue;
     }
     Json before = exists ? Comparable(*live) : Json();
     Json after = Comparable(*would);
     if (exists) KeepIgnored(app::IgnoredPointers(*spec, key), before, &after);
     if (key.group.empty() && key.kind == "Secret") MaskSecret(exists ? &before : nullptr, &after);
-    if (exists && before == after) return answered;
+    if (exists && before == after) continue;
     diffs.push_back({key.ToString() + (exists ? ": configured" : ": created"),
                      textdiff::Unified(exists ? yaml::ToYaml(before) : "", yaml::ToYaml(after))});
-    return answered;
-  };
-  const apply::ChangeSet outcome = apply::ApplyAll(objects, ctx);
-  std::vector<std::string> untouched;
-  for (const auto& change : outcome.changes) {
-    if (change.action == apply::Action::kSkipped) {
-      untouched.push_back(change.message);  // "...: reconcile disabled by annotation"
-      continue;
-    }
-    // The skip hook answers for every object it reaches; a failure here came before it, when
-    // the kind was looked up.
-    if (change.action != apply::Action::kFailed) continue;
-    const Json* obj = nullptr;
-    for (const Json& o : objects) {
-      const auto key = apply::ObjectKey::Of(o);
-      if (key == change.key && key.version == change.key.version) {
-        obj = &o;
-        break;
-      }
-    }
-    const Json* crd = obj ? DefinitionFor(change.key, objects) : nullptr;
-    auto served = obj ? apps->client->ResourceFor(*obj) : Result<kube::ResourceInfo>(Error());
-    if (crd == nullptr || served.ok() || served.error().code() != ErrorCode::kNotFound) {
-      failures.push_back(change.message);
-      continue;
-    }
-    // New only if the cluster has no such CRD yet; one that exists but does not serve this
-    // version (the change adds it) may already hold the object: no dry run can tell.
-    const std::string crd_name = StringAt(MemberAt(crd, "metadata"), "name");
-    auto crds = apps->client->Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
-    auto existing = crds.ok() ? apps->client->Get(*crds, "", crd_name) : Result<Json>(crds.error());
-    if (existing.ok() || existing.error().code() != ErrorCode::kNotFound) {
-      failures.push_back(change.message + (existing.ok() ? " (CustomResourceDefinition " + crd_name +
-                                                               " exists; this change makes it "
-                                                               "serve " + change.key.version +
-                                                               ": apply it first, then diff)"
-                                                         : ""));
-      continue;
-    }
-    Json shown = *obj;
-    Json& meta = shown["metadata"];
-    if (StringAt(MemberAt(crd, "spec"), "scope") != "Cluster") {
-      if (meta.value("namespace", "").empty()) {
-        meta["namespace"] = ctx.default_namespace.empty() ? ctx.app_namespace : ctx.default_namespace;
-      }
-    } else {
-      meta.erase("namespace");
-    }
-    if (!meta["labels"].is_object()) meta["labels"] = Json::object();
-    meta["labels"][app::kNameLabel] = ctx.app_name;
-    meta["labels"][app::kNamespaceLabel] = ctx.app_namespace;
-    diffs.push_back({apply::ObjectKey::Of(shown).ToString() +
-                         ": created (its CustomResourceDefinition is new: shown as git has it, "
-                         "not validated by the API server)",
-                     textdiff::Unified("", yaml::ToYaml(Comparable(shown)))});
   }
 
   // What left git: pruned when the Application prunes, else left in place.
-  const auto desired = apply::DesiredKeys(objects, ctx);
-  const std::set<apply::ObjectKey> in_git(desired.begin(), desired.end());
+  std::set<apply::ObjectKey> in_git;
+  for (const auto& p : prepared) in_git.insert(p.key);
   std::vector<std::string> left;
   for (const auto& key : app::InventoryOf(application->value("status", Json::object()))) {
     if (in_git.count(key)) continue;

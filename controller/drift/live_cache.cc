@@ -1,7 +1,5 @@
 #include "drift/live_cache.h"
 
-#include "app/application.h"
-
 namespace plumbline::drift {
 
 struct LiveCache::Kind {
@@ -12,12 +10,11 @@ struct LiveCache::Kind {
 
 namespace {
 
-std::string AppOf(const Json& object) {
-  const Json& meta = object["metadata"];
-  if (!meta.contains("labels") || !meta["labels"].is_object()) return "";
-  const Json& labels = meta["labels"];
-  std::string name = labels.value(app::kNameLabel, "");
-  std::string ns = labels.value(app::kNamespaceLabel, "");
+// "namespace/name" of the owner named by the tracking labels, or "".
+std::string AppOf(const Json& object, const OwnerLabels& keys) {
+  const Json* labels = MemberAt(MemberAt(&object, "metadata"), "labels");
+  std::string name = StringAt(labels, keys.name.c_str());
+  std::string ns = StringAt(labels, keys.ns.c_str());
   return name.empty() || ns.empty() ? "" : ns + "/" + name;
 }
 
@@ -34,8 +31,9 @@ bool MaybeNewer(const std::string& a, const std::string& b) {
   return a != b;
 }
 
-LiveCache::LiveCache(kube::Client& client, log::Logger& logger, LiveSink sink)
-    : client_(client), log_(logger), sink_(std::move(sink)) {}
+LiveCache::LiveCache(kube::Client& client, log::Logger& logger, OwnerLabels labels,
+                     LiveSink sink)
+    : client_(client), log_(logger), labels_(std::move(labels)), sink_(std::move(sink)) {}
 
 LiveCache::~LiveCache() { Stop(); }
 
@@ -67,7 +65,7 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
       kind->resource = r;
       Kind* raw = kind.get();
       kube::ListWatchOptions options;
-      options.label_selector = app::kNameLabel;  // exists: every object Plumbline applied
+      options.label_selector = labels_.name;  // exists: every object Plumbline applied
       kind->watcher = std::make_unique<kube::ListWatcher>(
           client_, r, options,
           kube::ListWatchHandlers{
@@ -148,7 +146,7 @@ bool LiveCache::Store(const apply::ObjectKey& key, const Json& object, std::stri
   // First sight is no change: the apply that created the object assessed it already.
   bool health_changed = !entry.resource_version.empty() && entry.health.state != health.state;
   entry.resource_version = object["metadata"].value("resourceVersion", "");
-  entry.app = AppOf(object);
+  entry.app = AppOf(object, labels_);
   entry.health = std::move(health);
   *app = entry.app;
   return health_changed;
@@ -204,7 +202,7 @@ void LiveCache::OnEvent(Kind* kind, const kube::WatchEvent& event) {
     std::lock_guard<std::mutex> lock(mu_);
     if (event.type == Type::kDeleted) {
       auto it = objects_.find(key);
-      app = it != objects_.end() ? it->second.app : AppOf(event.object);
+      app = it != objects_.end() ? it->second.app : AppOf(event.object, labels_);
       objects_.erase(key);
     } else {
       health_changed = Store(key, event.object, &app);

@@ -35,13 +35,20 @@ struct LiveObject {
   health::Assessment health;
 };
 
+// The label keys that name an object's owning Application (namespace and name); the watches
+// select objects that carry the name label.
+struct OwnerLabels {
+  std::string name;
+  std::string ns;
+};
+
 // An object came, changed or went (`object` null). `health_changed`: its health state moved.
 using LiveSink = std::function<void(const apply::ObjectKey& key, const std::string& app,
                                     const Json* object, bool health_changed)>;
 
 class LiveCache {
  public:
-  LiveCache(kube::Client& client, log::Logger& logger, LiveSink sink);
+  LiveCache(kube::Client& client, log::Logger& logger, OwnerLabels labels, LiveSink sink);
   ~LiveCache();
   LiveCache(const LiveCache&) = delete;
   LiveCache& operator=(const LiveCache&) = delete;
@@ -73,6 +80,7 @@ class LiveCache {
 
   kube::Client& client_;
   log::Logger& log_;
+  const OwnerLabels labels_;
   const LiveSink sink_;
   mutable std::mutex mu_;
   std::condition_variable synced_cv_;

@@ -15,6 +15,7 @@
 #include "health/health.h"
 #include "inventory/inventory.h"
 #include "kube/errors.h"
+#include "reconcile/planner.h"
 
 namespace plumbline::reconcile {
 
@@ -46,7 +47,10 @@ struct Reconciler::Run {
   // The phase under way, which names the reason of an unexpected failure ("Apply": ApplyFailed).
   std::string phase = "Reconcile";
   std::string revision;       // the commit this reconcile worked on, once fetched
-  std::vector<drift::ObjectDrift> corrected;  // drifted objects re-applied by this reconcile
+  // Drifted objects this reconcile re-applies, as the tracker saw them when planning; those
+  // applied are then corrected.
+  std::map<apply::ObjectKey, drift::ObjectDrift> correcting;
+  std::vector<drift::ObjectDrift> corrected;
   size_t applied_objects = 0;  // objects sent to the API server (apply or dry run)
   // Health of unchanged objects read with a GET because the watch had not delivered them yet.
   std::map<apply::ObjectKey, health::Assessment> read_health;
@@ -70,13 +74,6 @@ Result<Json> ReadLive(kube::Client& client, const apply::ObjectKey& key) {
   auto resource = client.Resource({key.group, key.version, key.kind});
   if (!resource.ok()) return resource.error();
   return client.Get(*resource, key.ns, key.name);
-}
-
-// Identifies what git asks for one object, so an unchanged object is not applied again.
-size_t ManifestHash(const Json& object, const std::vector<std::string>& ignored) {
-  std::string text = object.dump();
-  for (const auto& p : ignored) text += "\n" + p;
-  return std::hash<std::string>{}(text);
 }
 
 std::string DescribeDrift(const drift::ObjectDrift& d) {
@@ -110,7 +107,7 @@ Reconciler::Reconciler(kube::Client& client, source::SharedFetcher& fetcher,
       log_(logger),
       metrics_(metrics),
       options_(std::move(options)),
-      live_(client, logger,
+      live_(client, logger, {app::kNameLabel, app::kNamespaceLabel},
             [this](const apply::ObjectKey& key, const std::string& app, const Json* object,
                    bool health_changed) { tracker_.Observe(key, app, object, health_changed); }) {}
 
@@ -358,91 +355,95 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
   }
 }
 
-void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
-                            const source::Commit& commit, apply::ApplyContext ctx,
-                            apply::ChangeSet* applied) {
-  kube::Client* client = ctx.client;
+void Reconciler::WatchKinds(Run& run, const std::vector<apply::PreparedObject>& prepared) {
   // Watch every kind git renders, so that later reconciles know the live state without asking.
   std::vector<kube::ResourceInfo> kinds;
   std::vector<kube::GroupVersionKind> gvks;
   std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& obj : objects) {
-    auto resource = client_.ResourceFor(obj);  // kinds not served yet (a CRD in this commit) wait
-    if (!resource.ok() || !seen.insert({resource->gvk.group, resource->gvk.kind}).second) continue;
-    kinds.push_back(*resource);
-    gvks.push_back(resource->gvk);
+  for (const auto& p : prepared) {
+    // Kinds not served yet (a CRD in this commit) are watched from the next reconcile on.
+    if (!p.resource || !seen.insert({p.resource->gvk.group, p.resource->gvk.kind}).second) continue;
+    kinds.push_back(*p.resource);
+    gvks.push_back(p.resource->gvk);
   }
   live_.Use(run.key, kinds);
   live_.WaitSynced(gvks, std::min(run.deadline, std::chrono::steady_clock::now() +
                                                     options_.cache_sync_timeout));
+}
 
-  const bool report_only = run.spec.drift == app::DriftMode::kReport;
+std::vector<apply::PlannedObject> Reconciler::Plan(Run& run,
+                                                   std::vector<apply::PreparedObject> prepared,
+                                                   const source::Commit& commit,
+                                                   kube::Client& client) {
   // The commit was applied before (by this process or, after a restart, another one).
   const bool applied_before = run.status.value("lastAppliedRevision", "") == commit.sha;
-  // Drifted objects this reconcile re-applies, as the tracker saw them when deciding.
-  std::map<apply::ObjectKey, drift::ObjectDrift> correcting;
-  auto synced = [&](const apply::ObjectKey& key) {
-    return live_.Synced({key.group, key.version, key.kind});
-  };
+  std::vector<apply::PlannedObject> plan;
+  plan.reserve(prepared.size());
+  for (auto& p : prepared) {
+    const apply::ObjectKey key = p.key;
+    apply::PlannedObject planned{std::move(p), std::nullopt, std::nullopt,
+                                 app::IgnoredPointers(run.spec, key)};
+    const apply::Change keep{key, apply::Action::kUnchanged, "", Json(), Json()};
+    const size_t hash = ManifestHash(planned.prepared.object, planned.ignored);
+    ObjectFacts facts;
+    facts.watched = live_.Synced({key.group, key.version, key.kind});
+    if (facts.watched) facts.live = live_.Lookup(key);
+    facts.known = tracker_.Find(run.key, key);
+    planned.live_version = KnownLiveVersion(facts);
 
-  ctx.ignored = [&](const apply::ObjectKey& key) { return app::IgnoredPointers(run.spec, key); };
-  ctx.live_version = [&](const apply::ObjectKey& key) -> std::optional<std::string> {
-    if (!synced(key)) return std::nullopt;
-    auto live = live_.Lookup(key);
-    return live ? live->resource_version : "";
-  };
-  ctx.skip = [&](const apply::ObjectKey& key, const Json& obj) -> std::optional<apply::Change> {
-    const std::vector<std::string> ignored = app::IgnoredPointers(run.spec, key);
-    const size_t hash = ManifestHash(obj, ignored);
-    const bool watched = synced(key);
-    const auto live = watched ? live_.Lookup(key) : std::nullopt;
-    const auto known = tracker_.Find(run.key, key);
-    const apply::Change unchanged{key, apply::Action::kUnchanged, "", Json(), Json()};
-    if (known && known->manifest_hash == hash && watched) {
-      bool drifted = known->drifted;
-      if (!drifted && !live) {
-        // Not in the cache, yet no deletion was seen: the watch may lag behind our own create,
-        // or the object went while no watch was open. One read tells.
-        auto current = ReadLive(*client, key);
-        if (current.ok()) {
-          run.read_health[key] = health::Assess(*current);
-          return unchanged;
-        }
-        if (!kube::IsNotFound(current.error())) return std::nullopt;  // let the apply report it
+    Step step = Decide(facts, hash, run.spec.drift, applied_before);
+    if (step == Step::kConfirm) {
+      auto current = ReadLive(client, key);
+      if (current.ok()) {
+        run.read_health[key] = health::Assess(*current);
+        step = Step::kKeep;
+      } else if (kube::IsNotFound(current.error())) {
+        // Gone while no watch was open: missing, as a watch would have said.
         tracker_.Observe(key, run.key, nullptr, false);
-        drifted = true;
+        facts = FoundMissing(std::move(facts));
+        step = Decide(facts, hash, run.spec.drift, applied_before);
+      } else {
+        step = Step::kApply;  // the apply reports the error
       }
-      if (!drifted) return unchanged;  // git and the cluster agree: no request
-      if (report_only) return unchanged;  // drifted or missing: reported only
+    }
+    if (step == Step::kLearn) {
+      step = LearnByDryRun(run, planned, hash, client) ? Step::kKeep : Step::kApply;
+    }
+    if (step == Step::kCorrect) {
+      // As the tracker sees it now, for the Event and status once corrected.
       auto now = tracker_.Find(run.key, key);
-      correcting[key] = {key, !live || (now && now->missing), now ? now->fields : known->fields};
+      run.correcting[key] = {key, !facts.live || (now && now->missing),
+                             now ? now->fields : facts.known->fields};
       tracker_.BeginCorrection(run.key, key);
-      return std::nullopt;  // drifted or missing: correct it
     }
-    if (!known && report_only && watched && live && applied_before) {
-      // First sight of an object this commit already applied (the controller restarted): judge
-      // it by a dry run, so that drift: report writes nothing.
-      kube::ApplyOptions dry;
-      dry.field_manager = app::kFieldManager;
-      dry.dry_run = true;
-      auto stored = client->Apply(obj, dry);
-      if (!stored.ok()) return std::nullopt;
-      auto current = ReadLive(*client, key);
-      if (!current.ok()) return std::nullopt;
-      auto expected = drift::ExpectationFrom(*stored, app::kFieldManager, hash, ignored);
-      if (!expected) return std::nullopt;
-      expected->resource_version = "";  // a dry run stores nothing
-      std::vector<std::string> drifted = drift::Evaluate(*expected, *current);
-      tracker_.Record(run.key, key, std::move(*expected), std::move(drifted));
-      return unchanged;
-    }
-    return std::nullopt;
-  };
-  *applied = apply::ApplyAll(objects, ctx);
-  for (const auto& c : applied->changes) run.applied_objects += c.live.is_null() ? 0 : 1;
+    if (step == Step::kKeep) planned.outcome = keep;
+    plan.push_back(std::move(planned));
+  }
+  return plan;
+}
 
+bool Reconciler::LearnByDryRun(Run& run, const apply::PlannedObject& planned, size_t hash,
+                               kube::Client& client) {
+  const apply::ObjectKey& key = planned.prepared.key;
+  kube::ApplyOptions dry;
+  dry.field_manager = app::kFieldManager;
+  dry.dry_run = true;
+  auto stored = client.Apply(planned.prepared.object, dry);
+  if (!stored.ok()) return false;
+  auto current = ReadLive(client, key);
+  if (!current.ok()) return false;
+  auto expected = drift::ExpectationFrom(*stored, app::kFieldManager, hash, planned.ignored);
+  if (!expected) return false;
+  expected->resource_version = "";  // a dry run stores nothing
+  std::vector<std::string> drifted = drift::Evaluate(*expected, *current);
+  tracker_.Record(run.key, key, std::move(*expected), std::move(drifted));
+  return true;
+}
+
+void Reconciler::Learn(Run& run, const apply::ChangeSet& applied) {
+  for (const auto& c : applied.changes) run.applied_objects += c.live.is_null() ? 0 : 1;
   // Learn what each apply stored: later live changes are judged against it.
-  for (const auto& c : applied->changes) {
+  for (const auto& c : applied.changes) {
     if (c.live.is_null()) continue;
     const std::vector<std::string> ignored = app::IgnoredPointers(run.spec, c.key);
     auto expected = drift::ExpectationFrom(c.live, app::kFieldManager,
@@ -458,9 +459,11 @@ void Reconciler::ApplyPhase(Run& run, const std::vector<Json>& objects,
         tracker_.Observe(c.key, run.key, &*current, false);
       }
     }
-    if (auto it = correcting.find(c.key); it != correcting.end()) run.corrected.push_back(it->second);
+    if (auto it = run.correcting.find(c.key); it != run.correcting.end()) {
+      run.corrected.push_back(it->second);
+    }
   }
-  for (const auto& [key, _] : correcting) tracker_.EndCorrection(run.key, key);  // failed ones
+  for (const auto& [key, _] : run.correcting) tracker_.EndCorrection(run.key, key);  // failed ones
 }
 
 ReconcileResult Reconciler::Finalize(Run& run) {
@@ -470,7 +473,7 @@ ReconcileResult Reconciler::Finalize(Run& run) {
     std::unique_ptr<kube::Client> impersonated =
         app::ClientForObjects(client_, run.ns, *spec, options_.default_service_account);
     kube::Client* client = impersonated ? impersonated.get() : &client_;
-    apply::PruneContext ctx{client, run.name, run.ns, options_.controller_namespace,
+    apply::PruneContext ctx{client, app::OwnerOf(run.name, run.ns), options_.controller_namespace,
                             std::chrono::steady_clock::now() + spec->timeout};
     apply::ChangeSet pruned = apply::Prune(inventory, ctx);
     if (pruned.HasFailures()) {
@@ -591,47 +594,51 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   std::unique_ptr<kube::Client> impersonated =
       app::ClientForObjects(client_, run.ns, run.spec, options_.default_service_account);
   kube::Client* client = impersonated ? impersonated.get() : &client_;
-  apply::ApplyContext ctx;
-  ctx.client = client;
-  ctx.app_name = run.name;
-  ctx.app_namespace = run.ns;
-  ctx.default_namespace = run.spec.destination_namespace;
-  ctx.deadline = run.deadline;
+  const apply::Owner owner = app::OwnerOf(run.name, run.ns);
   auto memory = run.memory;
 
   std::vector<Json> objects;
-  for (auto& r : *rendered) objects.push_back(r.object);
-  // Two objects with one identity are an error, judged after namespaces are defaulted.
-  std::vector<apply::ObjectKey> desired = apply::DesiredKeys(objects, ctx);
+  for (auto& r : *rendered) objects.push_back(std::move(r.object));  // only sources stay there
+  std::vector<apply::PreparedObject> prepared =
+      apply::Prepare(std::move(objects), {client, owner, run.spec.destination_namespace});
+  // Two objects with one identity are an error, judged after namespaces are defaulted. Prepare
+  // reorders by phase; the sources follow the objects through their render index.
   std::map<apply::ObjectKey, std::string> seen;
-  for (size_t i = 0; i < desired.size(); ++i) {
-    auto [it, inserted] = seen.emplace(desired[i], (*rendered)[i].source);
+  std::vector<apply::ObjectKey> desired;
+  for (size_t i = 0; i < rendered->size(); ++i) {
+    const apply::ObjectKey& key = prepared[i].key;
+    desired.push_back(key);
+    const std::string& source = (*rendered)[prepared[i].index].source;
+    auto [it, inserted] = seen.emplace(key, source);
     if (!inserted) {
-      return fail(app::reason::kRenderFailed, desired[i].ToString() + " is defined twice: in " + it->second +
-                                      " and in " + (*rendered)[i].source);
+      return fail(app::reason::kRenderFailed,
+                  key.ToString() + " is defined twice: in " + it->second + " and in " + source);
     }
-    if (options_.no_cross_namespace_refs && !desired[i].ns.empty() && desired[i].ns != run.ns) {
+    if (options_.no_cross_namespace_refs && !key.ns.empty() && key.ns != run.ns) {
       // Stalled until git changes; the interval still looks for that change.
       Stall(run, app::reason::kCrossNamespaceRef,
-            (*rendered)[i].source + ": " + desired[i].ToString() +
-                " is outside the Application's namespace \"" + run.ns +
+            source + ": " + key.ToString() + " is outside the Application's namespace \"" +
+                run.ns +
                 "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
       return ReconcileResult::RequeueAfter(run.spec.interval);
     }
   }
 
   const inventory::Keys previous = app::InventoryOf(status);
-  if (objects.empty() && !previous.empty() && !run.spec.allow_empty) {
+  if (prepared.empty() && !previous.empty() && !run.spec.allow_empty) {
     return fail(app::reason::kRenderFailed,
                 "path \"" + run.spec.path + "\" rendered no objects at " + Short(commit.sha) +
                     "; refusing to prune " + std::to_string(previous.size()) +
                     " objects (set spec.allowEmpty to allow it)");
   }
 
-  // Apply.
+  // Plan, then apply.
   run.phase = "Apply";
-  apply::ChangeSet applied;
-  ApplyPhase(run, objects, commit, ctx, &applied);
+  WatchKinds(run, prepared);
+  std::vector<apply::PlannedObject> plan = Plan(run, std::move(prepared), commit, *client);
+  apply::ChangeSet applied = apply::ApplyAll(
+      std::move(plan), {client, owner, run.spec.destination_namespace, run.deadline});
+  Learn(run, applied);
   const inventory::KeySet in_git(desired.begin(), desired.end());
   tracker_.Retain(run.key, in_git);
   inventory::Keys new_inventory = inventory::AfterApply(previous, in_git, applied);
@@ -645,8 +652,7 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   apply::ChangeSet pruned;
   const inventory::Keys stale = inventory::Stale(previous, in_git);
   if (run.spec.prune && !stale.empty()) {
-    apply::PruneContext pctx{client, run.name, run.ns, options_.controller_namespace,
-                             run.deadline};
+    apply::PruneContext pctx{client, owner, options_.controller_namespace, run.deadline};
     pruned = apply::Prune(stale, pctx);
     new_inventory = inventory::AfterPrune(std::move(new_inventory), pruned);
   }

@@ -97,9 +97,19 @@ class Reconciler {
   ReconcileResult Fail(Run& run, const std::string& reason, const std::string& message);
   // Like Fail, plus Stalled=True: retrying will not help, a change of the spec (or of git) will.
   void Stall(Run& run, const std::string& reason, const std::string& message);
-  // Applies what changed in git, drifted or is missing; learns what each apply stored.
-  void ApplyPhase(Run& run, const std::vector<Json>& objects, const source::Commit& commit,
-                  apply::ApplyContext ctx, apply::ChangeSet* applied);
+  // Starts (or keeps) the watches of every kind the prepared objects have, and waits a bounded
+  // time for their first lists.
+  void WatchKinds(Run& run, const std::vector<apply::PreparedObject>& prepared);
+  // What to send (reconcile/planner.h): makes the one read or dry run a decision may need, and
+  // marks the drifted objects it corrects.
+  std::vector<apply::PlannedObject> Plan(Run& run, std::vector<apply::PreparedObject> prepared,
+                                         const source::Commit& commit, kube::Client& client);
+  // drift: report after a restart: records what our apply would store, writing nothing. False
+  // when it could not tell (the object is then applied, which reports the error).
+  bool LearnByDryRun(Run& run, const apply::PlannedObject& planned, size_t hash,
+                     kube::Client& client);
+  // Records what each apply stored, so later live changes are judged against it.
+  void Learn(Run& run, const apply::ChangeSet& applied);
   void ReportDrift(Run& run);
   void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
   Status WriteStatus(Run& run);
