@@ -15,6 +15,7 @@
 #include "health/health.h"
 #include "inventory/inventory.h"
 #include "kube/errors.h"
+#include "reconcile/decisions.h"
 #include "reconcile/planner.h"
 
 namespace plumbline::reconcile {
@@ -23,14 +24,8 @@ struct Reconciler::Memory {
   std::mutex mu;
   std::string health_revision;  // the revision whose rollout is being watched
   std::chrono::steady_clock::time_point health_since{};
-  // Drift: an episode lasts from the first drifted object until none is left; one Event each.
-  bool drift_episode = false;
-  std::set<apply::ObjectKey> drift_logged;  // drifted objects already logged and counted
-  // DORA: the revision whose failure was counted, the last revision seen Ready, and since when
-  // the Application has been failing.
-  std::string change_failure_revision;
-  std::string ready_revision;
-  std::optional<std::chrono::system_clock::time_point> failing_since;
+  DriftEpisodes drift;
+  Dora dora;
 };
 
 struct Reconciler::Run {
@@ -47,6 +42,18 @@ struct Reconciler::Run {
   // The phase under way, which names the reason of an unexpected failure ("Apply": ApplyFailed).
   std::string phase = "Reconcile";
   std::string revision;       // the commit this reconcile worked on, once fetched
+  // What each phase hands the next (commit -> objects -> plan -> change sets -> status).
+  std::shared_ptr<const source::Snapshot> snapshot;
+  std::vector<render::RenderedObject> rendered;  // their objects move on to `prepared`
+  std::unique_ptr<kube::Client> impersonated;    // the ServiceAccount's client, if any
+  kube::Client* client = nullptr;                // the one that applies and prunes
+  apply::Owner owner;
+  std::vector<apply::PreparedObject> prepared;
+  inventory::KeySet in_git;  // the keys of `prepared`
+  inventory::Keys previous;  // status.inventory as the reconcile found it
+  inventory::Keys inventory;  // as it will be written
+  apply::ChangeSet applied, pruned;
+  std::string summary;  // "Applied revision abc: 2 created, ..."
   // Drifted objects this reconcile re-applies, as the tracker saw them when planning; those
   // applied are then corrected.
   std::map<apply::ObjectKey, drift::ObjectDrift> correcting;
@@ -254,22 +261,16 @@ void Reconciler::ReportDrift(Run& run) {
   std::vector<drift::ObjectDrift> now = tracker_.Drifted(run.key);
   const int64_t gen = run.generation;
 
-  // What is new in this episode: drifted objects not seen drifting before (corrected ones too).
-  std::vector<drift::ObjectDrift> fresh;
-  for (const auto& list : {run.corrected, now}) {
-    for (const auto& d : list) {
-      if (memory.drift_logged.count(d.key)) continue;
-      memory.drift_logged.insert(d.key);
-      fresh.push_back(d);
-      log_.Warn("drift detected", {{"app", run.key},
-                                   {"revision", run.revision},
-                                   {"object", d.key.ToString()},
-                                   {"missing", d.missing ? "true" : "false"},
-                                   {"fields", FieldsJson(d.fields).dump()},
-                                   {"mode", app::ToString(run.spec.drift)}});
-    }
+  const DriftEpisodes::Outcome episode = memory.drift.Observe(run.corrected, now);
+  for (const auto& d : episode.fresh) {
+    log_.Warn("drift detected", {{"app", run.key},
+                                 {"revision", run.revision},
+                                 {"object", d.key.ToString()},
+                                 {"missing", d.missing ? "true" : "false"},
+                                 {"fields", FieldsJson(d.fields).dump()},
+                                 {"mode", app::ToString(run.spec.drift)}});
   }
-  metrics_.DriftDetected(run.ns, run.name, static_cast<int>(fresh.size()));
+  metrics_.DriftDetected(run.ns, run.name, static_cast<int>(episode.fresh.size()));
   metrics_.DriftCorrected(run.ns, run.name, static_cast<int>(run.corrected.size()));
   for (const auto& d : run.corrected) {
     log_.Info("drift corrected", {{"app", run.key},
@@ -277,20 +278,13 @@ void Reconciler::ReportDrift(Run& run) {
                                   {"object", d.key.ToString()},
                                   {"fields", FieldsJson(d.fields).dump()}});
   }
-  if (!fresh.empty() && !memory.drift_episode) {
-    memory.drift_episode = true;
-    if (now.empty()) {
-      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftCorrected,
-                           "re-applied from git: " + DescribeDrifts(run.corrected));
-    } else {
-      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftDetected,
-                           "differs from git: " + DescribeDrifts(now));
-    }
+  if (episode.event == DriftEpisodes::Event::kCorrected) {
+    (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftCorrected,
+                         "re-applied from git: " + DescribeDrifts(run.corrected));
+  } else if (episode.event == DriftEpisodes::Event::kDetected) {
+    (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftDetected,
+                         "differs from git: " + DescribeDrifts(now));
   }
-  // An object that stops drifting (or was corrected) is new again when it next drifts.
-  memory.drift_logged.clear();
-  for (const auto& d : now) memory.drift_logged.insert(d.key);
-  if (now.empty()) memory.drift_episode = false;
 
   Json objects = Json::array();
   for (const auto& d : now) {
@@ -334,25 +328,11 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
     metrics_.SetLastApplied(run.ns, run.name,
                             std::chrono::duration<double>(t->time_since_epoch()).count());
   }
-  // DORA: a change failure is a revision that failed or went unhealthy, counted once; time to
-  // restore runs from the first failure to the next Ready.
-  Memory& memory = *run.memory;
-  auto now = std::chrono::system_clock::now();
-  if (run.failed) {
-    if (!memory.failing_since) memory.failing_since = now;
-    if (!run.revision.empty() && run.revision != memory.ready_revision &&
-        run.revision != memory.change_failure_revision) {
-      memory.change_failure_revision = run.revision;
-      metrics_.ChangeFailed(run.ns, run.name);
-    }
-  } else if (is_ready) {
-    if (memory.failing_since) {
-      metrics_.Restored(run.ns, run.name,
-                        std::chrono::duration<double>(now - *memory.failing_since).count());
-      memory.failing_since.reset();
-    }
-    memory.ready_revision = run.revision;
-  }
+  // DORA, counted from this reconcile's outcome.
+  const Dora::Outcome dora =
+      run.memory->dora.Observe(run.failed, is_ready, run.revision, std::chrono::system_clock::now());
+  if (dora.change_failed) metrics_.ChangeFailed(run.ns, run.name);
+  if (dora.restored_seconds) metrics_.Restored(run.ns, run.name, *dora.restored_seconds);
 }
 
 void Reconciler::WatchKinds(Run& run, const std::vector<apply::PreparedObject>& prepared) {
@@ -373,10 +353,9 @@ void Reconciler::WatchKinds(Run& run, const std::vector<apply::PreparedObject>& 
 
 std::vector<apply::PlannedObject> Reconciler::Plan(Run& run,
                                                    std::vector<apply::PreparedObject> prepared,
-                                                   const source::Commit& commit,
                                                    kube::Client& client) {
   // The commit was applied before (by this process or, after a restart, another one).
-  const bool applied_before = run.status.value("lastAppliedRevision", "") == commit.sha;
+  const bool applied_before = run.status.value("lastAppliedRevision", "") == run.revision;
   std::vector<apply::PlannedObject> plan;
   plan.reserve(prepared.size());
   for (auto& p : prepared) {
@@ -497,9 +476,7 @@ ReconcileResult Reconciler::Finalize(Run& run) {
 ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std::string& msg) {
   run.failed = true;
   const std::string message = SafeText(msg);
-  const Json* ready = app::FindCondition(run.status, app::kReady);
-  if (ready == nullptr || ready->value("reason", "") != reason ||
-      ready->value("message", "") != message) {
+  if (FailureIsNew(run.status, reason, message)) {
     (void)events_.Record(run.app, events::Type::kWarning, reason, message);
   }
   MarkFailed(&run.status, run.generation, reason, message);
@@ -513,9 +490,17 @@ void Reconciler::Stall(Run& run, const std::string& reason, const std::string& m
 }
 
 ReconcileResult Reconciler::Pipeline(Run& run) {
-  Json& status = run.status;
-  const int64_t gen = run.generation;
+  if (auto stop = SpecPhase(run)) return *stop;
+  if (auto stop = FetchPhase(run)) return *stop;
+  if (auto stop = RenderPhase(run)) return *stop;
+  if (auto stop = PreparePhase(run)) return *stop;
+  if (auto stop = ApplyPhase(run)) return *stop;
+  if (auto stop = PrunePhase(run)) return *stop;
+  RecordRevision(run);
+  return HealthPhase(run);
+}
 
+Reconciler::PhaseEnd Reconciler::SpecPhase(Run& run) {
   // Spec errors: retrying will not fix them, a spec change will (Stalled).
   auto spec = app::ParseSpec(run.app, options_.default_interval);
   if (!spec.ok()) {
@@ -532,15 +517,17 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
               "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
     return ReconcileResult::Done();
   }
-  app::RemoveCondition(&status, app::kStalled);
+  app::RemoveCondition(&run.status, app::kStalled);
   if (run.spec.suspend) {
-    app::SetCondition(&status, app::kReconciling, false, app::reason::kSuspended, "reconciliation is suspended",
-                      gen);
+    app::SetCondition(&run.status, app::kReconciling, false, app::reason::kSuspended,
+                      "reconciliation is suspended", run.generation);
     return ReconcileResult::Done();
   }
   run.deadline = std::chrono::steady_clock::now() + run.spec.timeout;
+  return std::nullopt;
+}
 
-  // Fetch.
+Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
   run.phase = "Fetch";
   source::FetchRequest request;
   request.url = run.spec.repo_url;
@@ -556,62 +543,66 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
   }
   // A sync request (the requested-at annotation) must see the newest commit, not a shared
   // fetch from earlier in the interval.
-  const std::string requested_at =
-      run.app["metadata"].value("annotations", Json::object()).value(app::kRequestedAtAnnotation, "");
-  bool requested = !requested_at.empty() && status.value("lastHandledRequestedAt", "") != requested_at;
-  auto fail = [&](const char* reason, const std::string& msg) { return Fail(run, reason, msg); };
+  const std::string requested_at = run.app["metadata"]
+                                       .value("annotations", Json::object())
+                                       .value(app::kRequestedAtAnnotation, "");
+  const bool requested =
+      !requested_at.empty() && run.status.value("lastHandledRequestedAt", "") != requested_at;
   const auto fetch_start = std::chrono::steady_clock::now();
-  auto snapshot = fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0)
-                                                    : run.spec.interval);
+  auto snapshot =
+      fetcher_.Fetch(request, requested ? std::chrono::milliseconds(0) : run.spec.interval);
   metrics_.GitFetched(
       run.ns, run.name, snapshot.ok(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count());
-  if (!requested_at.empty()) status["lastHandledRequestedAt"] = requested_at;
-  if (!snapshot.ok()) return fail(app::reason::kFetchFailed, snapshot.error().message());
-  const source::Commit& commit = (*snapshot)->commit();
-  run.revision = commit.sha;
-  status["lastAttemptedRevision"] = commit.sha;
+  if (!requested_at.empty()) run.status["lastHandledRequestedAt"] = requested_at;
+  if (!snapshot.ok()) return Fail(run, app::reason::kFetchFailed, snapshot.error().message());
+  run.snapshot = std::move(*snapshot);
+  run.revision = run.snapshot->commit().sha;
+  run.status["lastAttemptedRevision"] = run.revision;
+  return std::nullopt;
+}
 
-  // Render.
+Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
   run.phase = "Render";
   auto files = render::DeletedPathAsEmpty(
-      (*snapshot)->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render)),
+      run.snapshot->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render)),
       run.spec.allow_empty);
   if (!files.ok() && files.error().code() == ErrorCode::kNotFound) {
-    return fail(app::reason::kRenderFailed, files.error().message() +
-                                    " (set spec.allowEmpty to render it as empty and prune)");
+    return Fail(run, app::reason::kRenderFailed,
+                files.error().message() + " (set spec.allowEmpty to render it as empty and prune)");
   }
-  if (!files.ok()) return fail(app::reason::kRenderFailed, files.error().message());
+  if (!files.ok()) return Fail(run, app::reason::kRenderFailed, files.error().message());
   auto rendered = render::Render(*files, options_.render);
-  if (!rendered.ok()) return fail(app::reason::kRenderFailed, rendered.error().message());
+  if (!rendered.ok()) return Fail(run, app::reason::kRenderFailed, rendered.error().message());
   // Kubernetes takes only UTF-8 (and JSON cannot carry anything else): say where, not fail later.
   for (const auto& r : *rendered) {
     if (auto where = FindInvalidUtf8(r.object)) {
-      return fail(app::reason::kRenderFailed, r.source + ": " + *where + " is not valid UTF-8");
+      return Fail(run, app::reason::kRenderFailed,
+                  r.source + ": " + *where + " is not valid UTF-8");
     }
   }
+  run.rendered = std::move(*rendered);
+  return std::nullopt;
+}
 
-  std::unique_ptr<kube::Client> impersonated =
+Reconciler::PhaseEnd Reconciler::PreparePhase(Run& run) {
+  run.impersonated =
       app::ClientForObjects(client_, run.ns, run.spec, options_.default_service_account);
-  kube::Client* client = impersonated ? impersonated.get() : &client_;
-  const apply::Owner owner = app::OwnerOf(run.name, run.ns);
-  auto memory = run.memory;
-
+  run.client = run.impersonated ? run.impersonated.get() : &client_;
+  run.owner = app::OwnerOf(run.name, run.ns);
   std::vector<Json> objects;
-  for (auto& r : *rendered) objects.push_back(std::move(r.object));  // only sources stay there
-  std::vector<apply::PreparedObject> prepared =
-      apply::Prepare(std::move(objects), {client, owner, run.spec.destination_namespace});
+  for (auto& r : run.rendered) objects.push_back(std::move(r.object));  // only sources stay there
+  run.prepared =
+      apply::Prepare(std::move(objects), {run.client, run.owner, run.spec.destination_namespace});
   // Two objects with one identity are an error, judged after namespaces are defaulted. Prepare
   // reorders by phase; the sources follow the objects through their render index.
   std::map<apply::ObjectKey, std::string> seen;
-  std::vector<apply::ObjectKey> desired;
-  for (size_t i = 0; i < rendered->size(); ++i) {
-    const apply::ObjectKey& key = prepared[i].key;
-    desired.push_back(key);
-    const std::string& source = (*rendered)[prepared[i].index].source;
+  for (const auto& p : run.prepared) {
+    const apply::ObjectKey& key = p.key;
+    const std::string& source = run.rendered[p.index].source;
     auto [it, inserted] = seen.emplace(key, source);
     if (!inserted) {
-      return fail(app::reason::kRenderFailed,
+      return Fail(run, app::reason::kRenderFailed,
                   key.ToString() + " is defined twice: in " + it->second + " and in " + source);
     }
     if (options_.no_cross_namespace_refs && !key.ns.empty() && key.ns != run.ns) {
@@ -622,55 +613,62 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
                 "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
       return ReconcileResult::RequeueAfter(run.spec.interval);
     }
+    run.in_git.insert(key);
   }
-
-  const inventory::Keys previous = app::InventoryOf(status);
-  if (prepared.empty() && !previous.empty() && !run.spec.allow_empty) {
-    return fail(app::reason::kRenderFailed,
-                "path \"" + run.spec.path + "\" rendered no objects at " + Short(commit.sha) +
-                    "; refusing to prune " + std::to_string(previous.size()) +
+  run.previous = app::InventoryOf(run.status);
+  if (run.prepared.empty() && !run.previous.empty() && !run.spec.allow_empty) {
+    return Fail(run, app::reason::kRenderFailed,
+                "path \"" + run.spec.path + "\" rendered no objects at " + Short(run.revision) +
+                    "; refusing to prune " + std::to_string(run.previous.size()) +
                     " objects (set spec.allowEmpty to allow it)");
   }
+  return std::nullopt;
+}
 
-  // Plan, then apply.
+Reconciler::PhaseEnd Reconciler::ApplyPhase(Run& run) {
   run.phase = "Apply";
-  WatchKinds(run, prepared);
-  std::vector<apply::PlannedObject> plan = Plan(run, std::move(prepared), commit, *client);
-  apply::ChangeSet applied = apply::ApplyAll(
-      std::move(plan), {client, owner, run.spec.destination_namespace, run.deadline});
-  Learn(run, applied);
-  const inventory::KeySet in_git(desired.begin(), desired.end());
-  tracker_.Retain(run.key, in_git);
-  inventory::Keys new_inventory = inventory::AfterApply(previous, in_git, applied);
-  if (applied.HasFailures()) {
-    status["inventory"] = inventory::ToJson(new_inventory);
-    return fail(app::reason::kApplyFailed, applied.FirstFailure());
+  WatchKinds(run, run.prepared);
+  std::vector<apply::PlannedObject> plan = Plan(run, std::move(run.prepared), *run.client);
+  run.applied = apply::ApplyAll(
+      std::move(plan), {run.client, run.owner, run.spec.destination_namespace, run.deadline});
+  Learn(run, run.applied);
+  tracker_.Retain(run.key, run.in_git);
+  run.inventory = inventory::AfterApply(run.previous, run.in_git, run.applied);
+  if (run.applied.HasFailures()) {
+    run.status["inventory"] = inventory::ToJson(run.inventory);
+    return Fail(run, app::reason::kApplyFailed, run.applied.FirstFailure());
   }
+  return std::nullopt;
+}
 
-  // Prune.
+Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
   run.phase = "Prune";
-  apply::ChangeSet pruned;
-  const inventory::Keys stale = inventory::Stale(previous, in_git);
+  const inventory::Keys stale = inventory::Stale(run.previous, run.in_git);
   if (run.spec.prune && !stale.empty()) {
-    apply::PruneContext pctx{client, owner, options_.controller_namespace, run.deadline};
-    pruned = apply::Prune(stale, pctx);
-    new_inventory = inventory::AfterPrune(std::move(new_inventory), pruned);
+    apply::PruneContext ctx{run.client, run.owner, options_.controller_namespace, run.deadline};
+    run.pruned = apply::Prune(stale, ctx);
+    run.inventory = inventory::AfterPrune(std::move(run.inventory), run.pruned);
   }
-  status["inventory"] = inventory::ToJson(new_inventory);
-  if (pruned.HasFailures()) return fail(app::reason::kPruneFailed, pruned.FirstFailure());
+  run.status["inventory"] = inventory::ToJson(run.inventory);
+  if (run.pruned.HasFailures()) {
+    return Fail(run, app::reason::kPruneFailed, run.pruned.FirstFailure());
+  }
+  return std::nullopt;
+}
 
-  // History and the applied revision.
-  apply::ChangeSet all = applied;
-  all.Append(pruned);
-  bool new_revision = status.value("lastAppliedRevision", "") != commit.sha;
-  bool changed = all.Count(apply::Action::kCreated) + all.Count(apply::Action::kConfigured) +
-                     all.Count(apply::Action::kDeleted) > 0;
-  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kCreated,
-                   all.Count(apply::Action::kCreated));
-  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kConfigured,
-                   all.Count(apply::Action::kConfigured));
-  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kDeleted,
-                   all.Count(apply::Action::kDeleted));
+void Reconciler::RecordRevision(Run& run) {
+  Json& status = run.status;
+  const source::Commit& commit = run.snapshot->commit();
+  apply::ChangeSet all = run.applied;
+  all.Append(run.pruned);
+  const size_t created = all.Count(apply::Action::kCreated);
+  const size_t configured = all.Count(apply::Action::kConfigured);
+  const size_t deleted = all.Count(apply::Action::kDeleted);
+  const size_t changes = created + configured + deleted;
+  const bool new_revision = status.value("lastAppliedRevision", "") != commit.sha;
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kCreated, created);
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kConfigured, configured);
+  metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kDeleted, deleted);
   metrics_.Applied(run.ns, run.name, metrics::ApplyAction::kUnchanged,
                    all.Count(apply::Action::kUnchanged));
   const auto applied_at = std::chrono::system_clock::now();
@@ -678,8 +676,8 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     metrics_.Deployed(run.ns, run.name,
                       std::chrono::duration<double>(applied_at - commit.time).count());
   }
-  std::string now = FormatRfc3339(applied_at);
-  if (new_revision || !status.contains("lastAppliedTime") || changed) {
+  const std::string now = FormatRfc3339(applied_at);
+  if (new_revision || !status.contains("lastAppliedTime") || changes > 0) {
     status["lastAppliedTime"] = now;
   }
   if (new_revision) {
@@ -688,9 +686,9 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
                   {"message", commit.message.substr(0, commit.message.find('\n'))},
                   {"commitTime", FormatRfc3339(commit.time)},
                   {"appliedTime", now},
-                  {"created", all.Count(apply::Action::kCreated)},
-                  {"configured", all.Count(apply::Action::kConfigured)},
-                  {"deleted", all.Count(apply::Action::kDeleted)}};
+                  {"created", created},
+                  {"configured", configured},
+                  {"deleted", deleted}};
     Json history = Json::array({entry});
     for (const auto& h : status.value("history", Json::array())) {
       if (history.size() >= options_.history_limit) break;
@@ -699,23 +697,22 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
     status["history"] = history;
   }
   status["lastAppliedRevision"] = commit.sha;
-  std::string summary = "Applied revision " + Short(commit.sha) + ": " + all.Summary();
-  if (!new_revision && !changed) {
+  run.summary = "Applied revision " + Short(commit.sha) + ": " + all.Summary();
+  if (!new_revision && changes == 0) {
     // Nothing changed: keep the message of the last reconcile that changed something, so that an
     // idle reconcile (after a drift correction, say) rewrites no status.
     const Json* last = app::FindCondition(status, app::kReconciling);
     if (last != nullptr && last->value("reason", "") == app::reason::kSucceeded) {
-      summary = last->value("message", summary);
+      run.summary = last->value("message", run.summary);
     }
   }
-  if (new_revision || changed) {
+  if (new_revision || changes > 0) {
     log_.Info("applied", {{"app", run.key}, {"revision", commit.sha}, {"result", all.Summary()}});
   }
   // A drift correction has its own Event (one per episode); this one is for changes from git.
-  const size_t changes = all.Count(apply::Action::kCreated) +
-                         all.Count(apply::Action::kConfigured) + all.Count(apply::Action::kDeleted);
   if (new_revision || changes > run.corrected.size()) {
-    (void)events_.Record(run.app, events::Type::kNormal, app::reason::kReconciliationSucceeded, summary);
+    (void)events_.Record(run.app, events::Type::kNormal, app::reason::kReconciliationSucceeded,
+                         run.summary);
   }
   for (const auto& c : all.changes) {
     if (c.action == apply::Action::kUnchanged) continue;
@@ -724,46 +721,49 @@ ReconcileResult Reconciler::Pipeline(Run& run) {
                           {"object", c.key.ToString()},
                           {"action", apply::ActionName(c.action)}});
   }
+}
 
-  // Health.
+ReconcileResult Reconciler::HealthPhase(Run& run) {
   run.phase = "HealthCheck";
-  if (memory->health_revision != commit.sha) {
-    memory->health_revision = commit.sha;
-    memory->health_since = std::chrono::steady_clock::now();
+  Json& status = run.status;
+  const int64_t gen = run.generation;
+  Memory& memory = *run.memory;
+  if (memory.health_revision != run.revision) {
+    memory.health_revision = run.revision;
+    memory.health_since = std::chrono::steady_clock::now();
   }
-  std::string unhealthy;
-  bool degraded = false;
-  for (const auto& c : applied.changes) {
+  std::vector<ObjectHealth> objects;
+  for (const auto& c : run.applied.changes) {
     if (c.action == apply::Action::kFailed || c.action == apply::Action::kSkipped) continue;
-    health::Assessment a;
     if (!c.live.is_null()) {
-      a = health::Assess(c.live);  // applied now: as the apply stored it
+      objects.push_back({c.key, health::Assess(c.live)});  // applied now: as the apply stored it
     } else if (auto live = live_.Lookup(c.key)) {
-      a = live->health;  // not applied: as the watch last saw it
+      objects.push_back({c.key, live->health});  // not applied: as the watch last saw it
     } else if (auto read = run.read_health.find(c.key); read != run.read_health.end()) {
-      a = read->second;  // the watch lags behind: as the GET saw it
-    } else {
-      continue;
+      objects.push_back({c.key, read->second});  // the watch lags behind: as the GET saw it
     }
-    if (a.state == health::State::kHealthy) continue;
-    degraded |= a.state == health::State::kDegraded;
-    if (unhealthy.empty()) unhealthy = c.key.ToString() + ": " + a.message;
   }
-  app::SetCondition(&status, app::kReconciling, false, app::reason::kSucceeded, summary, gen);
-  if (unhealthy.empty()) {
-    app::SetCondition(&status, app::kHealthy, true, app::reason::kHealthy, "all objects are healthy", gen);
-    app::SetCondition(&status, app::kReady, true, app::reason::kReconciliationSucceeded, summary, gen);
-    return ReconcileResult::RequeueAfter(run.spec.interval);
+  const HealthVerdict verdict = JudgeHealth(
+      objects, std::chrono::steady_clock::now() - memory.health_since, run.spec.timeout);
+  app::SetCondition(&status, app::kReconciling, false, app::reason::kSucceeded, run.summary, gen);
+  switch (verdict.state) {
+    case HealthVerdict::State::kHealthy:
+      app::SetCondition(&status, app::kHealthy, true, app::reason::kHealthy,
+                        "all objects are healthy", gen);
+      app::SetCondition(&status, app::kReady, true, app::reason::kReconciliationSucceeded,
+                        run.summary, gen);
+      return ReconcileResult::RequeueAfter(run.spec.interval);
+    case HealthVerdict::State::kFailed:
+      app::SetCondition(&status, app::kHealthy, false, app::reason::kHealthCheckFailed,
+                        verdict.message, gen);
+      (void)Fail(run, app::reason::kHealthCheckFailed, verdict.message);
+      return ReconcileResult::RequeueAfter(run.spec.interval);
+    case HealthVerdict::State::kProgressing:
+      break;
   }
-  bool timed_out = std::chrono::steady_clock::now() - memory->health_since >= run.spec.timeout;
-  if (degraded || timed_out) {
-    app::SetCondition(&status, app::kHealthy, false, app::reason::kHealthCheckFailed, unhealthy, gen);
-    (void)Fail(run, app::reason::kHealthCheckFailed, unhealthy);
-    return ReconcileResult::RequeueAfter(run.spec.interval);
-  }
-  app::SetCondition(&status, app::kHealthy, false, app::reason::kProgressing, unhealthy, gen);
+  app::SetCondition(&status, app::kHealthy, false, app::reason::kProgressing, verdict.message, gen);
   app::SetCondition(&status, app::kReady, false, app::reason::kProgressing,
-                    summary + "; waiting for " + unhealthy, gen);
+                    run.summary + "; waiting for " + verdict.message, gen);
   return ReconcileResult::RequeueAfter(std::min(options_.health_recheck, run.spec.interval));
 }
 

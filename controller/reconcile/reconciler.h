@@ -90,8 +90,20 @@ class Reconciler {
   struct Memory;  // what one Application's previous reconciles learned
   struct Run;     // one reconcile in progress
 
+  // A phase either hands the next one its output (in Run) or ends the reconcile with a result.
+  using PhaseEnd = std::optional<ReconcileResult>;
+
   ReconcileResult Finalize(Run& run);
+  // The phases, in order; each reads what the one before left in Run.
   ReconcileResult Pipeline(Run& run);
+  PhaseEnd SpecPhase(Run& run);     // parse the spec; Stalled on errors; suspend
+  PhaseEnd FetchPhase(Run& run);    // the commit (shared fetch)
+  PhaseEnd RenderPhase(Run& run);   // its objects
+  PhaseEnd PreparePhase(Run& run);  // kinds, namespaces, labels, order; duplicates; the empty guard
+  PhaseEnd ApplyPhase(Run& run);    // plan, apply, learn, inventory
+  PhaseEnd PrunePhase(Run& run);
+  void RecordRevision(Run& run);  // history, applied revision, metrics, Event
+  ReconcileResult HealthPhase(Run& run);
   // A failed phase: Ready=False with `reason`, a Warning Event when the failure is new (not on
   // every retry), a log line; the key is retried with backoff.
   ReconcileResult Fail(Run& run, const std::string& reason, const std::string& message);
@@ -103,7 +115,7 @@ class Reconciler {
   // What to send (reconcile/planner.h): makes the one read or dry run a decision may need, and
   // marks the drifted objects it corrects.
   std::vector<apply::PlannedObject> Plan(Run& run, std::vector<apply::PreparedObject> prepared,
-                                         const source::Commit& commit, kube::Client& client);
+                                         kube::Client& client);
   // drift: report after a restart: records what our apply would store, writing nothing. False
   // when it could not tell (the object is then applied, which reports the error).
   bool LearnByDryRun(Run& run, const apply::PlannedObject& planned, size_t hash,
