@@ -19,6 +19,6 @@ while [ $# -gt 0 ]; do
 done
 
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPLUMBLINE_SANITIZE="$sanitize" -DPLUMBLINE_BUILD_TESTS="$tests" >/dev/null
+  -DPLUMBLINE_SANITIZE="$sanitize" -DPLUMBLINE_BUILD_TESTS="$tests" -DPLUMBLINE_WERROR=ON >/dev/null
 # Two cores: keep the compile jobs to what the machine has.
 cmake --build "$build_dir" -j "$(nproc)"

@@ -19,6 +19,8 @@ packages=(
   python3-yaml
   # fuzzing (hack/fuzz.sh): clang and its libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # formatting (.clang-format; hack/check-format.sh in CI)
+  clang-format
 )
 
 sudo_cmd=()

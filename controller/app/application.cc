@@ -9,7 +9,8 @@ namespace {
 Result<std::string> OptionalString(const Json& obj, const char* field, const std::string& def) {
   if (!obj.contains(field) || obj[field].is_null()) return def;
   if (!obj[field].is_string()) {
-    return Error(ErrorCode::kInvalidArgument, std::string("spec field ") + field + " must be a string");
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string("spec field ") + field + " must be a string");
   }
   return obj[field].get<std::string>();
 }
@@ -17,16 +18,15 @@ Result<std::string> OptionalString(const Json& obj, const char* field, const std
 Result<bool> OptionalBool(const Json& obj, const char* field, bool def) {
   if (!obj.contains(field) || obj[field].is_null()) return def;
   if (!obj[field].is_boolean()) {
-    return Error(ErrorCode::kInvalidArgument, std::string("spec field ") + field + " must be a boolean");
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string("spec field ") + field + " must be a boolean");
   }
   return obj[field].get<bool>();
 }
 
 }  // namespace
 
-const char* ToString(DriftMode mode) {
-  return mode == DriftMode::kReport ? "report" : "correct";
-}
+const char* ToString(DriftMode mode) { return mode == DriftMode::kReport ? "report" : "correct"; }
 
 Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds default_interval) {
   if (!application.contains("spec") || !application["spec"].is_object()) {
@@ -57,7 +57,8 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
   if (spec.contains("destination") && spec["destination"].is_object()) {
     out.destination_namespace = spec["destination"].value("namespace", "");
   }
-  for (auto [field, target] : {std::pair{"interval", &out.interval}, std::pair{"timeout", &out.timeout}}) {
+  for (auto [field, target] :
+       {std::pair{"interval", &out.interval}, std::pair{"timeout", &out.timeout}}) {
     auto text = OptionalString(spec, field, "");
     if (!text.ok()) return text.error();
     if (text->empty()) continue;

@@ -27,8 +27,8 @@ std::vector<apply::ObjectKey> InventoryOf(const Json& status) {
 std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::string& ns,
                                                const Spec& spec,
                                                const std::string& default_service_account) {
-  const std::string& account = spec.service_account_name.empty() ? default_service_account
-                                                                 : spec.service_account_name;
+  const std::string& account =
+      spec.service_account_name.empty() ? default_service_account : spec.service_account_name;
   if (account.empty()) return nullptr;
   return client.Impersonate({"system:serviceaccount:" + ns + ":" + account, {}});
 }

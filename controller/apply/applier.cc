@@ -167,8 +167,7 @@ Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std:
     change.action = Action::kCreated;  // the server says so (201)
   } else {
     // Server-side apply that changes nothing keeps the resourceVersion.
-    bool same = !before->empty() &&
-                (*applied)["metadata"].value("resourceVersion", "") == *before;
+    bool same = !before->empty() && (*applied)["metadata"].value("resourceVersion", "") == *before;
     change.action = same ? Action::kUnchanged : Action::kConfigured;
   }
   if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
@@ -221,8 +220,8 @@ ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
       const ObjectKey& key = plan[next].prepared.key;
       if (Expired(ctx.deadline)) {
         result.changes.push_back({key, Action::kFailed,
-                                  key.ToString() + ": not applied, the reconcile timed out",
-                                  Json(), Json()});
+                                  key.ToString() + ": not applied, the reconcile timed out", Json(),
+                                  Json()});
         continue;
       }
       result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds));

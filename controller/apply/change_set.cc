@@ -4,12 +4,18 @@ namespace plumbline::apply {
 
 const char* ActionName(Action action) {
   switch (action) {
-    case Action::kCreated: return "created";
-    case Action::kConfigured: return "configured";
-    case Action::kUnchanged: return "unchanged";
-    case Action::kDeleted: return "deleted";
-    case Action::kSkipped: return "skipped";
-    case Action::kFailed: return "failed";
+    case Action::kCreated:
+      return "created";
+    case Action::kConfigured:
+      return "configured";
+    case Action::kUnchanged:
+      return "unchanged";
+    case Action::kDeleted:
+      return "deleted";
+    case Action::kSkipped:
+      return "skipped";
+    case Action::kFailed:
+      return "failed";
   }
   return "unknown";
 }

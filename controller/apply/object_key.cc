@@ -22,8 +22,6 @@ Json ObjectKey::ToInventory() const {
   return j;
 }
 
-std::string ObjectKey::ToString() const {
-  return kind + " " + (ns.empty() ? "" : ns + "/") + name;
-}
+std::string ObjectKey::ToString() const { return kind + " " + (ns.empty() ? "" : ns + "/") + name; }
 
 }  // namespace plumbline::apply

@@ -24,11 +24,10 @@ Result<AppClient> NewAppClient(const Flags& flags) {
   }
   AppClient out;
   out.applications = *apps;
-  out.ns = !flags.Get("namespace").empty() ? flags.Get("namespace")
-           : !flags.Get("n").empty()       ? flags.Get("n")
-           : !(*client)->config().default_namespace.empty()
-               ? (*client)->config().default_namespace
-               : "default";
+  out.ns = !flags.Get("namespace").empty()                  ? flags.Get("namespace")
+           : !flags.Get("n").empty()                        ? flags.Get("n")
+           : !(*client)->config().default_namespace.empty() ? (*client)->config().default_namespace
+                                                            : "default";
   out.client = std::move(*client);
   return out;
 }

@@ -74,8 +74,9 @@ std::string OneLine(std::string s, size_t max) {
 }  // namespace
 
 int GetCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Flags flags("Usage: plumbline get [APP] [-n NS | -A] [-o table|json|yaml]\n\nShows "
-              "Applications: revision, Ready, drift.");
+  Flags flags(
+      "Usage: plumbline get [APP] [-n NS | -A] [-o table|json|yaml]\n\nShows "
+      "Applications: revision, Ready, drift.");
   AddAppFlags(flags);
   flags.Add("all-namespaces", "false", "Applications of every namespace", true)
       .Add("A", "false", "short for --all-namespaces", true)
@@ -116,7 +117,8 @@ int GetCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
     return 0;
   }
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> header = {"NAME", "REVISION", "READY", "DRIFTED", "SUSPENDED", "MESSAGE"};
+  std::vector<std::string> header = {"NAME",    "REVISION",  "READY",
+                                     "DRIFTED", "SUSPENDED", "MESSAGE"};
   if (all) header.insert(header.begin(), "NAMESPACE");
   rows.push_back(header);
   for (const auto& app : items) {
@@ -140,8 +142,9 @@ int GetCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
 }
 
 int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Flags flags("Usage: plumbline sync APP [--wait] [--timeout 5m]\n\nAsks for a reconcile now, "
-              "with a fresh fetch (the annotation plumbline.dev/requested-at).");
+  Flags flags(
+      "Usage: plumbline sync APP [--wait] [--timeout 5m]\n\nAsks for a reconcile now, "
+      "with a fresh fetch (the annotation plumbline.dev/requested-at).");
   AddAppFlags(flags);
   flags.Add("wait", "false", "wait until the request is handled and print the result", true)
       .Add("timeout", "5m", "how long --wait waits");
@@ -155,8 +158,8 @@ int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   auto apps = NewAppClient(flags);
   if (!apps.ok()) return Fail(err, "sync", apps.error());
   const std::string token = FormatRfc3339Micro(std::chrono::system_clock::now());
-  auto patched = apps->Patch(
-      name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}});
+  auto patched =
+      apps->Patch(name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}});
   if (!patched.ok()) return Fail(err, "sync", patched.error());
   if (!flags.GetBool("wait")) {
     out << "Application " << apps->ns << "/" << name << ": reconcile requested\n";
@@ -206,14 +209,14 @@ int SuspendCommand(const std::vector<std::string>& args, std::ostream& out, std:
   if (!apps.ok()) return Fail(err, command, apps.error());
   auto patched = apps->Patch(name, {{"spec", {{"suspend", suspend}}}});
   if (!patched.ok()) return Fail(err, command, patched.error());
-  out << "Application " << apps->ns << "/" << name << (suspend ? " suspended" : " resumed")
-      << "\n";
+  out << "Application " << apps->ns << "/" << name << (suspend ? " suspended" : " resumed") << "\n";
   return 0;
 }
 
 int HistoryCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Flags flags("Usage: plumbline history APP\n\nThe revisions the Application applied, newest "
-              "first (status.history).");
+  Flags flags(
+      "Usage: plumbline history APP\n\nThe revisions the Application applied, newest "
+      "first (status.history).");
   AddAppFlags(flags);
   if (auto code = ParseOrExit(flags, args, "history", 1, 1, out, err)) return *code;
   auto apps = NewAppClient(flags);
@@ -225,8 +228,8 @@ int HistoryCommand(const std::vector<std::string>& args, std::ostream& out, std:
     err << "No revision applied yet.\n";
     return 0;
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"REVISION", "APPLIED", "COMMITTED", "AUTHOR", "CREATED", "CONFIGURED", "DELETED", "MESSAGE"}};
+  std::vector<std::vector<std::string>> rows = {{"REVISION", "APPLIED", "COMMITTED", "AUTHOR",
+                                                 "CREATED", "CONFIGURED", "DELETED", "MESSAGE"}};
   for (const auto& h : history) {
     rows.push_back({ShortSha(h.value("revision", "")), h.value("appliedTime", ""),
                     h.value("commitTime", ""), OneLine(h.value("author", ""), 40),

@@ -3,7 +3,8 @@
 namespace plumbline::cli {
 namespace {
 
-constexpr char kUsage[] = R"(plumbline: keeps Kubernetes clusters equal to what a git repository says.
+constexpr char kUsage[] =
+    R"(plumbline: keeps Kubernetes clusters equal to what a git repository says.
 
 Usage: plumbline COMMAND [flags]
 

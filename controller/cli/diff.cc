@@ -48,8 +48,8 @@ Result<std::vector<source::File>> ReadLocal(const std::string& root, const std::
     }
     if (!it->is_regular_file()) continue;
     std::ifstream in(it->path(), std::ios::binary);
-    files.push_back({rel, std::string((std::istreambuf_iterator<char>(in)),
-                                      std::istreambuf_iterator<char>())});
+    files.push_back(
+        {rel, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())});
   }
   if (ec) return Error(ErrorCode::kInternal, "reading " + base.string() + ": " + ec.message());
   std::sort(files.begin(), files.end(),
@@ -82,12 +82,14 @@ void MaskSecret(Json* live, Json* desired) {
     std::set<std::string> keys;
     for (Json* side : sides) {
       if (side && side->is_object() && side->contains(field) && (*side)[field].is_object()) {
-        for (auto it = (*side)[field].begin(); it != (*side)[field].end(); ++it) keys.insert(it.key());
+        for (auto it = (*side)[field].begin(); it != (*side)[field].end(); ++it)
+          keys.insert(it.key());
       }
     }
     for (const auto& key : keys) {
-      Json before = live && live->is_object() ? live->value(field, Json::object()).value(key, Json())
-                                              : Json();
+      Json before = live && live->is_object()
+                        ? live->value(field, Json::object()).value(key, Json())
+                        : Json();
       Json after = desired && desired->is_object()
                        ? desired->value(field, Json::object()).value(key, Json())
                        : Json();
@@ -162,10 +164,11 @@ std::optional<ObjectDiff> NewCustomResource(const apply::PreparedObject& p,
   auto crds = client.Resource({"apiextensions.k8s.io", "v1", "CustomResourceDefinition"});
   auto existing = crds.ok() ? client.Get(*crds, "", crd_name) : Result<Json>(crds.error());
   if (existing.ok() || existing.error().code() != ErrorCode::kNotFound) {
-    failures->push_back(failure + (existing.ok() ? " (CustomResourceDefinition " + crd_name +
-                                                       " exists; this change makes it serve " +
-                                                       p.key.version + ": apply it first, then diff)"
-                                                 : ""));
+    failures->push_back(failure + (existing.ok()
+                                       ? " (CustomResourceDefinition " + crd_name +
+                                             " exists; this change makes it serve " +
+                                             p.key.version + ": apply it first, then diff)"
+                                       : ""));
     return std::nullopt;
   }
   Json shown = p.object;  // labelled already; the namespace follows the CRD's scope
@@ -272,8 +275,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     if (!p.resource) {
       const std::string default_namespace =
           spec->destination_namespace.empty() ? apps->ns : spec->destination_namespace;
-      if (auto shown =
-              NewCustomResource(p, objects, default_namespace, *apps->client, &failures)) {
+      if (auto shown = NewCustomResource(p, objects, default_namespace, *apps->client, &failures)) {
         diffs.push_back(std::move(*shown));
       }
       continue;
@@ -319,7 +321,8 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     if (live.is_null()) continue;  // already gone
     if (key.group.empty() && key.kind == "Secret") MaskSecret(&live, nullptr);
-    diffs.push_back({key.ToString() + ": deleted (pruned)", textdiff::Unified(yaml::ToYaml(live), "")});
+    diffs.push_back(
+        {key.ToString() + ": deleted (pruned)", textdiff::Unified(yaml::ToYaml(live), "")});
   }
 
   out << "# " << apps->ns << "/" << name << ": " << from << ", path \"" << spec->path << "\"\n";

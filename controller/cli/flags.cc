@@ -19,8 +19,8 @@ Status Flags::Parse(const std::vector<std::string>& args) {
       continue;
     }
     // One-letter flags take one dash (-n NS, -A, -o json), as in kubectl.
-    const bool short_flag = arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' &&
-                            (arg.size() == 2 || arg[2] == '=');
+    const bool short_flag =
+        arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' && (arg.size() == 2 || arg[2] == '=');
     if (!short_flag && (arg.rfind("--", 0) != 0 || arg == "--")) {
       positional_.push_back(arg);
       continue;
@@ -39,8 +39,8 @@ Status Flags::Parse(const std::vector<std::string>& args) {
     }
     if (it->second.is_bool) {
       if (has_value && value != "true" && value != "false") {
-        return Error(ErrorCode::kInvalidArgument, "flag --" + name + " is true or false, not \"" +
-                                                      value + "\"");
+        return Error(ErrorCode::kInvalidArgument,
+                     "flag --" + name + " is true or false, not \"" + value + "\"");
       }
       it->second.value = has_value ? value : "true";
       continue;

@@ -11,7 +11,7 @@ void AddKubeFlags(Flags& flags) {
 }
 
 Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags,
-                                                     kube::ClientOptions options) {
+                                                      kube::ClientOptions options) {
   auto config = kube::LoadDefaultConfig(flags.Get("kubeconfig"), flags.Get("context"));
   if (!config.ok()) return config.error();
   auto qps = flags.GetDouble("kube-qps");

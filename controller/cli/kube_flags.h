@@ -12,6 +12,6 @@ namespace plumbline::cli {
 void AddKubeFlags(Flags& flags);
 // `options` carries what the flags do not set (e.g. a request hook); the flags override the rest.
 Result<std::unique_ptr<kube::Client>> ClientFromFlags(const Flags& flags,
-                                                     kube::ClientOptions options = {});
+                                                      kube::ClientOptions options = {});
 
 }  // namespace plumbline::cli

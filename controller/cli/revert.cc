@@ -107,8 +107,8 @@ int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::
       << reverted->message.substr(0, reverted->message.find('\n')) << "\n";
 
   // Then the same as `plumbline sync APP --wait`.
-  std::vector<std::string> sync = {name, "--wait", "--timeout", flags.Get("timeout"), "-n",
-                                   apps->ns};
+  std::vector<std::string> sync = {name, "--wait", "--timeout", flags.Get("timeout"),
+                                   "-n", apps->ns};
   for (const char* f : {"kubeconfig", "context"}) {
     if (!flags.Get(f).empty()) sync.insert(sync.end(), {std::string("--") + f, flags.Get(f)});
   }

@@ -13,23 +13,23 @@
 #include <random>
 #include <thread>
 
+#include "app/application.h"
 #include "cli/app_client.h"
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
-#include "app/application.h"
 #include "common/base64.h"
 #include "common/duration.h"
 #include "common/rfc3339.h"
 #include "events/recorder.h"
 #include "http/server.h"
 #include "leader/elector.h"
-#include "webhook/receiver.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
 #include "reconcile/controller.h"
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
 #include "source/shared_fetcher.h"
+#include "webhook/receiver.h"
 
 namespace plumbline::cli {
 namespace {
@@ -50,7 +50,8 @@ std::string DefaultControllerNamespace() {
 // never mistakes its predecessor's lease for its own.
 std::string DefaultIdentity() {
   char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || !*host) std::snprintf(host, sizeof host, "plumbline");
+  if (gethostname(host, sizeof host - 1) != 0 || !*host)
+    std::snprintf(host, sizeof host, "plumbline");
   std::random_device random;
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "_%08x", random());
@@ -77,23 +78,25 @@ webhook::Receiver::SecretFn WebhookSecret(kube::Client& client, std::string ns,
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
       value = !in ? Result<std::string>(Error(ErrorCode::kNotFound,
-                                             "webhook secret file \"" + file + "\" unreadable"))
-              : text.empty() ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
-                                                        "webhook secret file \"" + file + "\" is empty"))
-                             : Result<std::string>(text);
+                                              "webhook secret file \"" + file + "\" unreadable"))
+              : text.empty()
+                  ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
+                                              "webhook secret file \"" + file + "\" is empty"))
+                  : Result<std::string>(text);
     } else {
       auto secrets = client.Resource({"", "v1", "Secret"});
-      auto secret = secrets.ok() ? client.Get(*secrets, ns, secret_name) : Result<Json>(secrets.error());
+      auto secret =
+          secrets.ok() ? client.Get(*secrets, ns, secret_name) : Result<Json>(secrets.error());
       std::string encoded;
       if (secret.ok() && secret->contains("data") && (*secret)["data"].is_object()) {
         encoded = (*secret)["data"].value("token", "");
       }
       auto decoded = Base64Decode(encoded);
-      value = !secret.ok()                   ? Result<std::string>(secret.error())
+      value = !secret.ok() ? Result<std::string>(secret.error())
               : encoded.empty() || !decoded.ok()
-                  ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
-                                              "Secret " + ns + "/" + secret_name +
-                                                  " has no key \"token\""))
+                  ? Result<std::string>(
+                        Error(ErrorCode::kInvalidArgument,
+                              "Secret " + ns + "/" + secret_name + " has no key \"token\""))
                   : Result<std::string>(*decoded);
     }
     cache->value = value;
@@ -119,10 +122,12 @@ webhook::Target TargetOf(const Json& app) {
 Status RequestReconcile(kube::Client& client, const webhook::Target& t) {
   Json patch = {{"apiVersion", std::string(app::kGroup) + "/" + app::kVersion},
                 {"kind", app::kKind},
-                {"metadata", {{"name", t.name},
-                              {"namespace", t.ns},
-                              {"annotations", {{app::kRequestedAtAnnotation,
-                                                "webhook " + FormatRfc3339Micro(std::chrono::system_clock::now())}}}}}};
+                {"metadata",
+                 {{"name", t.name},
+                  {"namespace", t.ns},
+                  {"annotations",
+                   {{app::kRequestedAtAnnotation,
+                     "webhook " + FormatRfc3339Micro(std::chrono::system_clock::now())}}}}}};
   kube::ApplyOptions as_webhook;
   as_webhook.field_manager = "plumbline-webhook";
   auto applied = client.Apply(patch, as_webhook);
@@ -175,8 +180,9 @@ void AddRunFlags(Flags& flags) {
            "elect a leader on a Lease so that of several replicas only one reconciles", true)
       .Add("leader-election-namespace", "", "namespace of the Lease (default: the controller's)")
       .Add("leader-election-id", "plumbline-leader", "name of the Lease")
-      .Add("leader-election-identity", "", "this replica's name in the Lease (default: host name "
-                                           "and a random suffix)")
+      .Add("leader-election-identity", "",
+           "this replica's name in the Lease (default: host name "
+           "and a random suffix)")
       .Add("leader-lease-duration", "15s", "how long a Lease holds without renewal")
       .Add("leader-renew-deadline", "10s",
            "the leader stops writing when it could not renew for this long")
@@ -263,8 +269,8 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
     if (Status s = leader::Validate(election); !s.ok()) return s.error();
   }
   for (char c : flags.Get("default-service-account")) {
-    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
-        c != '-' && c != '.') {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '-' && c != '.') {
       return Error(ErrorCode::kInvalidArgument,
                    "--default-service-account must be a ServiceAccount name (lowercase letters, "
                    "digits, '-' and '.')");
@@ -304,12 +310,12 @@ Result<std::unique_ptr<http::Server>> ServeProbes(const std::string& addr,
   return http::Serve(addr, std::move(routes));
 }
 
-
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Flags flags("Usage: plumbline run [flags]\n\nRuns the controller: reconciles every Application "
-              "in the cluster until SIGINT or SIGTERM.");
+  Flags flags(
+      "Usage: plumbline run [flags]\n\nRuns the controller: reconciles every Application "
+      "in the cluster until SIGINT or SIGTERM.");
   AddRunFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline run: " << s.error().message() << "\n";
@@ -346,8 +352,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   std::unique_ptr<leader::Elector> elector;  // set before any write can happen
   kube::ClientOptions client_options;
   // The identity in the User-Agent tells replicas apart in the API server's audit log.
-  client_options.user_agent = std::string("plumbline/") + PLUMBLINE_VERSION + " (" +
-                              settings.election.identity + ")";
+  client_options.user_agent =
+      std::string("plumbline/") + PLUMBLINE_VERSION + " (" + settings.election.identity + ")";
   client_options.on_request = [&metrics](const kube::RequestRecord& r) {
     metrics.KubeRequest(r.verb, r.code, r.latency.count());
   };
@@ -436,9 +442,10 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
           for (const Json& app : controller.Applications()) targets.push_back(TargetOf(app));
           return targets;
         },
-        [&webhook_client](const webhook::Target& t) { return RequestReconcile(*webhook_client, t); },
-        logger,
-        webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
+        [&webhook_client](const webhook::Target& t) {
+          return RequestReconcile(*webhook_client, t);
+        },
+        logger, webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
     auto server = http::Serve(settings.webhook_addr, receiver->Routes());
     if (!server.ok()) return fail(server.error());
     webhook_server = std::move(*server);

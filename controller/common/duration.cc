@@ -14,17 +14,23 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (start == i) return bad();
     double value = std::stod(text.substr(start, i - start));
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = text.substr(unit_start, i - unit_start);
-    if (unit == "ms") total_ms += value;
-    else if (unit == "s") total_ms += value * 1000;
-    else if (unit == "m") total_ms += value * 60000;
-    else if (unit == "h") total_ms += value * 3600000;
-    else return bad();
+    if (unit == "ms")
+      total_ms += value;
+    else if (unit == "s")
+      total_ms += value * 1000;
+    else if (unit == "m")
+      total_ms += value * 60000;
+    else if (unit == "h")
+      total_ms += value * 3600000;
+    else
+      return bad();
   }
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }

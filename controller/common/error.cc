@@ -4,19 +4,32 @@ namespace plumbline {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "Ok";
-    case ErrorCode::kInvalidArgument: return "InvalidArgument";
-    case ErrorCode::kNotFound: return "NotFound";
-    case ErrorCode::kAlreadyExists: return "AlreadyExists";
-    case ErrorCode::kConflict: return "Conflict";
-    case ErrorCode::kGone: return "Gone";
-    case ErrorCode::kForbidden: return "Forbidden";
-    case ErrorCode::kUnauthorized: return "Unauthorized";
-    case ErrorCode::kInvalid: return "Invalid";
-    case ErrorCode::kTimeout: return "Timeout";
-    case ErrorCode::kUnavailable: return "Unavailable";
-    case ErrorCode::kCancelled: return "Cancelled";
-    case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kOk:
+      return "Ok";
+    case ErrorCode::kInvalidArgument:
+      return "InvalidArgument";
+    case ErrorCode::kNotFound:
+      return "NotFound";
+    case ErrorCode::kAlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::kConflict:
+      return "Conflict";
+    case ErrorCode::kGone:
+      return "Gone";
+    case ErrorCode::kForbidden:
+      return "Forbidden";
+    case ErrorCode::kUnauthorized:
+      return "Unauthorized";
+    case ErrorCode::kInvalid:
+      return "Invalid";
+    case ErrorCode::kTimeout:
+      return "Timeout";
+    case ErrorCode::kUnavailable:
+      return "Unavailable";
+    case ErrorCode::kCancelled:
+      return "Cancelled";
+    case ErrorCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

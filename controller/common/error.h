@@ -18,12 +18,12 @@ enum class ErrorCode {
   kNotFound,
   kAlreadyExists,
   kConflict,
-  kGone,           // a watch resourceVersion too old: re-list
+  kGone,  // a watch resourceVersion too old: re-list
   kForbidden,
   kUnauthorized,
-  kInvalid,        // the API server rejected an object (422)
+  kInvalid,  // the API server rejected an object (422)
   kTimeout,
-  kUnavailable,    // could not reach a server, or it answered 5xx
+  kUnavailable,  // could not reach a server, or it answered 5xx
   kCancelled,
   kInternal,
 };
@@ -61,10 +61,10 @@ class Error {
 
 // Either a T or an Error.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}                 // NOLINT: implicit by design
-  Result(Error error) : value_(std::move(error)) {}             // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : value_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(value_); }
   explicit operator bool() const { return ok(); }
@@ -84,7 +84,7 @@ class Result {
 };
 
 // The result of an operation that returns nothing but may fail.
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design

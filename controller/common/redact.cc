@@ -51,9 +51,7 @@ size_t SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
-std::string Escape(const std::string& key) {
-  return IsValidUtf8(key) ? key : ValidUtf8(key);
-}
+std::string Escape(const std::string& key) { return IsValidUtf8(key) ? key : ValidUtf8(key); }
 
 std::optional<std::string> FindInvalid(const Json& value, const std::string& path) {
   if (value.is_string()) {

@@ -35,8 +35,8 @@ long FindItem(const Json& list, const std::string& token) {
   return -1;
 }
 
-void Walk(const Json& fields, const Json* node, const std::string& path,
-          const std::string& pointer, FieldValues* out) {
+void Walk(const Json& fields, const Json* node, const std::string& path, const std::string& pointer,
+          FieldValues* out) {
   for (const auto& [token, sub] : fields.items()) {
     const Json* child = nullptr;
     std::string child_pointer;
@@ -85,9 +85,12 @@ bool IsEmptyContainer(const Json& v) { return (v.is_object() || v.is_array()) &&
 std::string EscapePointerToken(const std::string& token) {
   std::string out;
   for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
   }
   return out;
 }

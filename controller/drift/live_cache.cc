@@ -31,8 +31,7 @@ bool MaybeNewer(const std::string& a, const std::string& b) {
   return a != b;
 }
 
-LiveCache::LiveCache(kube::Client& client, log::Logger& logger, OwnerLabels labels,
-                     LiveSink sink)
+LiveCache::LiveCache(kube::Client& client, log::Logger& logger, OwnerLabels labels, LiveSink sink)
     : client_(client), log_(logger), labels_(std::move(labels)), sink_(std::move(sink)) {}
 
 LiveCache::~LiveCache() { Stop(); }
@@ -56,8 +55,10 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
     std::lock_guard<std::mutex> lock(mu_);
     std::set<std::string> wanted;
     for (const auto& r : kinds) wanted.insert(KindKey(r.gvk.group, r.gvk.kind));
-    if (wanted.empty()) used_by_app_.erase(app);
-    else used_by_app_[app] = wanted;
+    if (wanted.empty())
+      used_by_app_.erase(app);
+    else
+      used_by_app_[app] = wanted;
     for (const auto& r : kinds) {
       std::string key = KindKey(r.gvk.group, r.gvk.kind);
       if (kinds_.count(key)) continue;
@@ -94,8 +95,8 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
     }
   }
   for (Kind* kind : to_start) {
-    log_.Info("watching managed objects", {{"kind", KindKey(kind->resource.gvk.group,
-                                                            kind->resource.gvk.kind)}});
+    log_.Info("watching managed objects",
+              {{"kind", KindKey(kind->resource.gvk.group, kind->resource.gvk.kind)}});
     kind->watcher->Start();
   }
   for (auto& kind : to_stop) {

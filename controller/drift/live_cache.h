@@ -84,9 +84,9 @@ class LiveCache {
   const LiveSink sink_;
   mutable std::mutex mu_;
   std::condition_variable synced_cv_;
-  std::map<std::string, std::unique_ptr<Kind>> kinds_;            // guarded by mu_
-  std::map<std::string, std::set<std::string>> used_by_app_;      // app -> kind keys; mu_
-  std::map<apply::ObjectKey, LiveObject> objects_;                // guarded by mu_
+  std::map<std::string, std::unique_ptr<Kind>> kinds_;        // guarded by mu_
+  std::map<std::string, std::set<std::string>> used_by_app_;  // app -> kind keys; mu_
+  std::map<apply::ObjectKey, LiveObject> objects_;            // guarded by mu_
 };
 
 // Whether resourceVersion `a` may be newer than `b`. resourceVersions are opaque to clients, but

@@ -121,8 +121,8 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
     if (it == a->second.end()) return;
     Entry& e = it->second;
     bool missing = object == nullptr;
-    std::vector<std::string> fields = missing ? std::vector<std::string>{}
-                                              : Evaluate(e.expected, *object);
+    std::vector<std::string> fields =
+        missing ? std::vector<std::string>{} : Evaluate(e.expected, *object);
     bool drifted = missing || !fields.empty();
     changed = drifted != e.drifted || missing != e.missing || fields != e.fields;
     // Our correction's own write, seen before the reconcile recorded it: nothing to wake for.

@@ -31,11 +31,11 @@ struct ObjectDrift {
 
 // What was learnt about one object from our last apply (or dry run) of it.
 struct Expectation {
-  std::string manager;           // our field manager
-  size_t manifest_hash = 0;      // of what git rendered, so a change in git is seen
-  std::string resource_version;  // of `stored`; "" when unknown (a dry run)
-  Json fields;                   // FieldsV1 tree our manager owns
-  FieldValues values;            // the stored values at `fields`
+  std::string manager;               // our field manager
+  size_t manifest_hash = 0;          // of what git rendered, so a change in git is seen
+  std::string resource_version;      // of `stored`; "" when unknown (a dry run)
+  Json fields;                       // FieldsV1 tree our manager owns
+  FieldValues values;                // the stored values at `fields`
   std::vector<std::string> ignored;  // ignoreDifferences pointers: never compared
 };
 
@@ -93,7 +93,7 @@ class Tracker {
   };
   mutable std::mutex mu_;
   std::map<std::string, std::map<apply::ObjectKey, Entry>> apps_;  // guarded by mu_
-  WakeUp wake_up_;                                                // set before use
+  WakeUp wake_up_;                                                 // set before use
 };
 
 }  // namespace plumbline::drift

@@ -14,7 +14,8 @@ enum class Type { kNormal, kWarning };
 
 class Recorder {
  public:
-  Recorder(kube::Client& client, std::string component) : client_(client), component_(std::move(component)) {}
+  Recorder(kube::Client& client, std::string component)
+      : client_(client), component_(std::move(component)) {}
   // `object` is the involved object (apiVersion, kind, metadata with name, namespace, uid).
   Status Record(const Json& object, Type type, const std::string& reason,
                 const std::string& message);

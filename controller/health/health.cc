@@ -100,9 +100,12 @@ Assessment Pod(const Json& status) {
 
 const char* StateName(State state) {
   switch (state) {
-    case State::kHealthy: return "Healthy";
-    case State::kProgressing: return "Progressing";
-    case State::kDegraded: return "Degraded";
+    case State::kHealthy:
+      return "Healthy";
+    case State::kProgressing:
+      return "Progressing";
+    case State::kDegraded:
+      return "Degraded";
   }
   return "Unknown";
 }
@@ -131,7 +134,7 @@ Assessment Assess(const Json& live) {
   }
   if (group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition") {
     return ConditionIs(status, "Established", "True") ? Assessment{}
-                                                       : Progressing("not Established yet");
+                                                      : Progressing("not Established yet");
   }
   if (const Json* ready = Condition(status, "Ready")) {
     if (Stale(live, status)) return Progressing("waiting for its controller to observe it");

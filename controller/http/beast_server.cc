@@ -126,10 +126,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(o.max_header_bytes));
     parser_->body_limit(o.max_body_bytes);
     stream_.expires_after(o.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->OnHeader(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
   }
 
  private:
@@ -163,10 +162,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     stream_.expires_after(state_->options.body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->OnBody(ec);
-                      });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -195,9 +193,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       // The session moves back to the I/O thread whole, so it is also destroyed there.
       auto executor = self->stream_.get_executor();
-      asio::post(executor, [self = std::move(self), out = std::move(out)] {
-        self->Reply(out, false);
-      });
+      asio::post(executor,
+                 [self = std::move(self), out = std::move(out)] { self->Reply(out, false); });
     });
     if (!queued) Reply({503, "busy\n"}, false);
   }
@@ -344,7 +341,8 @@ Result<std::unique_ptr<Server>> Serve(const std::string& address,
   if (!endpoint.ok()) return endpoint.error();
   auto server = std::make_unique<BeastServer>(std::move(routes), options);
   if (Status s = server->Open(*endpoint); !s.ok()) {
-    return Error(ErrorCode::kUnavailable, "cannot listen on " + address + ": " + s.error().message());
+    return Error(ErrorCode::kUnavailable,
+                 "cannot listen on " + address + ": " + s.error().message());
   }
   return std::unique_ptr<Server>(std::move(server));
 }

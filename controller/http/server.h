@@ -21,7 +21,7 @@ namespace plumbline::http {
 
 struct ServerRequest {
   std::string method;
-  std::string path;  // without the query
+  std::string path;                            // without the query
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string remote_address;
@@ -55,7 +55,7 @@ struct ServerOptions {
 
 class Server {
  public:
-  virtual ~Server() = default;  // stops accepting, waits for running handlers, closes all
+  virtual ~Server() = default;   // stops accepting, waits for running handlers, closes all
   virtual int port() const = 0;  // the bound port (useful with ":0")
 };
 

@@ -298,9 +298,9 @@ Result<Json> Client::ApplyTo(const Json& object, const std::string& subresource,
   if (options.dry_run) AddQuery(&path, "dryRun", "All");
   // JSON is YAML, so the apply-patch+yaml body can be the object's JSON text.
   int status = 0;
-  auto body = Do(Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml",
-                      target->context},
-                 &status);
+  auto body = Do(
+      Call{"apply", "PATCH", path, object.dump(), "application/apply-patch+yaml", target->context},
+      &status);
   if (created) *created = status == 201;
   return ParseBody(body, target->context);
 }
@@ -333,13 +333,13 @@ Result<Json> Client::Update(const Json& object, const std::string& field_manager
   if (!target.ok()) return target.error();
   std::string path = target->path;
   AddQuery(&path, "fieldManager", field_manager);
-  return ParseBody(Do(Call{"update", "PUT", path, object.dump(), "application/json",
-                           target->context}),
-                   target->context);
+  return ParseBody(
+      Do(Call{"update", "PUT", path, object.dump(), "application/json", target->context}),
+      target->context);
 }
 
-Status Client::Delete(const ResourceInfo& resource, const std::string& ns,
-                      const std::string& name, const DeleteOptions& options) {
+Status Client::Delete(const ResourceInfo& resource, const std::string& ns, const std::string& name,
+                      const DeleteOptions& options) {
   std::string context = ObjectContext(resource.gvk.kind, ns, name);
   Json body = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}};
   if (!options.propagation_policy.empty()) body["propagationPolicy"] = options.propagation_policy;

@@ -82,7 +82,7 @@ struct WatchOptions {
   std::string label_selector;
   std::string field_selector;
   bool allow_bookmarks = true;
-  int timeout_seconds = 300;  // the server ends the watch after this
+  int timeout_seconds = 300;   // the server ends the watch after this
   bool metadata_only = false;  // as ListOptions::metadata_only
 };
 
@@ -126,8 +126,7 @@ class Client {
                           ListOptions options = {});
   // Server-side apply (PATCH application/apply-patch+yaml). Returns the object as stored (or as
   // it would be stored, for a dry run). `created` (optional) tells whether the apply created it.
-  Result<Json> Apply(const Json& object, const ApplyOptions& options = {},
-                     bool* created = nullptr);
+  Result<Json> Apply(const Json& object, const ApplyOptions& options = {}, bool* created = nullptr);
   // Server-side apply of the status subresource.
   Result<Json> ApplyStatus(const Json& object, const ApplyOptions& options = {});
   Result<Json> Create(const Json& object, bool dry_run = false);

@@ -45,8 +45,7 @@ Status MergeList(const Json& doc, const char* list_key, const char* item_key,
                  const std::string& file, std::map<std::string, Entry>* into) {
   if (!doc.contains(list_key) || doc[list_key].is_null()) return Status::Ok();
   if (!doc[list_key].is_array()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 file + ": \"" + list_key + "\" must be a list");
+    return Error(ErrorCode::kInvalidArgument, file + ": \"" + list_key + "\" must be a list");
   }
   for (const auto& item : doc[list_key]) {
     if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) {
@@ -56,8 +55,8 @@ Status MergeList(const Json& doc, const char* list_key, const char* item_key,
     std::string name = item["name"];
     Json value = item.value(item_key, Json::object());
     if (!value.is_object()) {
-      return Error(ErrorCode::kInvalidArgument,
-                   file + ": " + list_key + " \"" + name + "\": \"" + item_key + "\" must be a map");
+      return Error(ErrorCode::kInvalidArgument, file + ": " + list_key + " \"" + name + "\": \"" +
+                                                    item_key + "\" must be a map");
     }
     into->try_emplace(name, Entry{value, file});  // first file wins
   }
@@ -65,14 +64,15 @@ Status MergeList(const Json& doc, const char* list_key, const char* item_key,
 }
 
 // Reads PEM material from `<key>-data` (base64) or `<key>` (a file).
-Result<std::string> DataOrFile(const Entry& entry, const std::string& key, const std::string& what) {
+Result<std::string> DataOrFile(const Entry& entry, const std::string& key,
+                               const std::string& what) {
   const Json& v = entry.value;
   std::string data_key = key + "-data";
   if (v.contains(data_key) && v[data_key].is_string() && !v[data_key].get<std::string>().empty()) {
     auto decoded = Base64Decode(v[data_key].get<std::string>());
     if (!decoded.ok()) {
-      return Error(ErrorCode::kInvalidArgument, entry.file + ": " + what + ": " + data_key +
-                                                    " is not valid base64");
+      return Error(ErrorCode::kInvalidArgument,
+                   entry.file + ": " + what + ": " + data_key + " is not valid base64");
     }
     return *decoded;
   }
@@ -102,8 +102,8 @@ Result<bool> BoolField(const Json& v, const char* key, const std::string& where)
 Status FillExec(const Entry& user, const std::string& user_name, Config* config) {
   const Json& exec = user.value["exec"];
   if (!exec.is_object()) {
-    return Error(ErrorCode::kInvalidArgument, user.file + ": user \"" + user_name +
-                                                  "\": exec must be a map");
+    return Error(ErrorCode::kInvalidArgument,
+                 user.file + ": user \"" + user_name + "\": exec must be a map");
   }
   ExecPlugin& p = config->exec;
   p.api_version = StringField(exec, "apiVersion");
@@ -121,7 +121,8 @@ Status FillExec(const Entry& user, const std::string& user_name, Config* config)
     p.command = Resolve(p.command, fs::path(user.file).parent_path().string());
   }
   if (exec.contains("args") && exec["args"].is_array()) {
-    for (const auto& a : exec["args"]) p.args.push_back(a.is_string() ? a.get<std::string>() : a.dump());
+    for (const auto& a : exec["args"])
+      p.args.push_back(a.is_string() ? a.get<std::string>() : a.dump());
   }
   if (exec.contains("env") && exec["env"].is_array()) {
     for (const auto& e : exec["env"]) {
@@ -154,10 +155,13 @@ Result<Config> LoadKubeconfig(const std::vector<std::string>& paths, const std::
       return Error(ErrorCode::kInvalidArgument, path + ": a kubeconfig must be a YAML map");
     }
     std::string abs = fs::absolute(path).string();
-    if (auto s = MergeList(*doc, "clusters", "cluster", abs, &merged.clusters); !s.ok()) return s.error();
+    if (auto s = MergeList(*doc, "clusters", "cluster", abs, &merged.clusters); !s.ok())
+      return s.error();
     if (auto s = MergeList(*doc, "users", "user", abs, &merged.users); !s.ok()) return s.error();
-    if (auto s = MergeList(*doc, "contexts", "context", abs, &merged.contexts); !s.ok()) return s.error();
-    if (merged.current_context.empty()) merged.current_context = StringField(*doc, "current-context");
+    if (auto s = MergeList(*doc, "contexts", "context", abs, &merged.contexts); !s.ok())
+      return s.error();
+    if (merged.current_context.empty())
+      merged.current_context = StringField(*doc, "current-context");
     ++files_read;
   }
   if (files_read == 0) {
@@ -184,8 +188,8 @@ Result<Config> LoadKubeconfig(const std::vector<std::string>& paths, const std::
 
   auto cluster_it = merged.clusters.find(cluster_name);
   if (cluster_it == merged.clusters.end()) {
-    return Error(ErrorCode::kInvalidArgument, "context \"" + config.context +
-                                                  "\": cluster \"" + cluster_name + "\" not found");
+    return Error(ErrorCode::kInvalidArgument,
+                 "context \"" + config.context + "\": cluster \"" + cluster_name + "\" not found");
   }
   const Entry& cluster = cluster_it->second;
   config.server = StringField(cluster.value, "server");
@@ -210,8 +214,8 @@ Result<Config> LoadKubeconfig(const std::vector<std::string>& paths, const std::
   if (!user_name.empty()) {
     auto user_it = merged.users.find(user_name);
     if (user_it == merged.users.end()) {
-      return Error(ErrorCode::kInvalidArgument, "context \"" + config.context + "\": user \"" +
-                                                    user_name + "\" not found");
+      return Error(ErrorCode::kInvalidArgument,
+                   "context \"" + config.context + "\": user \"" + user_name + "\" not found");
     }
     const Entry& user = user_it->second;
     std::string what = "user \"" + user_name + "\"";

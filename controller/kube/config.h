@@ -28,7 +28,7 @@ struct Impersonation {
 };
 
 struct Config {
-  std::string server;  // "https://127.0.0.1:6443"
+  std::string server;   // "https://127.0.0.1:6443"
   std::string context;  // the kubeconfig context used ("" in-cluster)
   std::string default_namespace;
 

@@ -35,7 +35,7 @@ class TokenFileCredentials : public Credentials {
   explicit TokenFileCredentials(std::string path) : path_(std::move(path)) {}
 
   Result<std::string> Authorization() override {
-    struct stat st{};
+    struct stat st {};
     if (stat(path_.c_str(), &st) != 0) {
       return Error(ErrorCode::kUnauthorized, "cannot read token file \"" + path_ + "\"");
     }
@@ -68,10 +68,10 @@ class TokenFileCredentials : public Credentials {
  private:
   const std::string path_;
   std::mutex mu_;
-  bool loaded_ = false;      // guarded by mu_
-  std::string token_;        // guarded by mu_
-  timespec mtime_{};         // guarded by mu_
-  off_t size_ = 0;           // guarded by mu_
+  bool loaded_ = false;  // guarded by mu_
+  std::string token_;    // guarded by mu_
+  timespec mtime_{};     // guarded by mu_
+  off_t size_ = 0;       // guarded by mu_
 };
 
 class ExecCredentials : public Credentials {
@@ -129,12 +129,12 @@ Result<ExecCredential> RunExecPlugin(const ExecPlugin& plugin, const Config& con
     return Error(ErrorCode::kUnauthorized, msg);
   }
   if (run->exit_code != 0) {
-    return Error(ErrorCode::kUnauthorized, what + " exited with code " +
-                                               std::to_string(run->exit_code) + ": " + run->err);
+    return Error(ErrorCode::kUnauthorized,
+                 what + " exited with code " + std::to_string(run->exit_code) + ": " + run->err);
   }
   Json out = Json::parse(run->out, nullptr, /*allow_exceptions=*/false);
-  if (!out.is_object() || out.value("kind", "") != "ExecCredential" ||
-      !out.contains("status") || !out["status"].is_object()) {
+  if (!out.is_object() || out.value("kind", "") != "ExecCredential" || !out.contains("status") ||
+      !out["status"].is_object()) {
     return Error(ErrorCode::kUnauthorized, what + " did not print an ExecCredential");
   }
   if (out.value("apiVersion", "") != plugin.api_version) {

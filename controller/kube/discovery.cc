@@ -21,8 +21,8 @@ GroupVersionKind GroupVersionKind::FromApiVersion(const std::string& api_version
 }
 
 std::string ResourceInfo::CollectionPath(const std::string& ns) const {
-  std::string path = gvk.group.empty() ? "/api/" + gvk.version
-                                       : "/apis/" + gvk.group + "/" + gvk.version;
+  std::string path =
+      gvk.group.empty() ? "/api/" + gvk.version : "/apis/" + gvk.group + "/" + gvk.version;
   if (namespaced && !ns.empty()) path += "/namespaces/" + ns;
   return path + "/" + resource;
 }
@@ -69,7 +69,7 @@ Result<std::vector<ResourceInfo>> ParseResourceList(const Json& list) {
 
 Result<Discovery::Kinds> Discovery::FetchGroupVersion(const std::string& group_version) {
   std::string path = group_version.find('/') == std::string::npos ? "/api/" + group_version
-                                                                   : "/apis/" + group_version;
+                                                                  : "/apis/" + group_version;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++fetch_count_;
@@ -89,8 +89,7 @@ Result<Discovery::Kinds> Discovery::FetchGroupVersion(const std::string& group_v
 Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
   const std::string gv = gvk.ApiVersion();
   const std::string miss_key = gv + " " + gvk.kind;
-  const std::string no_match =
-      "no matches for kind \"" + gvk.kind + "\" in version \"" + gv + "\"";
+  const std::string no_match = "no matches for kind \"" + gvk.kind + "\" in version \"" + gv + "\"";
   auto not_found = [&] { return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound"); };
   // Requires mu_ held.
   auto lookup = [&]() -> const ResourceInfo* {

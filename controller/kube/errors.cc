@@ -15,17 +15,27 @@ ErrorCode CodeFor(int status, const std::string& reason) {
   if (reason == "Invalid") return ErrorCode::kInvalid;
   if (reason == "Timeout" || reason == "ServerTimeout") return ErrorCode::kTimeout;
   switch (status) {
-    case 400: return ErrorCode::kInvalidArgument;
-    case 401: return ErrorCode::kUnauthorized;
-    case 403: return ErrorCode::kForbidden;
-    case 404: return ErrorCode::kNotFound;
-    case 409: return ErrorCode::kConflict;
-    case 410: return ErrorCode::kGone;
-    case 422: return ErrorCode::kInvalid;
+    case 400:
+      return ErrorCode::kInvalidArgument;
+    case 401:
+      return ErrorCode::kUnauthorized;
+    case 403:
+      return ErrorCode::kForbidden;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 409:
+      return ErrorCode::kConflict;
+    case 410:
+      return ErrorCode::kGone;
+    case 422:
+      return ErrorCode::kInvalid;
     case 408:
-    case 504: return ErrorCode::kTimeout;
-    case 429: return ErrorCode::kUnavailable;
-    default: break;
+    case 504:
+      return ErrorCode::kTimeout;
+    case 429:
+      return ErrorCode::kUnavailable;
+    default:
+      break;
   }
   if (status >= 500) return ErrorCode::kUnavailable;
   return ErrorCode::kInternal;
@@ -33,21 +43,36 @@ ErrorCode CodeFor(int status, const std::string& reason) {
 
 std::string ReasonForStatus(int status) {
   switch (status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 405: return "MethodNotAllowed";
-    case 406: return "NotAcceptable";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 415: return "UnsupportedMediaType";
-    case 422: return "Invalid";
-    case 429: return "TooManyRequests";
-    case 500: return "InternalError";
-    case 503: return "ServiceUnavailable";
-    case 504: return "Timeout";
-    default: return "Unknown";
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 405:
+      return "MethodNotAllowed";
+    case 406:
+      return "NotAcceptable";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 415:
+      return "UnsupportedMediaType";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 500:
+      return "InternalError";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "Timeout";
+    default:
+      return "Unknown";
   }
 }
 

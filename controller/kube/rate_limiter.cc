@@ -17,7 +17,8 @@ RateLimiter::Clock::duration RateLimiter::Reserve() {
   tokens_ = std::min(burst_, tokens_ + elapsed * qps_);
   tokens_ -= 1;
   if (tokens_ >= 0) return Clock::duration::zero();
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(-tokens_ / qps_));
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(-tokens_ / qps_));
 }
 
 void RateLimiter::Wait() {

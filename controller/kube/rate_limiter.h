@@ -14,7 +14,8 @@ class RateLimiter {
   using NowFn = std::function<Clock::time_point()>;
 
   // qps <= 0 disables limiting. `burst` tokens are available at start.
-  RateLimiter(double qps, int burst, NowFn now = [] { return Clock::now(); });
+  RateLimiter(
+      double qps, int burst, NowFn now = [] { return Clock::now(); });
 
   // Takes one token and returns how long the caller must wait before using it (zero when a token
   // was available). Callers that give up must still wait: the token is spent.
@@ -27,8 +28,8 @@ class RateLimiter {
   const double burst_;
   const NowFn now_;
   std::mutex mu_;
-  double tokens_;                // guarded by mu_; may go negative (reservations queued)
-  Clock::time_point last_;       // guarded by mu_
+  double tokens_;           // guarded by mu_; may go negative (reservations queued)
+  Clock::time_point last_;  // guarded by mu_
 };
 
 }  // namespace plumbline::kube

@@ -28,12 +28,18 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line) {
   }
   WatchEvent event;
   const std::string& type = j["type"].get_ref<const std::string&>();
-  if (type == "ADDED") event.type = WatchEvent::Type::kAdded;
-  else if (type == "MODIFIED") event.type = WatchEvent::Type::kModified;
-  else if (type == "DELETED") event.type = WatchEvent::Type::kDeleted;
-  else if (type == "BOOKMARK") event.type = WatchEvent::Type::kBookmark;
-  else if (type == "ERROR") event.type = WatchEvent::Type::kError;
-  else return Error(ErrorCode::kInternal, "unknown watch event type \"" + type + "\"");
+  if (type == "ADDED")
+    event.type = WatchEvent::Type::kAdded;
+  else if (type == "MODIFIED")
+    event.type = WatchEvent::Type::kModified;
+  else if (type == "DELETED")
+    event.type = WatchEvent::Type::kDeleted;
+  else if (type == "BOOKMARK")
+    event.type = WatchEvent::Type::kBookmark;
+  else if (type == "ERROR")
+    event.type = WatchEvent::Type::kError;
+  else
+    return Error(ErrorCode::kInternal, "unknown watch event type \"" + type + "\"");
   event.object = std::move(j["object"]);
   return event;
 }
@@ -92,7 +98,9 @@ ListWatcher::ListWatcher(Client& client, ResourceInfo resource, ListWatchOptions
 
 ListWatcher::~ListWatcher() { Stop(); }
 
-void ListWatcher::Start() { thread_ = std::thread([this] { Run(); }); }
+void ListWatcher::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
 
 void ListWatcher::Stop() {
   stopping_ = true;
@@ -204,7 +212,8 @@ void ListWatcher::Deliver(const std::function<void()>& call) {
     call();
   } catch (const std::exception& e) {
     if (handlers_.on_error) {
-      handlers_.on_error(Error(ErrorCode::kInternal, std::string("watch handler failed: ") + e.what()));
+      handlers_.on_error(
+          Error(ErrorCode::kInternal, std::string("watch handler failed: ") + e.what()));
     }
   }
 }

@@ -77,9 +77,9 @@ class ListWatcher {
 
  private:
   void Run();
-  bool ListOnce();                 // false on error
-  void WatchOnce();                // returns when the watch ends for any reason
-  void Backoff();                  // sleeps (interruptibly) and grows the delay
+  bool ListOnce();                                  // false on error
+  void WatchOnce();                                 // returns when the watch ends for any reason
+  void Backoff();                                   // sleeps (interruptibly) and grows the delay
   void Deliver(const std::function<void()>& call);  // runs a handler, reporting its exceptions
 
   Client& client_;
@@ -93,7 +93,7 @@ class ListWatcher {
   std::atomic<int> watches_{0};
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  std::string resource_version_;  // guarded by mu_
+  std::string resource_version_;    // guarded by mu_
   WatchStream* current_ = nullptr;  // guarded by mu_; cancelled by Stop()
   std::chrono::milliseconds delay_{0};
 };

@@ -82,8 +82,8 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
       last_look_ = sent;
       if (!holder.empty() && holder != options_.identity) {
         const int held_for = spec.is_object() ? spec.value("leaseDurationSeconds", 0) : 0;
-        const auto duration = held_for > 0 ? std::chrono::milliseconds(held_for * 1000)
-                                           : options_.lease_duration;
+        const auto duration =
+            held_for > 0 ? std::chrono::milliseconds(held_for * 1000) : options_.lease_duration;
         if (Clock::now() < observed_at_ + duration) return Attempt::kHeldByOther;
       }
     }
@@ -178,8 +178,7 @@ Status Elector::MayWrite() const {
   if (lost_) return Error(ErrorCode::kUnavailable, "this replica lost its leader lease");
   if (!renewed_at_) return Error(ErrorCode::kUnavailable, "this replica is not the leader");
   if (Clock::now() - *renewed_at_ >= options_.renew_deadline) {
-    return Error(ErrorCode::kUnavailable,
-                 "this replica could not renew its leader lease in time");
+    return Error(ErrorCode::kUnavailable, "this replica could not renew its leader lease in time");
   }
   return Status::Ok();
 }

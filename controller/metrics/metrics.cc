@@ -22,17 +22,21 @@ namespace {
 // Seconds: from a fast apply to a slow rollout or a long lead time.
 const Histogram::BucketBoundaries kDurationBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1,  2.5,
                                                       5,    10,   30,  60,   120, 300};
-const Histogram::BucketBoundaries kRequestBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,
-                                                     0.25,  0.5,  1,     2.5,  5, 10};
+const Histogram::BucketBoundaries kRequestBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                     0.5,   1,    2.5,   5,    10};
 const Histogram::BucketBoundaries kLeadTimeBuckets = {10,   30,    60,    300,   600,   1800,
                                                       3600, 10800, 21600, 86400, 604800};
 
 const char* ActionLabel(ApplyAction a) {
   switch (a) {
-    case ApplyAction::kCreated: return "created";
-    case ApplyAction::kConfigured: return "configured";
-    case ApplyAction::kDeleted: return "deleted";
-    case ApplyAction::kUnchanged: return "unchanged";
+    case ApplyAction::kCreated:
+      return "created";
+    case ApplyAction::kConfigured:
+      return "configured";
+    case ApplyAction::kDeleted:
+      return "deleted";
+    case ApplyAction::kUnchanged:
+      return "unchanged";
   }
   return "unchanged";
 }
@@ -41,68 +45,88 @@ const char* ActionLabel(ApplyAction a) {
 
 struct Metrics::Families {
   explicit Families(prometheus::Registry& r)
-      : reconcile_total(BuildCounter().Name("plumbline_reconcile_total")
+      : reconcile_total(BuildCounter()
+                            .Name("plumbline_reconcile_total")
                             .Help("Reconciles of an Application, by result (success, failure).")
                             .Register(r)),
-        reconcile_duration(BuildHistogram().Name("plumbline_reconcile_duration_seconds")
+        reconcile_duration(BuildHistogram()
+                               .Name("plumbline_reconcile_duration_seconds")
                                .Help("How long one reconcile of an Application took.")
                                .Register(r)),
-        drifted(BuildGauge().Name("plumbline_drifted_resources")
+        drifted(BuildGauge()
+                    .Name("plumbline_drifted_resources")
                     .Help("Managed objects that differ from git now.")
                     .Register(r)),
-        managed(BuildGauge().Name("plumbline_managed_resources")
+        managed(BuildGauge()
+                    .Name("plumbline_managed_resources")
                     .Help("Objects the Application manages (its inventory).")
                     .Register(r)),
-        ready(BuildGauge().Name("plumbline_application_ready")
+        ready(BuildGauge()
+                  .Name("plumbline_application_ready")
                   .Help("1 when the Application is Ready, else 0.")
                   .Register(r)),
-        suspended(BuildGauge().Name("plumbline_application_suspended")
+        suspended(BuildGauge()
+                      .Name("plumbline_application_suspended")
                       .Help("1 when the Application is suspended, else 0.")
                       .Register(r)),
-        last_applied(BuildGauge().Name("plumbline_last_applied_timestamp_seconds")
+        last_applied(BuildGauge()
+                         .Name("plumbline_last_applied_timestamp_seconds")
                          .Help("Unix time of the last apply that changed the cluster or a "
                                "revision.")
                          .Register(r)),
-        fetch_duration(BuildHistogram().Name("plumbline_git_fetch_duration_seconds")
+        fetch_duration(BuildHistogram()
+                           .Name("plumbline_git_fetch_duration_seconds")
                            .Help("How long getting the Application's revision from git took.")
                            .Register(r)),
-        fetch_failures(BuildCounter().Name("plumbline_git_fetch_failures_total")
+        fetch_failures(BuildCounter()
+                           .Name("plumbline_git_fetch_failures_total")
                            .Help("Failed git fetches for the Application.")
                            .Register(r)),
-        apply_total(BuildCounter().Name("plumbline_apply_total")
+        apply_total(BuildCounter()
+                        .Name("plumbline_apply_total")
                         .Help("Objects applied or pruned, by action (created, configured, "
                               "deleted, unchanged).")
                         .Register(r)),
-        deployments(BuildCounter().Name("plumbline_deployments_total")
+        deployments(BuildCounter()
+                        .Name("plumbline_deployments_total")
                         .Help("DORA deployment frequency: new revisions applied.")
                         .Register(r)),
-        lead_time(BuildHistogram().Name("plumbline_lead_time_seconds")
+        lead_time(BuildHistogram()
+                      .Name("plumbline_lead_time_seconds")
                       .Help("DORA lead time for changes: commit time to applied.")
                       .Register(r)),
-        change_failures(BuildCounter().Name("plumbline_change_failures_total")
+        change_failures(BuildCounter()
+                            .Name("plumbline_change_failures_total")
                             .Help("DORA change failures: new revisions that failed to apply or "
                                   "went unhealthy.")
                             .Register(r)),
-        time_to_restore(BuildHistogram().Name("plumbline_time_to_restore_seconds")
+        time_to_restore(BuildHistogram()
+                            .Name("plumbline_time_to_restore_seconds")
                             .Help("DORA time to restore: first failure to the next Ready.")
                             .Register(r)),
-        drift_detected(BuildCounter().Name("plumbline_drift_detected_total")
+        drift_detected(BuildCounter()
+                           .Name("plumbline_drift_detected_total")
                            .Help("Objects found drifted from git (once per object and episode).")
                            .Register(r)),
-        drift_corrected(BuildCounter().Name("plumbline_drift_corrected_total")
+        drift_corrected(BuildCounter()
+                            .Name("plumbline_drift_corrected_total")
                             .Help("Drifted objects re-applied from git.")
                             .Register(r)),
-        kube_requests(BuildCounter().Name("plumbline_kube_requests_total")
+        kube_requests(BuildCounter()
+                          .Name("plumbline_kube_requests_total")
                           .Help("Requests to the Kubernetes API, by verb and HTTP code (0: no "
                                 "response).")
                           .Register(r)),
-        kube_duration(BuildHistogram().Name("plumbline_kube_request_duration_seconds")
+        kube_duration(BuildHistogram()
+                          .Name("plumbline_kube_request_duration_seconds")
                           .Help("Latency of requests to the Kubernetes API, by verb.")
                           .Register(r)),
-        workqueue_depth(BuildGauge().Name("plumbline_workqueue_depth")
+        workqueue_depth(BuildGauge()
+                            .Name("plumbline_workqueue_depth")
                             .Help("Applications waiting in the work queue.")
                             .Register(r)),
-        build_info(BuildGauge().Name("plumbline_build_info")
+        build_info(BuildGauge()
+                       .Name("plumbline_build_info")
                        .Help("Always 1; the labels name the build.")
                        .Register(r)) {}
 
@@ -245,8 +269,9 @@ std::string Metrics::Scrape() const {
 
 Metrics::AppSeries* Metrics::Series(const std::string& ns, const std::string& name) {
   auto& s = apps_[ns + "/" + name];
-  if (!s) s = std::make_unique<AppSeries>(*families_, prometheus::Labels{{"namespace", ns},
-                                                                         {"name", name}});
+  if (!s)
+    s = std::make_unique<AppSeries>(*families_,
+                                    prometheus::Labels{{"namespace", ns}, {"name", name}});
   return s.get();
 }
 
@@ -315,8 +340,7 @@ void Metrics::SetSuspended(const std::string& ns, const std::string& name, bool 
   Series(ns, name)->suspended.Set(suspended ? 1 : 0);
 }
 
-void Metrics::SetLastApplied(const std::string& ns, const std::string& name,
-                             double unix_seconds) {
+void Metrics::SetLastApplied(const std::string& ns, const std::string& name, double unix_seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   Series(ns, name)->last_applied.Set(unix_seconds);
 }

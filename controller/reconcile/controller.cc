@@ -148,7 +148,8 @@ void Controller::OnSecretEvent(const kube::WatchEvent& event) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [key, application] : apps_) {
-      if (application["metadata"].value("namespace", "") == ns && SecretNameOf(application) == name) {
+      if (application["metadata"].value("namespace", "") == ns &&
+          SecretNameOf(application) == name) {
         keys.push_back(key);
       }
     }

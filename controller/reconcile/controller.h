@@ -63,8 +63,8 @@ class Controller {
   std::unique_ptr<kube::ListWatcher> apps_watch_;
   std::unique_ptr<kube::ListWatcher> secrets_watch_;
   std::mutex workers_mu_;
-  bool stopped_ = false;                // guarded by workers_mu_
-  std::vector<std::thread> workers_;    // guarded by workers_mu_
+  bool stopped_ = false;              // guarded by workers_mu_
+  std::vector<std::thread> workers_;  // guarded by workers_mu_
   std::atomic<bool> synced_{false};
   std::mutex mu_;
   std::map<std::string, Json> apps_;  // key -> latest Application; guarded by mu_

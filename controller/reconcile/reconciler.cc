@@ -38,10 +38,10 @@ struct Reconciler::Run {
   std::shared_ptr<Memory> memory;
   std::chrono::steady_clock::time_point deadline;
   bool spec_ok = false;
-  bool failed = false;        // a phase failed (Ready=False for a reason other than progress)
+  bool failed = false;  // a phase failed (Ready=False for a reason other than progress)
   // The phase under way, which names the reason of an unexpected failure ("Apply": ApplyFailed).
   std::string phase = "Reconcile";
-  std::string revision;       // the commit this reconcile worked on, once fetched
+  std::string revision;  // the commit this reconcile worked on, once fetched
   // What each phase hands the next (commit -> objects -> plan -> change sets -> status).
   std::shared_ptr<const source::Snapshot> snapshot;
   std::vector<render::RenderedObject> rendered;  // their objects move on to `prepared`
@@ -49,8 +49,8 @@ struct Reconciler::Run {
   kube::Client* client = nullptr;                // the one that applies and prunes
   apply::Owner owner;
   std::vector<apply::PreparedObject> prepared;
-  inventory::KeySet in_git;  // the keys of `prepared`
-  inventory::Keys previous;  // status.inventory as the reconcile found it
+  inventory::KeySet in_git;   // the keys of `prepared`
+  inventory::Keys previous;   // status.inventory as the reconcile found it
   inventory::Keys inventory;  // as it will be written
   apply::ChangeSet applied, pruned;
   std::string summary;  // "Applied revision abc: 2 created, ..."
@@ -75,7 +75,6 @@ void MarkFailed(Json* status, int64_t gen, const std::string& reason, const std:
   app::SetCondition(status, app::kReconciling, false, reason, message, gen);
 }
 
-
 // One read of a managed object (discovery is cached, so this is one request).
 Result<Json> ReadLive(kube::Client& client, const apply::ObjectKey& key) {
   auto resource = client.Resource({key.group, key.version, key.kind});
@@ -92,7 +91,8 @@ std::string DescribeDrift(const drift::ObjectDrift& d) {
 
 std::string DescribeDrifts(const std::vector<drift::ObjectDrift>& drifts) {
   std::string out;
-  for (size_t i = 0; i < drifts.size() && i < 5; ++i) out += (i ? "; " : "") + DescribeDrift(drifts[i]);
+  for (size_t i = 0; i < drifts.size() && i < 5; ++i)
+    out += (i ? "; " : "") + DescribeDrift(drifts[i]);
   if (drifts.size() > 5) out += "; and " + std::to_string(drifts.size() - 5) + " more";
   return out;
 }
@@ -141,10 +141,11 @@ Status Reconciler::SetFinalizer(const Json& application, bool present) {
   // Our field manager owns only the finalizer; applying without it removes it.
   Json patch = {{"apiVersion", app::kApiVersion},
                 {"kind", app::kKind},
-                {"metadata", {{"name", application["metadata"]["name"]},
-                              {"namespace", application["metadata"]["namespace"]},
-                              // A precondition: never re-create an Application deleted meanwhile.
-                              {"uid", application["metadata"]["uid"]}}}};
+                {"metadata",
+                 {{"name", application["metadata"]["name"]},
+                  {"namespace", application["metadata"]["namespace"]},
+                  // A precondition: never re-create an Application deleted meanwhile.
+                  {"uid", application["metadata"]["uid"]}}}};
   if (present) patch["metadata"]["finalizers"] = Json::array({app::kFinalizer});
   kube::ApplyOptions options;
   options.field_manager = "plumbline-finalizer";
@@ -183,8 +184,8 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     } else if (kube::IsNotFound(fresh.error())) {
       return ReconcileResult::Done();
     } else {
-      log_.Error("cannot read the Application", {{"app", app::KeyOf(cached)},
-                                                  {"error", fresh.error().message()}});
+      log_.Error("cannot read the Application",
+                 {{"app", app::KeyOf(cached)}, {"error", fresh.error().message()}});
       return ReconcileResult::Retry();
     }
   }
@@ -295,7 +296,8 @@ void Reconciler::ReportDrift(Run& run) {
   }
   run.status["drift"] = {{"count", now.size()}, {"objects", objects}};
   if (!now.empty()) {
-    std::string verb = run.spec.drift == app::DriftMode::kReport ? " (drift: report, not corrected)" : "";
+    std::string verb =
+        run.spec.drift == app::DriftMode::kReport ? " (drift: report, not corrected)" : "";
     app::SetCondition(&run.status, app::kDrifted, true, app::reason::kDriftDetected,
                       std::to_string(now.size()) + " object(s) differ from git" + verb + ": " +
                           DescribeDrifts(now),
@@ -329,8 +331,8 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
                             std::chrono::duration<double>(t->time_since_epoch()).count());
   }
   // DORA, counted from this reconcile's outcome.
-  const Dora::Outcome dora =
-      run.memory->dora.Observe(run.failed, is_ready, run.revision, std::chrono::system_clock::now());
+  const Dora::Outcome dora = run.memory->dora.Observe(run.failed, is_ready, run.revision,
+                                                      std::chrono::system_clock::now());
   if (dora.change_failed) metrics_.ChangeFailed(run.ns, run.name);
   if (dora.restored_seconds) metrics_.Restored(run.ns, run.name, *dora.restored_seconds);
 }
@@ -347,8 +349,8 @@ void Reconciler::WatchKinds(Run& run, const std::vector<apply::PreparedObject>& 
     gvks.push_back(p.resource->gvk);
   }
   live_.Use(run.key, kinds);
-  live_.WaitSynced(gvks, std::min(run.deadline, std::chrono::steady_clock::now() +
-                                                    options_.cache_sync_timeout));
+  live_.WaitSynced(
+      gvks, std::min(run.deadline, std::chrono::steady_clock::now() + options_.cache_sync_timeout));
 }
 
 std::vector<apply::PlannedObject> Reconciler::Plan(Run& run,
@@ -607,10 +609,10 @@ Reconciler::PhaseEnd Reconciler::PreparePhase(Run& run) {
     }
     if (options_.no_cross_namespace_refs && !key.ns.empty() && key.ns != run.ns) {
       // Stalled until git changes; the interval still looks for that change.
-      Stall(run, app::reason::kCrossNamespaceRef,
-            source + ": " + key.ToString() + " is outside the Application's namespace \"" +
-                run.ns +
-                "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
+      Stall(
+          run, app::reason::kCrossNamespaceRef,
+          source + ": " + key.ToString() + " is outside the Application's namespace \"" + run.ns +
+              "\"; this controller refuses cross-namespace references (--no-cross-namespace-refs)");
       return ReconcileResult::RequeueAfter(run.spec.interval);
     }
     run.in_git.insert(key);

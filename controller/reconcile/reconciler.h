@@ -36,7 +36,7 @@
 namespace plumbline::reconcile {
 
 struct ReconcilerOptions {
-  std::string controller_namespace = "plumbline-system";  // never pruned
+  std::string controller_namespace = "plumbline-system";                // never pruned
   std::chrono::milliseconds default_interval{std::chrono::minutes(3)};  // for spec.interval unset
   render::RenderOptions render;
   std::chrono::milliseconds fetch_timeout{std::chrono::seconds(60)};

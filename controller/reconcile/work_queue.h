@@ -27,7 +27,8 @@ class WorkQueue {
     std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};
   };
 
-  explicit WorkQueue(Options options, NowFn now = [] { return Clock::now(); });
+  explicit WorkQueue(
+      Options options, NowFn now = [] { return Clock::now(); });
 
   void Add(const std::string& key);
   void AddAfter(const std::string& key, std::chrono::milliseconds delay);
@@ -56,12 +57,12 @@ class WorkQueue {
   const NowFn now_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> ready_;                       // guarded by mu_
-  std::set<std::string> dirty_;                         // queued or to re-queue; guarded by mu_
-  std::set<std::string> processing_;                    // guarded by mu_
+  std::deque<std::string> ready_;                          // guarded by mu_
+  std::set<std::string> dirty_;                            // queued or to re-queue; guarded by mu_
+  std::set<std::string> processing_;                       // guarded by mu_
   std::multimap<Clock::time_point, std::string> delayed_;  // guarded by mu_
-  std::map<std::string, int> failures_;                 // guarded by mu_
-  bool shutting_down_ = false;                          // guarded by mu_
+  std::map<std::string, int> failures_;                    // guarded by mu_
+  bool shutting_down_ = false;                             // guarded by mu_
 };
 
 }  // namespace plumbline::reconcile

@@ -6,7 +6,8 @@ namespace plumbline::render {
 namespace {
 
 bool HasSuffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string BaseName(const std::string& path) {
@@ -65,8 +66,7 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
   for (const auto& file : files) {
     std::string base = BaseName(file.path);
     if (IsKustomization(base)) {
-      return Error(ErrorCode::kInvalidArgument,
-                   file.path + ": kustomize is not supported yet");
+      return Error(ErrorCode::kInvalidArgument, file.path + ": kustomize is not supported yet");
     }
     bool yaml = HasSuffix(base, ".yaml") || HasSuffix(base, ".yml");
     bool json = HasSuffix(base, ".json");
@@ -81,9 +81,9 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
     if (!docs.ok()) return docs.error();
     documents += docs->size();
     if (documents > options.max_documents) {
-      return Error(ErrorCode::kInvalidArgument,
-                   file.path + ": more than " + std::to_string(options.max_documents) +
-                       " YAML documents under the path");
+      return Error(ErrorCode::kInvalidArgument, file.path + ": more than " +
+                                                    std::to_string(options.max_documents) +
+                                                    " YAML documents under the path");
     }
     for (auto& doc : *docs) {
       std::string where = file.path + ":" + std::to_string(doc.line);
@@ -104,9 +104,9 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
         out.push_back({std::move(doc.value), where});
       }
       if (out.size() > options.max_objects) {
-        return Error(ErrorCode::kInvalidArgument,
-                     where + ": more than " + std::to_string(options.max_objects) +
-                         " objects under the path");
+        return Error(ErrorCode::kInvalidArgument, where + ": more than " +
+                                                      std::to_string(options.max_objects) +
+                                                      " objects under the path");
       }
     }
   }

@@ -15,9 +15,9 @@ namespace plumbline::render {
 
 // Limits that keep one bad commit from exhausting the controller; set by flags.
 struct RenderOptions {
-  size_t max_file_bytes = 4 << 20;     // one manifest file
-  size_t max_documents = 10000;        // YAML documents over all files
-  size_t max_objects = 10000;          // objects after expanding Lists
+  size_t max_file_bytes = 4 << 20;  // one manifest file
+  size_t max_documents = 10000;     // YAML documents over all files
+  size_t max_objects = 10000;       // objects after expanding Lists
 };
 
 struct RenderedObject {

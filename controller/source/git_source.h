@@ -86,8 +86,8 @@ struct RevertRequest {
 };
 
 struct RevertResult {
-  std::string sha;      // the revert commit
-  std::string branch;   // the branch it was pushed to
+  std::string sha;     // the revert commit
+  std::string branch;  // the branch it was pushed to
   std::string message;
 };
 

@@ -52,8 +52,10 @@ bool KnownHostsAccepts(const std::string& known_hosts, const std::string& host, 
     if (first.empty() || first[0] == '#') continue;
     bool revoked = false;
     if (first[0] == '@') {
-      if (first == "@revoked") revoked = true;
-      else continue;  // @cert-authority: certificates are not supported
+      if (first == "@revoked")
+        revoked = true;
+      else
+        continue;  // @cert-authority: certificates are not supported
       fields >> hosts;
     } else {
       hosts = first;

@@ -11,14 +11,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "source/git_source.h"
 #include "source/known_hosts.h"
@@ -127,9 +127,10 @@ struct FetchContext {
 
   bool Expired() {
     if (std::chrono::steady_clock::now() < deadline) return false;
-    failure = "timed out after " +
-              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                 request->timeout).count()) + "s";
+    failure =
+        "timed out after " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(request->timeout).count()) +
+        "s";
     return true;
   }
 };
@@ -143,8 +144,8 @@ int Credentials(git_credential** out, const char* url, const char* username_from
     ctx->failure = "authentication failed";
     return GIT_EUSER;
   }
-  std::string user = auth.username.empty() ? (username_from_url ? username_from_url : "git")
-                                           : auth.username;
+  std::string user =
+      auth.username.empty() ? (username_from_url ? username_from_url : "git") : auth.username;
   if ((allowed & GIT_CREDENTIAL_SSH_KEY) && !ctx->key_file.empty()) {
     return git_credential_ssh_key_new(out, user.c_str(), nullptr, ctx->key_file.c_str(), nullptr);
   }
@@ -195,8 +196,8 @@ int CertificateCheck(git_cert* cert, int valid, const char* host, void* payload)
     }
     if (!KnownHostsAccepts(ctx->request->auth.known_hosts, h, port,
                            std::string(key->hostkey, key->hostkey_len))) {
-      ctx->failure = "host key verification failed: the key of " + h + ":" +
-                     std::to_string(port) + " is not in known_hosts";
+      ctx->failure = "host key verification failed: the key of " + h + ":" + std::to_string(port) +
+                     " is not in known_hosts";
       return GIT_ECERTIFICATE;
     }
     return 0;
@@ -320,9 +321,9 @@ class Libgit2Snapshot : public Snapshot {
         return Error(ErrorCode::kInternal, path + ": " + LastGitError());
       }
       if (size > options.max_file_bytes) {
-        return Error(ErrorCode::kInvalidArgument,
-                     path + ": file is " + std::to_string(size) + " bytes, over the limit of " +
-                         std::to_string(options.max_file_bytes));
+        return Error(ErrorCode::kInvalidArgument, path + ": file is " + std::to_string(size) +
+                                                      " bytes, over the limit of " +
+                                                      std::to_string(options.max_file_bytes));
       }
       git_blob* blob = nullptr;
       if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) != 0) {
@@ -365,14 +366,12 @@ Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
   }
   git_commit* c = nullptr;
   if (git_commit_lookup(&c, repo, &oid) != 0) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "commit " + revision + " is not in the repository");
+    return Error(ErrorCode::kInvalidArgument, "commit " + revision + " is not in the repository");
   }
   return CommitPtr(c);
 }
 
-Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
-                                                  git_commit* commit) {
+Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path, git_commit* commit) {
   Commit info;
   info.sha = OidString(git_commit_id(commit));
   const git_signature* author = git_commit_author(commit);
@@ -383,7 +382,6 @@ Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path,
   return std::shared_ptr<const Snapshot>(
       std::make_shared<Libgit2Snapshot>(path, *git_commit_tree_id(commit), std::move(info)));
 }
-
 
 // Opens (or creates) a bare cache repository. The cache needs no configuration, and must not
 // pick up the host's (~/.gitconfig url rewrites). An empty config also avoids a libgit2 1.5 leak:
@@ -487,8 +485,8 @@ bool IsCacheDamage(int error_class) {
 // One fetch into the cache repository at `path`. On failure, `*error_class` is libgit2's class
 // of the failure (0 when it did not come from libgit2).
 Result<std::shared_ptr<const Snapshot>> FetchOnce(const FetchRequest& request,
-                                               const std::string& path,
-                                               const std::string& cache_dir, int* error_class) {
+                                                  const std::string& path,
+                                                  const std::string& cache_dir, int* error_class) {
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   auto opened = OpenCache(path, /*create=*/true);
@@ -565,8 +563,8 @@ Result<std::shared_ptr<const Snapshot>> FetchOnce(const FetchRequest& request,
 
 // A fetch that recovers from what a killed process or a damaged disk leaves in the cache.
 Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
-                                                 const std::string& path,
-                                                 const std::string& cache_dir) {
+                                                    const std::string& path,
+                                                    const std::string& cache_dir) {
   int error_class = 0;
   auto fetched = FetchOnce(request, path, cache_dir, &error_class);
   if (fetched.ok()) return fetched;
@@ -584,12 +582,11 @@ Result<std::shared_ptr<const Snapshot>> FetchLocked(const FetchRequest& request,
     if (ec) return fetched;
     auto again = FetchOnce(request, path, cache_dir, &error_class);
     if (again.ok()) return again;
-    return again.error().Wrap("after refetching a damaged cache (" +
-                              fetched.error().message() + ")");
+    return again.error().Wrap("after refetching a damaged cache (" + fetched.error().message() +
+                              ")");
   }
   return fetched;
 }
-
 
 int PushUpdate(const char* refname, const char* status, void* payload) {
   auto* ctx = static_cast<FetchContext*>(payload);
@@ -680,7 +677,8 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   }
   if (git_oid_equal(&tree_oid, git_commit_tree_id(head->get()))) {
     return Error(ErrorCode::kConflict, "reverting " + request.commit.substr(0, 12) +
-                                           " changes nothing on " + branch + " (reverted already?)");
+                                           " changes nothing on " + branch +
+                                           " (reverted already?)");
   }
   git_tree* raw_tree = nullptr;
   if (git_tree_lookup(&raw_tree, repo.get(), &tree_oid) != 0) {
@@ -712,7 +710,8 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   result.sha = OidString(&commit_oid);
   constexpr char kLocalRef[] = "refs/plumbline/revert";
   git_reference* raw_ref = nullptr;
-  if (git_reference_create(&raw_ref, repo.get(), kLocalRef, &commit_oid, 1, "plumbline revert") != 0) {
+  if (git_reference_create(&raw_ref, repo.get(), kLocalRef, &commit_oid, 1, "plumbline revert") !=
+      0) {
     return Error(ErrorCode::kInternal, "cannot create a ref: " + LastGitError());
   }
   ReferencePtr ref(raw_ref);
@@ -786,11 +785,12 @@ class Libgit2Source : public GitSource {
     bool finished = job->done_cv.wait_for(lock, request.timeout + std::chrono::seconds(2),
                                           [&] { return job->done; });
     if (!finished) {
-      return Error(ErrorCode::kTimeout,
-                   "git " + request.url + ": fetch timed out after " +
-                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                          request.timeout).count()) +
-                       "s (the server stopped answering)");
+      return Error(
+          ErrorCode::kTimeout,
+          "git " + request.url + ": fetch timed out after " +
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()) +
+              "s (the server stopped answering)");
     }
     if (!job->result->ok()) return job->result->error().Wrap("git " + request.url);
     return *job->result;
@@ -907,7 +907,8 @@ std::string AuthFingerprint(const GitAuth& auth) {
 
 Result<std::string> CleanRepoPath(const std::string& path) {
   if (!path.empty() && path[0] == '/') {
-    return Error(ErrorCode::kInvalidArgument, "path \"" + path + "\" must be relative to the repository");
+    return Error(ErrorCode::kInvalidArgument,
+                 "path \"" + path + "\" must be relative to the repository");
   }
   std::vector<std::string> parts;
   std::stringstream ss(path);
@@ -915,8 +916,7 @@ Result<std::string> CleanRepoPath(const std::string& path) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       if (parts.empty()) {
-        return Error(ErrorCode::kInvalidArgument,
-                     "path \"" + path + "\" leaves the repository");
+        return Error(ErrorCode::kInvalidArgument, "path \"" + path + "\" leaves the repository");
       }
       parts.pop_back();
       continue;

@@ -31,7 +31,7 @@ class SharedFetcher {
     std::mutex mu;  // held while fetching
     std::chrono::steady_clock::time_point at{};
     std::shared_ptr<const Snapshot> snapshot;  // guarded by mu
-    std::optional<Error> error;                 // guarded by mu
+    std::optional<Error> error;                // guarded by mu
   };
 
   GitSource& source_;

@@ -25,7 +25,8 @@ Status SetRef(const std::string& ref, Push* push) {
   } else if (ref.rfind(kTags, 0) == 0 && ref.size() > sizeof(kTags) - 1) {
     push->tag = ref.substr(sizeof(kTags) - 1);
   } else {
-    return Error(ErrorCode::kInvalidArgument, "ref \"" + ref.substr(0, 200) + "\" is not a branch or tag");
+    return Error(ErrorCode::kInvalidArgument,
+                 "ref \"" + ref.substr(0, 200) + "\" is not a branch or tag");
   }
   return Status::Ok();
 }
@@ -98,8 +99,7 @@ std::string NormalizeRepoUrl(const std::string& raw) {
     if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
       host_and_path = host_and_path.substr(at + 1);
     }
-  } else if (auto colon = url.find(':'); colon != std::string::npos &&
-                                          url.find('/') > colon) {
+  } else if (auto colon = url.find(':'); colon != std::string::npos && url.find('/') > colon) {
     // scp-like ssh: [user@]host:path
     std::string host = url.substr(0, colon);
     if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
@@ -122,7 +122,8 @@ std::string NormalizeRepoUrl(const std::string& raw) {
     }
   }
   while (!path.empty() && path.back() == '/') path.pop_back();
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".git") == 0) path.erase(path.size() - 4);
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".git") == 0)
+    path.erase(path.size() - 4);
   while (!path.empty() && path.back() == '/') path.pop_back();
   return host + path;
 }

@@ -109,7 +109,8 @@ http::ServerResponse Receiver::Handle(const std::string& hook, const http::Serve
     if (!Concerns(*push, t.repo_url, t.revision)) continue;
     const std::string key = t.ns + "/" + t.name;
     if (Status s = request_(t); !s.ok()) {
-      log_.Error("webhook: cannot request a reconcile", {{"app", key}, {"error", s.error().message()}});
+      log_.Error("webhook: cannot request a reconcile",
+                 {{"app", key}, {"error", s.error().message()}});
       continue;
     }
     reconciling.push_back(key);

@@ -42,17 +42,21 @@ bool ParseInt(std::string s, Json* out) {
   int base = 10;
   if (s.size() > i + 1 && s[i] == '0') {
     char p = s[i + 1];
-    if (p == 'x' || p == 'X') base = 16, i += 2;
-    else if (p == 'o' || p == 'O') base = 8, i += 2;
-    else if (p == 'b' || p == 'B') base = 2, i += 2;
-    else base = 8, i += 1;
+    if (p == 'x' || p == 'X')
+      base = 16, i += 2;
+    else if (p == 'o' || p == 'O')
+      base = 8, i += 2;
+    else if (p == 'b' || p == 'B')
+      base = 2, i += 2;
+    else
+      base = 8, i += 1;
   }
   std::string digits = s.substr(i);
   if (digits.empty()) return false;
   for (char c : digits) {
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+    int d = std::isdigit(static_cast<unsigned char>(c))    ? c - '0'
             : std::isxdigit(static_cast<unsigned char>(c)) ? std::tolower(c) - 'a' + 10
-                                                          : 99;
+                                                           : 99;
     if (d >= base) return false;
   }
   errno = 0;
@@ -75,7 +79,8 @@ bool ParseFloat(std::string s, double* out) {
   if (s.empty()) return false;
   // Only decimal forms; strtod would also take "inf", "nan" and hex.
   for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) && !OneOf(std::string(1, c), {".", "e", "E", "+", "-"})) {
+    if (!std::isdigit(static_cast<unsigned char>(c)) &&
+        !OneOf(std::string(1, c), {".", "e", "E", "+", "-"})) {
       return false;
     }
   }
@@ -97,8 +102,8 @@ Result<Json> ResolvePlainScalar(const std::string& s, const std::string& where) 
   bool numeric_hint = std::isdigit(static_cast<unsigned char>(first)) || first == '+' ||
                       first == '-' || first == '.';
   if (!numeric_hint) return Json(s);
-  if (OneOf(s, {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                "-.inf", "-.Inf", "-.INF"})) {
+  if (OneOf(s, {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+                "-.Inf", "-.INF"})) {
     return Error(ErrorCode::kInvalidArgument, where + ": " + s + " cannot be represented in JSON");
   }
   Json number;
@@ -149,10 +154,10 @@ struct Node {
   enum class Kind : uint8_t { kNull, kScalar, kSequence, kMap, kAlias };
   Kind kind = Kind::kNull;
   YAML::Mark mark;
-  std::string tag;                // scalars
-  std::string value;              // scalars
-  std::vector<size_t> children;   // sequence items; map keys and values alternating
-  size_t target = 0;              // aliases
+  std::string tag;               // scalars
+  std::string value;             // scalars
+  std::vector<size_t> children;  // sequence items; map keys and values alternating
+  size_t target = 0;             // aliases
 };
 
 // What a node becomes once its aliases are expanded.
@@ -407,9 +412,8 @@ class Converter {
         }
       }
       if (object.contains(name)) {
-        return Error(ErrorCode::kInvalidArgument,
-                     Where(source_, nodes_[node.children[i]].mark) + ": duplicate key \"" + name +
-                         "\"");
+        return Error(ErrorCode::kInvalidArgument, Where(source_, nodes_[node.children[i]].mark) +
+                                                      ": duplicate key \"" + name + "\"");
       }
       object[name] = std::move(*value);
     }
@@ -484,9 +488,8 @@ Result<Json> ParseDocument(std::string_view text, const std::string& source_name
   if (!docs.ok()) return docs.error();
   if (docs->empty()) return Json::object();
   if (docs->size() > 1) {
-    return Error(ErrorCode::kInvalidArgument,
-                 source_name + ": expected one YAML document, found " +
-                     std::to_string(docs->size()));
+    return Error(ErrorCode::kInvalidArgument, source_name + ": expected one YAML document, found " +
+                                                  std::to_string(docs->size()));
   }
   return std::move(docs->front());
 }

@@ -99,9 +99,9 @@ TEST_F(Bench, RequestsPerUnchangedReconcile) {
     auto before = counts.Snapshot();
     double server_before = server();
     double rec_before = Metric("plumbline_reconcile_total", app);
-    ASSERT_TRUE(Eventually(
-        [&] { return Metric("plumbline_reconcile_total", app) >= rec_before + 5; },
-        std::chrono::seconds(60)));
+    ASSERT_TRUE(
+        Eventually([&] { return Metric("plumbline_reconcile_total", app) >= rec_before + 5; },
+                   std::chrono::seconds(60)));
     auto after = counts.Snapshot();
     double reconciles = Metric("plumbline_reconcile_total", app) - rec_before;
     int requests = 0;
@@ -122,9 +122,8 @@ TEST_F(Bench, DriftLatency) {
   std::string sha = repo.Commit("two Deployments");
   ApplyApp("fixer", Spec(url, "correct", "correct", "1h"));
   ApplyApp("reporter", Spec(url, "report", "report", "1h"));
-  ASSERT_TRUE(WaitApp("fixer", [&](const Json& a) {
-    return StatusOf(a).value("lastAppliedRevision", "") == sha;
-  }));
+  ASSERT_TRUE(WaitApp(
+      "fixer", [&](const Json& a) { return StatusOf(a).value("lastAppliedRevision", "") == sha; }));
   ASSERT_TRUE(WaitApp("reporter", [&](const Json& a) {
     return StatusOf(a).value("lastAppliedRevision", "") == sha;
   }));

@@ -53,8 +53,8 @@ TEST_F(RssBench, ResidentMemoryPerThousandManagedObjects) {
   for (int a = 0; a < kApps; ++a) {
     for (int i = 0; i < kPerApp; ++i) {
       repo.Write("app" + std::to_string(a) + "/cm" + std::to_string(i) + ".yaml",
-                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a" + std::to_string(a) +
-                     "-" + std::to_string(i) + ", labels: {tier: bench}}\ndata: {index: \"" +
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a" + std::to_string(a) + "-" +
+                     std::to_string(i) + ", labels: {tier: bench}}\ndata: {index: \"" +
                      std::to_string(i) + "\", owner: team-" + std::to_string(a) + "}\n");
     }
   }
@@ -65,9 +65,9 @@ TEST_F(RssBench, ResidentMemoryPerThousandManagedObjects) {
   if (pid == 0) {
     std::freopen((dir + "/controller.log").c_str(), "w", stderr);
     execl(PLUMBLINE_BINARY, "plumbline", "run", "--kubeconfig",
-          testing::ControlPlane::Get()->kubeconfig().c_str(), "--metrics-addr", "0",
-          "--cache-dir", (dir + "/cache").c_str(), "--kube-qps", "500", "--kube-burst", "1000",
-          "--log-level", "warn", static_cast<char*>(nullptr));
+          testing::ControlPlane::Get()->kubeconfig().c_str(), "--metrics-addr", "0", "--cache-dir",
+          (dir + "/cache").c_str(), "--kube-qps", "500", "--kube-burst", "1000", "--log-level",
+          "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   auto apps = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
@@ -86,8 +86,7 @@ TEST_F(RssBench, ResidentMemoryPerThousandManagedObjects) {
   ASSERT_TRUE(Eventually([&] { return RssKib(pid) > 0; }));
   std::this_thread::sleep_for(std::chrono::seconds(2));  // a benchmark, not a test: let it idle
   const long base = RssKib(pid);
-  std::printf("\n%-10s %-12s %-18s %-10s\n", "objects", "RSS (MiB)", "over idle (MiB)",
-              "sync (s)");
+  std::printf("\n%-10s %-12s %-18s %-10s\n", "objects", "RSS (MiB)", "over idle (MiB)", "sync (s)");
   std::printf("%-10d %-12.1f %-18.1f %-10s\n", 0, base / 1024.0, 0.0, "-");
   int managed = 0;
   for (int step : {1, 4, 5}) {
@@ -99,9 +98,10 @@ TEST_F(RssBench, ResidentMemoryPerThousandManagedObjects) {
       Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
                   {"kind", "Application"},
                   {"metadata", {{"name", name}, {"namespace", namespace_}}},
-                  {"spec", {{"source", {{"repoURL", daemon.Url("objects")}, {"path", name}}},
-                            {"destination", {{"namespace", namespace_}}},
-                            {"interval", "1m"}}}};
+                  {"spec",
+                   {{"source", {{"repoURL", daemon.Url("objects")}, {"path", name}}},
+                    {"destination", {{"namespace", namespace_}}},
+                    {"interval", "1m"}}}};
       ASSERT_TRUE(client_->Apply(app).ok());
     }
     for (const auto& name : names) {
@@ -115,8 +115,7 @@ TEST_F(RssBench, ResidentMemoryPerThousandManagedObjects) {
                 seconds);
   }
   long rss = RssKib(pid);
-  std::printf("per 1,000 managed objects: %.2f MiB\n",
-              (rss - base) / 1024.0 / (managed / 1000.0));
+  std::printf("per 1,000 managed objects: %.2f MiB\n", (rss - base) / 1024.0 / (managed / 1000.0));
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

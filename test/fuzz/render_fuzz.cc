@@ -10,9 +10,9 @@
 #include "render/render.h"
 
 namespace {
-const char* const kPaths[] = {"app/a.yaml", "app/b.yml",        "app/c.json",
-                              "app/sub/d.yaml", "app/kustomization.yaml", "app/readme.md",
-                              "app/.hidden.yaml", "app/e.YAML"};
+const char* const kPaths[] = {
+    "app/a.yaml",    "app/b.yml",        "app/c.json", "app/sub/d.yaml", "app/kustomization.yaml",
+    "app/readme.md", "app/.hidden.yaml", "app/e.YAML"};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

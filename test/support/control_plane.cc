@@ -30,8 +30,8 @@ void ControlPlane::SetUp() {
   char tmpl[] = "/tmp/plumbline-cp-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   dir_ = tmpl;
-  std::vector<std::string> argv = {kScript, "up", "--dir", dir_, "--owner-pid",
-                                   std::to_string(getpid())};
+  std::vector<std::string> argv = {kScript, "up",          "--dir",
+                                   dir_,    "--owner-pid", std::to_string(getpid())};
   if (options_.with_controller_manager) argv.push_back("--with-controller-manager");
   for (const auto& arg : options_.apiserver_args) {
     argv.push_back("--apiserver-arg");

@@ -41,11 +41,11 @@ std::string GitRepo::Head() {
 
 Status GitDaemon::Start() {
   if (port_ == 0) port_ = FreePort();
-  auto status = process_.Start(
-      {"git", "daemon", "--reuseaddr", "--verbose", "--export-all", "--enable=receive-pack",
-       "--listen=127.0.0.1", "--port=" + std::to_string(port_), "--base-path=" + base_dir_,
-       base_dir_},
-      base_dir_ + "/daemon.log");
+  auto status =
+      process_.Start({"git", "daemon", "--reuseaddr", "--verbose", "--export-all",
+                      "--enable=receive-pack", "--listen=127.0.0.1",
+                      "--port=" + std::to_string(port_), "--base-path=" + base_dir_, base_dir_},
+                     base_dir_ + "/daemon.log");
   if (!status.ok()) return status;
   for (int i = 0; i < 300 && !PortOpen(port_); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -44,13 +44,13 @@ void AddApplicationCrdEnvironment() {
 
 void ApplyDeployRbac(kube::Client& admin) {
   const std::string deploy = std::string(PLUMBLINE_SOURCE_DIR) + "/deploy";
-  auto kustomization = yaml::ParseDocuments(ReadFile(deploy + "/kustomization.yaml"),
-                                            "deploy/kustomization.yaml");
+  auto kustomization =
+      yaml::ParseDocuments(ReadFile(deploy + "/kustomization.yaml"), "deploy/kustomization.yaml");
   ASSERT_TRUE(kustomization.ok() && kustomization->size() == 1);
   const Json& k = (*kustomization)[0];
   const std::string ns = k.value("namespace", "");
-  const std::set<std::string> rbac = {"Namespace", "ServiceAccount", "ClusterRole",
-                                      "ClusterRoleBinding", "Role", "RoleBinding"};
+  const std::set<std::string> rbac = {"Namespace",          "ServiceAccount", "ClusterRole",
+                                      "ClusterRoleBinding", "Role",           "RoleBinding"};
   int applied = 0;
   for (const auto& resource : k.value("resources", Json::array())) {
     const std::string file = deploy + "/" + resource.get<std::string>();
@@ -103,8 +103,8 @@ void GitOpsEnvironment::SetUp() {
   ASSERT_TRUE(Eventually([&] {
     return client_->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
   }));
-  Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
-             {"metadata", {{"name", kControllerNamespace}}}};
+  Json ns = {
+      {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kControllerNamespace}}}};
   ASSERT_TRUE(client_->Apply(ns).ok());
   if (!options_.controller_user.empty()) {
     if (options_.install) {
@@ -183,8 +183,10 @@ void GitOpsTest::ApplySecret(const std::string& name,
                              const std::map<std::string, std::string>& data) {
   Json encoded = Json::object();
   for (const auto& [k, v] : data) encoded[k] = Base64Encode(v);
-  Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
-                 {"metadata", {{"name", name}, {"namespace", namespace_}}}, {"data", encoded}};
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
+                 {"metadata", {{"name", name}, {"namespace", namespace_}}},
+                 {"data", encoded}};
   auto applied = client_->Apply(secret);
   ASSERT_TRUE(applied.ok()) << applied.error().message();
 }
@@ -210,12 +212,15 @@ Json GitOpsTest::GetApp(const std::string& name) {
 bool GitOpsTest::WaitApp(const std::string& name, const std::function<bool(const Json&)>& pred,
                          std::chrono::milliseconds timeout) {
   Json last;
-  bool ok = Eventually([&] {
-    last = GetApp(name);
-    return !last.is_null() && pred(last);
-  }, timeout);
-  if (!ok) ADD_FAILURE() << "Application " << name << " never reached the expected state; last:\n"
-                         << last.value("status", Json::object()).dump(2);
+  bool ok = Eventually(
+      [&] {
+        last = GetApp(name);
+        return !last.is_null() && pred(last);
+      },
+      timeout);
+  if (!ok)
+    ADD_FAILURE() << "Application " << name << " never reached the expected state; last:\n"
+                  << last.value("status", Json::object()).dump(2);
   return ok;
 }
 
@@ -264,9 +269,10 @@ namespace plumbline::testing {
 void GitOpsTest::RequestSync(const std::string& name, const std::string& token) {
   Json patch = {{"apiVersion", "plumbline.dev/v1alpha1"},
                 {"kind", "Application"},
-                {"metadata", {{"name", name},
-                              {"namespace", namespace_},
-                              {"annotations", {{"plumbline.dev/requested-at", token}}}}}};
+                {"metadata",
+                 {{"name", name},
+                  {"namespace", namespace_},
+                  {"annotations", {{"plumbline.dev/requested-at", token}}}}}};
   kube::ApplyOptions as_test;
   as_test.field_manager = "test-sync";
   auto applied = client_->Apply(patch, as_test);

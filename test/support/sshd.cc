@@ -37,18 +37,23 @@ Status SshServer::Start() {
   }
   WriteFile(dir_ + "/authorized_keys", ReadFile(dir_ + "/client_key.pub"));
   if (port_ == 0) port_ = FreePort();
-  WriteFile(dir_ + "/sshd_config",
-            "Port " + std::to_string(port_) + "\n"
-            "ListenAddress 127.0.0.1\n"
-            "HostKey " + dir_ + "/host_key\n"
-            "AuthorizedKeysFile " + dir_ + "/authorized_keys\n"
-            "PasswordAuthentication no\n"
-            "KbdInteractiveAuthentication no\n"
-            "PubkeyAuthentication yes\n"
-            "PermitRootLogin prohibit-password\n"
-            "StrictModes no\n"
-            "UsePAM no\n"
-            "PidFile " + dir_ + "/sshd.pid\n");
+  WriteFile(dir_ + "/sshd_config", "Port " + std::to_string(port_) +
+                                       "\n"
+                                       "ListenAddress 127.0.0.1\n"
+                                       "HostKey " +
+                                       dir_ +
+                                       "/host_key\n"
+                                       "AuthorizedKeysFile " +
+                                       dir_ +
+                                       "/authorized_keys\n"
+                                       "PasswordAuthentication no\n"
+                                       "KbdInteractiveAuthentication no\n"
+                                       "PubkeyAuthentication yes\n"
+                                       "PermitRootLogin prohibit-password\n"
+                                       "StrictModes no\n"
+                                       "UsePAM no\n"
+                                       "PidFile " +
+                                       dir_ + "/sshd.pid\n");
   auto started = process_.Start({"/usr/sbin/sshd", "-D", "-e", "-f", dir_ + "/sshd_config"},
                                 dir_ + "/sshd.log");
   if (!started.ok()) return started;

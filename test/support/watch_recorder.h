@@ -29,13 +29,18 @@ struct WatchRecorder {
               std::lock_guard<std::mutex> lock(mu);
               std::string name = e.object["metadata"]["name"];
               switch (e.type) {
-                case kube::WatchEvent::Type::kAdded: events.push_back("ADDED " + name); break;
+                case kube::WatchEvent::Type::kAdded:
+                  events.push_back("ADDED " + name);
+                  break;
                 case kube::WatchEvent::Type::kModified:
                   events.push_back("MODIFIED " + name + "=" +
                                    e.object["data"].value("v", std::string()));
                   break;
-                case kube::WatchEvent::Type::kDeleted: events.push_back("DELETED " + name); break;
-                default: break;
+                case kube::WatchEvent::Type::kDeleted:
+                  events.push_back("DELETED " + name);
+                  break;
+                default:
+                  break;
               }
             },
             nullptr};

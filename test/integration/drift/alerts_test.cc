@@ -28,7 +28,8 @@ class AlertsTest : public DriftTest {
     // Short intervals so the test waits on the rule's own `for`, not on scrapes.
     testing::WriteFile(dir_ + "/prometheus.yml",
                        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                       "rule_files: ['" + std::string(PLUMBLINE_SOURCE_DIR) +
+                       "rule_files: ['" +
+                           std::string(PLUMBLINE_SOURCE_DIR) +
                            "/deploy/alerts/plumbline-rules.yaml']\n"
                            "scrape_configs:\n"
                            "- job_name: plumbline\n"
@@ -80,9 +81,8 @@ TEST_F(AlertsTest, DriftFiresPlumblineDriftDetectedAndUndoingItResolvesIt) {
   repo.Write("app/deploy.yaml", testing::kDriftDeployment);
   std::string sha = repo.Commit("web");
   ApplyApp("web", Spec(url, "report"));
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return StatusOf(a).value("lastAppliedRevision", "") == sha;
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return StatusOf(a).value("lastAppliedRevision", "") == sha; }));
   // Prometheus scrapes the controller and has loaded the shipped rules.
   ASSERT_TRUE(Eventually([&] {
     Json targets = Api("/api/v1/targets");

@@ -53,9 +53,8 @@ class DriftTest : public GitOpsTest {
 
   // Changes the live object with `change` and writes it back (PUT) as field manager `manager`:
   // an Update, as controllers such as kube-controller-manager and `kubectl edit` write.
-  void UpdateAs(const std::string& manager, const std::string& api_version,
-                const std::string& kind, const std::string& name,
-                const std::function<void(Json&)>& change) {
+  void UpdateAs(const std::string& manager, const std::string& api_version, const std::string& kind,
+                const std::string& name, const std::function<void(Json&)>& change) {
     Json live = Live(api_version, kind, namespace_, name);
     ASSERT_FALSE(live.is_null()) << kind << "/" << name;
     change(live);
@@ -64,9 +63,11 @@ class DriftTest : public GitOpsTest {
   }
 
   void SetImage(const std::string& image) {
-    EditAs("kubectl-edit", "apps/v1", "Deployment", "web",
-           {{"spec", {{"template", {{"spec", {{"containers", Json::array({{{"name", "web"},
-                                                                             {"image", image}}})}}}}}}}});
+    EditAs(
+        "kubectl-edit", "apps/v1", "Deployment", "web",
+        {{"spec",
+          {{"template",
+            {{"spec", {{"containers", Json::array({{{"name", "web"}, {"image", image}}})}}}}}}}});
   }
 
   std::string LiveImage() {

@@ -28,9 +28,8 @@ TEST_F(DriftTest, ALiveEditIsRevertedAtOnceInCorrectMode) {
   // Reverted by the controller, woken by the watch (the interval is an hour).
   ASSERT_TRUE(Eventually([&] { return LiveImage() == "nginx:1.25"; }))
       << "image is " << LiveImage();
-  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
-    return Cond(a, "Drifted", "reason") == "DriftCorrected";
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [](const Json& a) { return Cond(a, "Drifted", "reason") == "DriftCorrected"; }));
   Json app = GetApp("web");
   EXPECT_EQ(Cond(app, "Drifted"), "False");
   EXPECT_NE(Cond(app, "Drifted", "message").find(kImagePointer), std::string::npos)
@@ -97,8 +96,9 @@ TEST_F(DriftTest, ReportModeReportsTheEditLeavesItAndClearsWhenItIsUndone) {
 TEST_F(DriftTest, ADeletedObjectIsRecreatedInCorrectModeAndReportedMissingInReportMode) {
   std::string url;
   GitRepo repo = NewRepo("deleted", &url);
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
-                            "data: {color: blue}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+             "data: {color: blue}\n");
   std::string sha = repo.Commit("settings");
   ApplyApp("web", Spec(url, "correct"));
   ASSERT_TRUE(ReadyAt("web", sha));
@@ -111,9 +111,8 @@ TEST_F(DriftTest, ADeletedObjectIsRecreatedInCorrectModeAndReportedMissingInRepo
     return !cm.is_null() && cm["metadata"].value("uid", "") != uid;
   })) << "the deleted ConfigMap was not recreated";
   EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "settings")["data"]["color"], "blue");
-  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
-    return Cond(a, "Drifted", "reason") == "DriftCorrected";
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [](const Json& a) { return Cond(a, "Drifted", "reason") == "DriftCorrected"; }));
   EXPECT_NE(Cond(GetApp("web"), "Drifted", "message").find("(missing)"), std::string::npos);
 
   // Report mode: the object stays gone, and status says it is missing.
@@ -155,9 +154,8 @@ TEST_F(DriftTest, AfterARestartReportModeJudgesByADryRunAndWritesNothing) {
   repo.Write("app/deploy.yaml", testing::kDriftDeployment);
   std::string sha = repo.Commit("web");
   ApplyApp("web", Spec(url, "report"));
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return StatusOf(a).value("lastAppliedRevision", "") == sha;
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return StatusOf(a).value("lastAppliedRevision", "") == sha; }));
   // What a restart loses: everything the controller learnt about this Application.
   GitOpsEnvironment::Get()->reconciler().Forget(namespace_ + "/web");
   SetImage("nginx:while-down");
@@ -198,8 +196,9 @@ TEST_F(DriftTest, WatchesFollowTheKindsInGitAndHoldOnlyManagedObjects) {
   EXPECT_FALSE(cache.Lookup({"", "v1", "ConfigMap", namespace_, "unmanaged"}).has_value());
 
   // A new kind in git gets a watch; a kind that leaves git loses it.
-  repo.Write("app/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
-                             "spec: {ports: [{port: 80}]}\n");
+  repo.Write("app/svc.yaml",
+             "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+             "spec: {ports: [{port: 80}]}\n");
   std::string v2 = repo.Commit("a Service");
   RequestSync("web", "v2");
   ASSERT_TRUE(ReadyAt("web", v2));

@@ -105,8 +105,9 @@ spec:
   ports: [{port: 80, targetPort: http}]
 )");
   repo.Write("app/crd.yaml", kDefaultsCrd);
-  repo.Write("app/widget.yaml", "apiVersion: drift.example.com/v1\nkind: Widget\n"
-                                "metadata: {name: w}\nspec: {size: 3}\n");
+  repo.Write("app/widget.yaml",
+             "apiVersion: drift.example.com/v1\nkind: Widget\n"
+             "metadata: {name: w}\nspec: {size: 3}\n");
   std::string sha = repo.Commit("defaults everywhere");
   ApplyApp("web", Spec(url, "correct", "1s"));
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
@@ -155,13 +156,13 @@ TEST_F(ExactnessTest, OtherManagersFieldsAreNeitherDriftNorOverwritten) {
   repo.Write("app/deploy.yaml", testing::kDriftDeployment);
   std::string sha = repo.Commit("web");
   Json spec = Spec(url, "correct", "1s");
-  spec["ignoreDifferences"] = Json::array(
-      {{{"group", "apps"}, {"kind", "Deployment"}, {"name", "web"},
-        {"jsonPointers", Json::array({"/spec/replicas"})}}});
+  spec["ignoreDifferences"] = Json::array({{{"group", "apps"},
+                                            {"kind", "Deployment"},
+                                            {"name", "web"},
+                                            {"jsonPointers", Json::array({"/spec/replicas"})}}});
   ApplyApp("web", spec);
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return StatusOf(a).value("lastAppliedRevision", "") == sha;
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return StatusOf(a).value("lastAppliedRevision", "") == sha; }));
 
   // An autoscaler owns replicas (ignored by the Application); someone adds an annotation git
   // does not set.
@@ -185,9 +186,8 @@ TEST_F(ExactnessTest, OtherManagersFieldsAreNeitherDriftNorOverwritten) {
   manifest.replace(manifest.find("nginx:1.25"), 10, "nginx:1.26");
   repo.Write("app/deploy.yaml", manifest);
   std::string sha2 = repo.Commit("nginx 1.26");
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return StatusOf(a).value("lastAppliedRevision", "") == sha2;
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return StatusOf(a).value("lastAppliedRevision", "") == sha2; }));
   EXPECT_EQ(LiveImage(), "nginx:1.26");
   live = Live("apps/v1", "Deployment", namespace_, "web");
   EXPECT_EQ(live["spec"]["replicas"], 5);
@@ -204,8 +204,9 @@ TEST_F(ExactnessTest, KeysOtherManagersAddToAnEmptyMapInGitAreNotDrift) {
   deployment.replace(deployment.find("metadata: {name: web}"), 21,
                      "metadata: {name: web, annotations: {}}");
   repo.Write("app/deploy.yaml", deployment);
-  repo.Write("app/config.yaml", "apiVersion: v1\nkind: ConfigMap\n"
-                                "metadata: {name: settings, annotations: {}}\ndata: {}\n");
+  repo.Write("app/config.yaml",
+             "apiVersion: v1\nkind: ConfigMap\n"
+             "metadata: {name: settings, annotations: {}}\ndata: {}\n");
   std::string sha = repo.Commit("empty maps");
   ApplyApp("web", Spec(url, "correct", "1s"));
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
@@ -245,8 +246,8 @@ TEST_F(ExactnessTest, KeysOtherManagersAddToAnEmptyMapInGitAreNotDrift) {
   // What git does own in those objects is still watched.
   SetImage("nginx:evil");
   ASSERT_TRUE(Eventually([&] { return LiveImage() == "nginx:1.25"; }));
-  EXPECT_EQ(Live("apps/v1", "Deployment", namespace_, "web")["metadata"]["annotations"]
-                ["deployment.kubernetes.io/revision"],
+  EXPECT_EQ(Live("apps/v1", "Deployment", namespace_,
+                 "web")["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
             "1");
 }
 
@@ -388,7 +389,8 @@ TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
     return MetricSum(text, "apiserver_request_total", {{"resource", resource}, {"verb", verb}})
         .value_or(0);
   };
-  std::string cm0_version = Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"];
+  std::string cm0_version =
+      Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"];
   std::string server_before = server_metrics();
   auto before = counts.Snapshot();
   double reconciles_before = Reconciles();
@@ -415,9 +417,9 @@ TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
         << verb << " applications";
   }
   EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "cm0")["metadata"]["resourceVersion"], cm0_version);
-  std::cout << "unchanged reconcile of " << kObjects << " objects: "
-            << double(Delta(before, after, "get")) / reconciles << " API requests per reconcile ("
-            << reconciles << " reconciles)\n";
+  std::cout << "unchanged reconcile of " << kObjects
+            << " objects: " << double(Delta(before, after, "get")) / reconciles
+            << " API requests per reconcile (" << reconciles << " reconciles)\n";
 
   // One drifted object: polling off, so only the watch explains what follows.
   Json spec = Spec(url, "correct", "1h");
@@ -431,9 +433,8 @@ TEST_F(ExactnessTest, UnchangedObjectsCostNoRequestsAndOneDriftCostsAFew) {
   ASSERT_TRUE(Eventually([&] {
     return Live("v1", "ConfigMap", namespace_, "cm7")["data"].value("index", "") == "7";
   }));
-  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
-    return Cond(a, "Drifted", "reason") == "DriftCorrected";
-  }));
+  ASSERT_TRUE(WaitApp(
+      "web", [](const Json& a) { return Cond(a, "Drifted", "reason") == "DriftCorrected"; }));
   // The request hook runs just after the response that made the status visible.
   ASSERT_TRUE(Eventually([&] { return counts.Snapshot()["apply"] >= before["apply"] + 2; }));
   after = counts.Snapshot();

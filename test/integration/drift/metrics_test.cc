@@ -71,10 +71,11 @@ TEST_F(MetricsTest, EverySeriesExistsFromTheFirstReconcileAndLeavesWithTheApplic
   // Served over HTTP as Prometheus scrapes it.
   int port = GitOpsEnvironment::Get()->metrics().port();
   ASSERT_GT(port, 0);
-  std::string served = testing::MustRun(
-      {"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
-  EXPECT_NE(served.find("plumbline_drifted_resources{name=\"web\",namespace=\"" + namespace_ + "\"}"),
-            std::string::npos);
+  std::string served =
+      testing::MustRun({"curl", "-sf", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
+  EXPECT_NE(
+      served.find("plumbline_drifted_resources{name=\"web\",namespace=\"" + namespace_ + "\"}"),
+      std::string::npos);
 
   auto apps = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
   ASSERT_TRUE(apps.ok());
@@ -98,7 +99,8 @@ TEST_F(MetricsTest, DoraSeriesFollowDeploymentsFailuresAndRecoveries) {
   EXPECT_EQ(AppMetric("plumbline_change_failures_total"), 0);
 
   // A release that cannot be applied: one change failure, however often it is retried.
-  repo.Write("app/bad.yaml", "apiVersion: example.com/v1\nkind: Nonexistent\nmetadata: {name: x}\n");
+  repo.Write("app/bad.yaml",
+             "apiVersion: example.com/v1\nkind: Nonexistent\nmetadata: {name: x}\n");
   std::string bad = repo.Commit("bad release");
 
   RequestSync("web", "bad");
@@ -118,9 +120,8 @@ TEST_F(MetricsTest, DoraSeriesFollowDeploymentsFailuresAndRecoveries) {
   std::string fixed = repo.Commit("revert bad release");
   RequestSync("web", "fixed");
   ASSERT_TRUE(ReadyAt("web", fixed));
-  EXPECT_TRUE(Eventually([&] {
-    return AppMetric("plumbline_time_to_restore_seconds_count") == 1;
-  }));
+  EXPECT_TRUE(
+      Eventually([&] { return AppMetric("plumbline_time_to_restore_seconds_count") == 1; }));
   EXPECT_EQ(AppMetric("plumbline_deployments_total"), 2);
   EXPECT_EQ(AppMetric("plumbline_lead_time_seconds_count"), 2);
   EXPECT_EQ(AppMetric("plumbline_change_failures_total"), 1);

@@ -11,8 +11,8 @@ using testing::GitOpsTest;
 using testing::GitRepo;
 
 std::string ConfigMapYaml(const std::string& name, const std::string& value) {
-  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\ndata:\n  color: " +
-         value + "\n";
+  return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name +
+         "\ndata:\n  color: " + value + "\n";
 }
 
 class BadInputTest : public GitOpsTest {
@@ -29,8 +29,8 @@ class BadInputTest : public GitOpsTest {
   }
   bool FailedAt(const std::string& app, const std::string& sha, const std::string& reason) {
     return WaitApp(app, [&](const Json& a) {
-      return StatusOf(a).value("lastAttemptedRevision", "") == sha &&
-             Cond(a, "Ready") == "False" && Cond(a, "Ready", "reason") == reason;
+      return StatusOf(a).value("lastAttemptedRevision", "") == sha && Cond(a, "Ready") == "False" &&
+             Cond(a, "Ready", "reason") == reason;
     });
   }
 };
@@ -124,9 +124,8 @@ TEST_F(BadInputTest, AStoppedGitServerIsFetchFailedAndRecoveryNeedsNoRestart) {
 
   auto& daemon = GitOpsEnvironment::Get()->daemon();
   daemon.Stop();
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "FetchFailed";
-  }));
+  ASSERT_TRUE(
+      WaitApp("web", [&](const Json& a) { return Cond(a, "Ready", "reason") == "FetchFailed"; }));
   std::string message = Cond(GetApp("web"), "Ready", "message");
   EXPECT_NE(message.find(url), std::string::npos) << message;
   EXPECT_EQ(Color("a"), "blue");  // untouched
@@ -170,20 +169,24 @@ TEST_F(BadInputTest, AGitServerThatNeverAnswersTimesOut) {
   // Accepts connections and never says a word.
   int port = testing::FreePort();
   testing::BackgroundProcess silent;
-  ASSERT_TRUE(silent.Start({"python3", "-c",
-                            "import socket,time\n"
-                            "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-                            "s.bind(('127.0.0.1'," + std::to_string(port) + ")); s.listen(16)\n"
-                            "held=[]\n"
-                            "while True: held.append(s.accept())\n"},
-                           GitOpsEnvironment::Get()->repos_dir() + "/../silent.log").ok());
+  ASSERT_TRUE(
+      silent
+          .Start({"python3", "-c",
+                  "import socket,time\n"
+                  "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                  "s.bind(('127.0.0.1'," +
+                      std::to_string(port) +
+                      ")); s.listen(16)\n"
+                      "held=[]\n"
+                      "while True: held.append(s.accept())\n"},
+                 GitOpsEnvironment::Get()->repos_dir() + "/../silent.log")
+          .ok());
   ASSERT_TRUE(testing::Eventually([&] { return testing::PortOpen(port); }));
   Json spec = Spec("git://127.0.0.1:" + std::to_string(port) + "/nothing");
   spec["timeout"] = "2s";
   ApplyApp("web", spec);
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "FetchFailed";
-  }));
+  ASSERT_TRUE(
+      WaitApp("web", [&](const Json& a) { return Cond(a, "Ready", "reason") == "FetchFailed"; }));
   std::string message = Cond(GetApp("web"), "Ready", "message");
   EXPECT_NE(message.find("timed out"), std::string::npos) << message;
 }

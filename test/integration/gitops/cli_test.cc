@@ -27,14 +27,15 @@ class CliTest : public GitOpsTest {
  protected:
   // Runs `plumbline ARGS` against the test's control plane and namespace.
   Ran Plumbline(std::vector<std::string> args, const std::string& kubeconfig = "") {
-    args.insert(args.end(), {"--kubeconfig", kubeconfig.empty()
-                                                 ? testing::ControlPlane::Get()->kubeconfig()
-                                                 : kubeconfig});
+    args.insert(args.end(),
+                {"--kubeconfig",
+                 kubeconfig.empty() ? testing::ControlPlane::Get()->kubeconfig() : kubeconfig});
     if (args[0] != "get" || std::find(args.begin(), args.end(), "-A") == args.end()) {
       args.insert(args.end(), {"-n", namespace_});
     }
     if (args[0] == "diff" || args[0] == "revert") {
-      args.insert(args.end(), {"--cache-dir", testing::GitOpsEnvironment::Get()->repos_dir() + "/../cli-" + namespace_});
+      args.insert(args.end(), {"--cache-dir", testing::GitOpsEnvironment::Get()->repos_dir() +
+                                                  "/../cli-" + namespace_});
     }
     std::ostringstream out, err;
     Ran r;
@@ -45,8 +46,10 @@ class CliTest : public GitOpsTest {
   }
 
   std::string CommitConfig(GitRepo& repo, const std::string& v) {
-    repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
-                              "data: {v: \"" + v + "\"}\n");
+    repo.Write("app/cm.yaml",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+               "data: {v: \"" +
+                   v + "\"}\n");
     return repo.Commit("config v" + v);
   }
   std::string Value() {
@@ -104,9 +107,8 @@ TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
   Ran suspend = Plumbline({"suspend", "web"});
   ASSERT_EQ(suspend.code, 0) << suspend.err;
   EXPECT_TRUE(GetApp("web")["spec"].value("suspend", false));
-  EXPECT_TRUE(WaitApp("web", [&](const Json& a) {
-    return Cond(a, "Reconciling", "reason") == "Suspended";
-  }));
+  EXPECT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return Cond(a, "Reconciling", "reason") == "Suspended"; }));
   Ran suspended = Plumbline({"get"});
   EXPECT_NE(suspended.out.find("SUSPENDED"), std::string::npos);
   EXPECT_NE(suspended.out.find("   True   "), std::string::npos) << suspended.out;
@@ -147,7 +149,8 @@ TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
       << no_config.err;
 
   // A ServiceAccount with no rights: its token in a kubeconfig of its own.
-  Json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+  Json sa = {{"apiVersion", "v1"},
+             {"kind", "ServiceAccount"},
              {"metadata", {{"name", "nobody"}, {"namespace", namespace_}}}};
   ASSERT_TRUE(client_->Apply(sa).ok());
   std::string bin = testing::MustRun(
@@ -159,13 +162,16 @@ TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
                                         "token", "nobody", "-n", namespace_});
   token.erase(token.find_last_not_of('\n') + 1);
   const std::string kubeconfig = "/tmp/" + namespace_ + "-nobody.kubeconfig";
-  testing::WriteFile(kubeconfig, "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-                                 "clusters: [{name: c, cluster: {server: \"" +
-                                     client_->config().server + "\", certificate-authority: \"" +
-                                     testing::ControlPlane::Get()->dir() +
-                                     "/pki/ca.crt\"}}]\n"
-                                     "users: [{name: u, user: {token: \"" + token + "\"}}]\n"
-                                     "contexts: [{name: c, context: {cluster: c, user: u}}]\n");
+  testing::WriteFile(kubeconfig,
+                     "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                     "clusters: [{name: c, cluster: {server: \"" +
+                         client_->config().server + "\", certificate-authority: \"" +
+                         testing::ControlPlane::Get()->dir() +
+                         "/pki/ca.crt\"}}]\n"
+                         "users: [{name: u, user: {token: \"" +
+                         token +
+                         "\"}}]\n"
+                         "contexts: [{name: c, context: {cluster: c, user: u}}]\n");
   for (const char* verb : {"get", "sync", "history"}) {
     std::vector<std::string> args = {verb};
     if (std::string(verb) != "get") args.push_back("web");
@@ -180,10 +186,12 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
   std::string url;
   GitRepo repo = NewRepo("diff", &url);
   CommitConfig(repo, "1");
-  repo.Write("app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
-                                "stringData: {password: hunter2, user: admin}\n");
-  repo.Write("app/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"
-                               "data: {k: v}\n");
+  repo.Write("app/secret.yaml",
+             "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
+             "stringData: {password: hunter2, user: admin}\n");
+  repo.Write("app/extra.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n"
+             "data: {k: v}\n");
   const std::string first = repo.Commit("three objects");
   ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
                    {"destination", {{"namespace", namespace_}}},
@@ -197,16 +205,19 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
 
   // A pull request: a new value, a new password, one object removed and one added.
   CommitConfig(repo, "2");
-  repo.Write("app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
-                                "stringData: {password: swordfish, user: admin}\n");
+  repo.Write("app/secret.yaml",
+             "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n"
+             "stringData: {password: swordfish, user: admin}\n");
   repo.Remove("app/extra.yaml");
-  repo.Write("app/fresh.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh}\n"
-                               "data: {k: new}\n");
+  repo.Write("app/fresh.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fresh}\n"
+             "data: {k: new}\n");
   repo.Commit("the change");
   Ran changed = Plumbline({"diff", "web"});
   EXPECT_EQ(changed.code, 1) << changed.out << changed.err;
   const std::string& o = changed.out;
-  EXPECT_NE(o.find("=== ConfigMap " + namespace_ + "/settings: configured\n"), std::string::npos) << o;
+  EXPECT_NE(o.find("=== ConfigMap " + namespace_ + "/settings: configured\n"), std::string::npos)
+      << o;
   EXPECT_NE(o.find("-  v: \"1\"\n+  v: \"2\"\n"), std::string::npos) << o;
   EXPECT_NE(o.find("=== Secret " + namespace_ + "/creds: configured\n"), std::string::npos) << o;
   EXPECT_NE(o.find("-  password: \"***\"\n+  password: \"*** (changed)\""), std::string::npos) << o;
@@ -222,8 +233,9 @@ TEST_F(CliTest, DiffShowsWhatWouldChangeMasksSecretsAndSaysSoInItsExitCode) {
   EXPECT_FALSE(Live("v1", "ConfigMap", namespace_, "extra").is_null());
 
   // --local renders a checkout, uncommitted changes included.
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
-                            "data: {v: \"3\"}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+             "data: {v: \"3\"}\n");
   Ran local = Plumbline({"diff", "web", "--local", repo.dir()});
   EXPECT_EQ(local.code, 1) << local.err;
   EXPECT_NE(local.out.find("+  v: \"3\"\n"), std::string::npos) << local.out;
@@ -261,31 +273,39 @@ TEST_F(CliTest, DiffShowsANewCustomResourceWithItsDefinitionAndRefusesAnUnknownK
 
   const std::string group = namespace_ + ".example.com";  // groups of this test's own
   auto crd_yaml = [](const std::string& group, const std::string& versions) {
-    std::string yaml = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-                       "metadata: {name: widgets." + group + "}\n"
-                       "spec:\n  group: " + group + "\n  scope: Namespaced\n"
-                       "  names: {kind: Widget, plural: widgets, singular: widget, "
-                       "listKind: WidgetList}\n  versions:\n";
+    std::string yaml =
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: widgets." +
+        group +
+        "}\n"
+        "spec:\n  group: " +
+        group +
+        "\n  scope: Namespaced\n"
+        "  names: {kind: Widget, plural: widgets, singular: widget, "
+        "listKind: WidgetList}\n  versions:\n";
     for (char v : versions) {
-      yaml += std::string("  - name: v") + v + "\n    served: true\n    storage: " +
-              (v == versions[0] ? "true" : "false") +
+      yaml += std::string("  - name: v") + v +
+              "\n    served: true\n    storage: " + (v == versions[0] ? "true" : "false") +
               "\n    schema: {openAPIV3Schema: {type: object, "
               "x-kubernetes-preserve-unknown-fields: true}}\n";
     }
     return yaml;
   };
   repo.Write("app/crd.yaml", crd_yaml(group, "1"));
-  repo.Write("app/widget.yaml", "apiVersion: " + group + "/v1\nkind: Widget\n"
-                                "metadata: {name: gizmo}\nspec: {size: 3}\n");
-  repo.Write("app/quiet.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: quiet\n"
-                               "  annotations: {plumbline.dev/reconcile: disabled}\n");
+  repo.Write("app/widget.yaml", "apiVersion: " + group +
+                                    "/v1\nkind: Widget\n"
+                                    "metadata: {name: gizmo}\nspec: {size: 3}\n");
+  repo.Write("app/quiet.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: quiet\n"
+             "  annotations: {plumbline.dev/reconcile: disabled}\n");
   Ran pr = Plumbline({"diff", "web", "--local", repo.dir()});
   EXPECT_EQ(pr.code, 1) << pr.out << pr.err;
   const std::string& o = pr.out;
   EXPECT_NE(o.find("=== CustomResourceDefinition widgets." + group + ": created\n"),
             std::string::npos)
       << o;
-  EXPECT_NE(o.find("=== Widget " + namespace_ + "/gizmo: created (its CustomResourceDefinition is "
+  EXPECT_NE(o.find("=== Widget " + namespace_ +
+                   "/gizmo: created (its CustomResourceDefinition is "
                    "new"),
             std::string::npos)
       << o;
@@ -316,8 +336,9 @@ TEST_F(CliTest, DiffShowsANewCustomResourceWithItsDefinitionAndRefusesAnUnknownK
   ASSERT_TRUE(existing.ok());
   ASSERT_TRUE(client_->Apply(*existing).ok());
   repo.Write("app/crd.yaml", crd_yaml(served, "12"));
-  repo.Write("app/widget.yaml", "apiVersion: " + served + "/v2\nkind: Widget\n"
-                                "metadata: {name: gizmo}\nspec: {size: 3}\n");
+  repo.Write("app/widget.yaml", "apiVersion: " + served +
+                                    "/v2\nkind: Widget\n"
+                                    "metadata: {name: gizmo}\nspec: {size: 3}\n");
   Ran version = Plumbline({"diff", "web", "--local", repo.dir()});
   EXPECT_EQ(version.code, 2) << version.out << version.err;
   EXPECT_NE(version.err.find("CustomResourceDefinition widgets." + served + " exists"),
@@ -340,15 +361,16 @@ TEST_F(CliTest, RevertRollsBackThroughGitAndRefusesWhenTheBranchMoved) {
   ASSERT_TRUE(ReadyAt("web", bad));
   ASSERT_EQ(Value(), "2");
 
-  Ran revert = Plumbline({"revert", "web", "--author", "Release Bot <bot@example.com>",
-                          "--timeout", "60s"});
+  Ran revert =
+      Plumbline({"revert", "web", "--author", "Release Bot <bot@example.com>", "--timeout", "60s"});
   ASSERT_EQ(revert.code, 0) << revert.out << revert.err;
   EXPECT_NE(revert.out.find("synced"), std::string::npos) << revert.out;
   EXPECT_EQ(Value(), "1");  // rolled back in the cluster
   const std::string reverted = repo.Head();
   EXPECT_NE(reverted, bad);
   EXPECT_EQ(StatusOf(GetApp("web")).value("lastAppliedRevision", ""), reverted);
-  const std::string log = testing::MustRun({"git", "log", "-1", "--format=%an <%ae>%n%B"}, repo.dir());
+  const std::string log =
+      testing::MustRun({"git", "log", "-1", "--format=%an <%ae>%n%B"}, repo.dir());
   EXPECT_NE(log.find("Release Bot <bot@example.com>"), std::string::npos) << log;
   EXPECT_NE(log.find("Revert \"config v2\""), std::string::npos) << log;
   EXPECT_NE(log.find("This reverts commit " + bad + "."), std::string::npos) << log;
@@ -386,9 +408,9 @@ TEST_F(CliTest, RevertOfAMergeCommitUndoesThePullRequestOnly) {
   repo.Write("app/other.yaml",
              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {v: \"main\"}\n");
   const std::string main_before_merge = repo.Commit("other settings, straight on main");
-  testing::MustRun({"git", "merge", "-q", "--no-ff", "-m", "Merge pull request #7 from feature",
-                    "feature"},
-                   repo.dir());
+  testing::MustRun(
+      {"git", "merge", "-q", "--no-ff", "-m", "Merge pull request #7 from feature", "feature"},
+      repo.dir());
   const std::string merge = repo.Head();
   ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
                    {"destination", {{"namespace", namespace_}}},

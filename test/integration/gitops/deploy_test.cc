@@ -206,9 +206,8 @@ TEST_F(DeployTest, DeletingTheApplicationDeletesItsObjectsOnlyWithPrune) {
   ASSERT_TRUE(apps.ok());
   ASSERT_TRUE(client_->Delete(*apps, namespace_, "pruned").ok());
   ASSERT_TRUE(client_->Delete(*apps, namespace_, "orphaned").ok());
-  ASSERT_TRUE(testing::Eventually([&] {
-    return GetApp("pruned").is_null() && GetApp("orphaned").is_null();
-  }));
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return GetApp("pruned").is_null() && GetApp("orphaned").is_null(); }));
   EXPECT_EQ(Color(), "<missing>");
   EXPECT_FALSE(Live("v1", "ConfigMap", namespace_, "kept").is_null());
 }

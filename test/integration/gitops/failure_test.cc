@@ -38,8 +38,8 @@ class FailureTest : public GitOpsTest {
   void ExpectVisibleFailure(const std::string& sha, const std::string& reason,
                             const std::string& message_part) {
     ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-      return StatusOf(a).value("lastAttemptedRevision", "") == sha &&
-             Cond(a, "Ready") == "False" && Cond(a, "Ready", "reason") == reason;
+      return StatusOf(a).value("lastAttemptedRevision", "") == sha && Cond(a, "Ready") == "False" &&
+             Cond(a, "Ready", "reason") == reason;
     })) << GetApp("web").dump(2, ' ', false, Json::error_handler_t::replace);
     const std::string message = Cond(GetApp("web"), "Ready", "message");
     EXPECT_TRUE(IsValidUtf8(message));
@@ -53,15 +53,17 @@ class FailureTest : public GitOpsTest {
 TEST_F(FailureTest, BytesThatAreNotUtf8AreRenderFailedNamingTheFile) {
   std::string url;
   GitRepo repo = NewRepo("latin1", &url);
-  repo.Write("app/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
-                           "data: {color: blue}\n");
+  repo.Write("app/a.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"
+             "data: {color: blue}\n");
   const std::string good = repo.Commit("good");
   ApplyApp("web", Spec(url));
   ASSERT_TRUE(ReadyAt("web", good));
 
   // "café" in Latin-1: 0xE9 is not UTF-8.
-  repo.Write("app/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
-                           "data: {color: \"caf\xe9\"}\n");
+  repo.Write("app/b.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"
+             "data: {color: \"caf\xe9\"}\n");
   const std::string bad = repo.Commit("latin-1");
   ExpectVisibleFailure(bad, "RenderFailed", "app/b.yaml");
   EXPECT_NE(Cond(GetApp("web"), "Ready", "message").find("UTF-8"), std::string::npos);
@@ -82,7 +84,8 @@ TEST_F(FailureTest, AFieldOfTheWrongTypeIsAVisibleFailure) {
   std::string url;
   GitRepo repo = NewRepo("annotations", &url);
   // Annotations must be a map; the controller reads its own from it before applying.
-  repo.Write("app/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: 5}\n");
+  repo.Write("app/a.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: 5}\n");
   const std::string sha = repo.Commit("annotations 5");
   ApplyApp("web", Spec(url));
   ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
@@ -104,8 +107,8 @@ TEST_F(FailureTest, ACommitMessageThatIsNotUtf8IsAppliedAndRecordedReadably) {
                     "-m", "caf\xe9 au lait"});
   const std::string sha = repo.Head();
   ApplyApp("web", Spec(url));
-  ASSERT_TRUE(ReadyAt("web", sha)) << GetApp("web").dump(2, ' ', false,
-                                                         Json::error_handler_t::replace);
+  ASSERT_TRUE(ReadyAt("web", sha))
+      << GetApp("web").dump(2, ' ', false, Json::error_handler_t::replace);
   const Json history = GetApp("web")["status"]["history"];
   ASSERT_FALSE(history.empty());
   EXPECT_EQ(history[0].value("message", ""), "caf\xef\xbf\xbd au lait");

@@ -60,8 +60,8 @@ spec:
           spec: {type: object, properties: {size: {type: integer}}}
 )");
   // Named to sort first, so only the apply order puts the CRD before it.
-  repo.Write("app/a-gadget.yaml", "apiVersion: " + group +
-                                      "/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 2}\n");
+  repo.Write("app/a-gadget.yaml",
+             "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata: {name: g1}\nspec: {size: 2}\n");
   std::string sha = repo.Commit("crd and instance");
   ApplyApp("web", {{"source", {{"repoURL", url}, {"path", "app"}}},
                    {"destination", {{"namespace", namespace_}}},
@@ -82,9 +82,12 @@ spec:
   repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: left}\n");
   std::string cleanup = repo.Commit("remove the crd");
   auto apps = client_->Resource({"plumbline.dev", "v1alpha1", "Application"});
-  Json patch = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-                {"metadata", {{"name", "web"}, {"namespace", namespace_},
-                              {"annotations", {{"plumbline.dev/requested-at", cleanup}}}}}};
+  Json patch = {{"apiVersion", "plumbline.dev/v1alpha1"},
+                {"kind", "Application"},
+                {"metadata",
+                 {{"name", "web"},
+                  {"namespace", namespace_},
+                  {"annotations", {{"plumbline.dev/requested-at", cleanup}}}}}};
   kube::ApplyOptions as_test;
   as_test.field_manager = "test-sync";
   ASSERT_TRUE(client_->Apply(patch, as_test).ok());
@@ -111,10 +114,20 @@ spec:
   repo.Write("other/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n");
   std::string sha = repo.Commit("deployment");
   // A ServiceAccount that may only manage ConfigMaps.
-  for (const std::string& doc : {
-           std::string(R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"limited","namespace":")") + namespace_ + R"("}})",
-           std::string(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"cm-only","namespace":")") + namespace_ + R"("},"rules":[{"apiGroups":[""],"resources":["configmaps"],"verbs":["*"]}]})",
-           std::string(R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"limited","namespace":")") + namespace_ + R"("},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"cm-only"},"subjects":[{"kind":"ServiceAccount","name":"limited","namespace":")" + namespace_ + R"("}]})"}) {
+  for (
+      const std::string& doc :
+      {std::string(
+           R"({"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"limited","namespace":")") +
+           namespace_ + R"("}})",
+       std::string(
+           R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"cm-only","namespace":")") +
+           namespace_ +
+           R"("},"rules":[{"apiGroups":[""],"resources":["configmaps"],"verbs":["*"]}]})",
+       std::string(
+           R"({"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"limited","namespace":")") +
+           namespace_ +
+           R"("},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"cm-only"},"subjects":[{"kind":"ServiceAccount","name":"limited","namespace":")" +
+           namespace_ + R"("}]})"}) {
     ASSERT_TRUE(client_->Apply(Json::parse(doc)).ok());
   }
   Json limited = {{"source", {{"repoURL", url}, {"path", "app"}}},
@@ -125,9 +138,8 @@ spec:
   Json other = limited;
   other["source"]["path"] = "other";
   ApplyApp("allowed", other);
-  ASSERT_TRUE(WaitApp("restricted", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "ApplyFailed";
-  }));
+  ASSERT_TRUE(WaitApp("restricted",
+                      [&](const Json& a) { return Cond(a, "Ready", "reason") == "ApplyFailed"; }));
   std::string message = Cond(GetApp("restricted"), "Ready", "message");
   EXPECT_NE(message.find("forbidden"), std::string::npos) << message;
   EXPECT_NE(message.find("system:serviceaccount:" + namespace_ + ":limited"), std::string::npos)
@@ -146,10 +158,12 @@ namespace {
 TEST_F(FeaturesTest, RevisionsCanBeATagOrACommitAndFileUrlsWork) {
   std::string url;
   GitRepo repo = NewRepo("revisions", &url);
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: one}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: one}\n");
   std::string first = repo.Commit("one");
   testing::MustRun({"git", "-C", repo.dir(), "tag", "v1"});
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: two}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: two}\n");
   std::string second = repo.Commit("two");
   auto spec = [&](const std::string& source_url, const std::string& revision,
                   const std::string& ns_suffix) {
@@ -158,8 +172,8 @@ TEST_F(FeaturesTest, RevisionsCanBeATagOrACommitAndFileUrlsWork) {
                 {"interval", "1s"}};
   };
   for (const char* suffix : {"-tag", "-sha", "-file"}) {
-    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"},
-               {"metadata", {{"name", namespace_ + suffix}}}};
+    Json ns = {
+        {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", namespace_ + suffix}}}};
     ASSERT_TRUE(client_->Apply(ns).ok());
   }
   ApplyApp("by-tag", spec(url, "v1", "-tag"));
@@ -177,8 +191,10 @@ TEST_F(FeaturesTest, RevisionsCanBeATagOrACommitAndFileUrlsWork) {
 
 TEST_F(FeaturesTest, TheSchemaRejectsBadSpecsBeforeTheControllerSeesThem) {
   auto apply = [&](const Json& spec) {
-    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"}, {"kind", "Application"},
-                {"metadata", {{"name", "bad"}, {"namespace", namespace_}}}, {"spec", spec}};
+    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
+                {"kind", "Application"},
+                {"metadata", {{"name", "bad"}, {"namespace", namespace_}}},
+                {"spec", spec}};
     return client_->Apply(app);
   };
   Json good = {{"source", {{"repoURL", "git://127.0.0.1:1/x"}}}};
@@ -189,10 +205,30 @@ TEST_F(FeaturesTest, TheSchemaRejectsBadSpecsBeforeTheControllerSeesThem) {
   std::vector<Case> cases = {
       {"spec.source.repoURL", Json{{"source", Json::object()}}},
       {"spec.source.repoURL", Json{{"source", {{"repoURL", "not a url"}}}}},
-      {"spec.drift", [&] { Json s = good; s["drift"] = "sometimes"; return s; }()},
-      {"spec.interval", [&] { Json s = good; s["interval"] = "soon"; return s; }()},
-      {"spec.source.path", [&] { Json s = good; s["source"]["path"] = "/etc"; return s; }()},
-      {"spec.prune", [&] { Json s = good; s["prune"] = "yes please"; return s; }()},
+      {"spec.drift",
+       [&] {
+         Json s = good;
+         s["drift"] = "sometimes";
+         return s;
+       }()},
+      {"spec.interval",
+       [&] {
+         Json s = good;
+         s["interval"] = "soon";
+         return s;
+       }()},
+      {"spec.source.path",
+       [&] {
+         Json s = good;
+         s["source"]["path"] = "/etc";
+         return s;
+       }()},
+      {"spec.prune",
+       [&] {
+         Json s = good;
+         s["prune"] = "yes please";
+         return s;
+       }()},
   };
   for (const auto& c : cases) {
     auto result = apply(c.spec);

@@ -26,8 +26,8 @@ class HttpsTest : public GitOpsTest {
              "-out", d + "/server.csr", "-subj", "/CN=localhost"});
     testing::WriteFile(d + "/ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
     MustRun({"openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.crt", "-CAkey",
-             d + "/ca.key", "-CAcreateserial", "-out", d + "/server.crt", "-days", "2",
-             "-extfile", d + "/ext"});
+             d + "/ca.key", "-CAcreateserial", "-out", d + "/server.crt", "-days", "2", "-extfile",
+             d + "/ext"});
     port_ = testing::FreePort();
     server_ = new BackgroundProcess();
     Status started = server_->Start(
@@ -95,15 +95,13 @@ TEST_F(HttpsTest, AWrongPasswordOrAnUntrustedServerIsFetchFailed) {
   ApplyApp("wrong-password", Spec(Url(repo.dir()), "wrong"));
   ApplySecret("no-ca", {{"username", "alice"}, {"password", "s3cret"}});
   ApplyApp("no-ca", Spec(Url(repo.dir()), "no-ca"));
-  ASSERT_TRUE(WaitApp("wrong-password", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "FetchFailed";
-  }));
+  ASSERT_TRUE(WaitApp("wrong-password",
+                      [&](const Json& a) { return Cond(a, "Ready", "reason") == "FetchFailed"; }));
   EXPECT_NE(Cond(GetApp("wrong-password"), "Ready", "message").find("authentication"),
             std::string::npos)
       << Cond(GetApp("wrong-password"), "Ready", "message");
-  ASSERT_TRUE(WaitApp("no-ca", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "FetchFailed";
-  }));
+  ASSERT_TRUE(
+      WaitApp("no-ca", [&](const Json& a) { return Cond(a, "Ready", "reason") == "FetchFailed"; }));
   std::string message = Cond(GetApp("no-ca"), "Ready", "message");
   EXPECT_NE(message.find("certificate"), std::string::npos) << message;
   EXPECT_TRUE(Live("v1", "ConfigMap", namespace_, "never").is_null());

@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   // That test fakes a finished rollout by writing the Deployment's status; here
   // kube-controller-manager's Deployment controller owns that status and overwrites it.
   if (::testing::GTEST_FLAG(filter) == "*") {
-    ::testing::GTEST_FLAG(filter) = "-LifecycleTest.ReadyWaitsForTheDeploymentRolloutAndFollowsItsStatus";
+    ::testing::GTEST_FLAG(filter) =
+        "-LifecycleTest.ReadyWaitsForTheDeploymentRolloutAndFollowsItsStatus";
   }
   plumbline::testing::ControlPlaneOptions plane;
   plane.with_controller_manager = true;

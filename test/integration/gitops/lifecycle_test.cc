@@ -53,7 +53,9 @@ TEST_F(LifecycleTest, ReadyWaitsForTheDeploymentRolloutAndFollowsItsStatus) {
   // Write the status a finished rollout has, through the status subresource.
   Json live = Live("apps/v1", "Deployment", namespace_, "web");
   live["status"] = {{"observedGeneration", live["metadata"]["generation"]},
-                    {"replicas", 2}, {"updatedReplicas", 2}, {"readyReplicas", 2},
+                    {"replicas", 2},
+                    {"updatedReplicas", 2},
+                    {"readyReplicas", 2},
                     {"availableReplicas", 2}};
   auto written = client_->UpdateStatus(live);
   ASSERT_TRUE(written.ok()) << written.error().message();
@@ -61,14 +63,15 @@ TEST_F(LifecycleTest, ReadyWaitsForTheDeploymentRolloutAndFollowsItsStatus) {
   EXPECT_EQ(Cond(GetApp("web"), "Healthy"), "True");
   // Another writer (the status) changed the object, not git: nothing was applied, and Ready
   // still names the last reconcile that changed something.
-  EXPECT_EQ(Cond(GetApp("web"), "Ready", "message"), "Applied revision " + sha.substr(0, 12) +
-                                                         ": created 1");
+  EXPECT_EQ(Cond(GetApp("web"), "Ready", "message"),
+            "Applied revision " + sha.substr(0, 12) + ": created 1");
 }
 
 TEST_F(LifecycleTest, ASuspendedApplicationIsLeftAlone) {
   std::string url;
   GitRepo repo = NewRepo("suspend", &url);
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: '1'}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: '1'}\n");
   std::string first = repo.Commit("one");
   ApplyApp("web", Spec(url));
   ASSERT_TRUE(ReadyAt("web", first));
@@ -76,17 +79,19 @@ TEST_F(LifecycleTest, ASuspendedApplicationIsLeftAlone) {
   Json spec = Spec(url);
   spec["suspend"] = true;
   ApplyApp("web", spec);
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return Cond(a, "Reconciling", "reason") == "Suspended";
-  }));
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: '2'}\n");
+  ASSERT_TRUE(WaitApp(
+      "web", [&](const Json& a) { return Cond(a, "Reconciling", "reason") == "Suspended"; }));
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {v: '2'}\n");
   std::string second = repo.Commit("two");
   // Several intervals pass without the new commit being applied.
   int polls = 0;
-  EXPECT_FALSE(Eventually([&] {
-    ++polls;
-    return GetApp("web")["status"].value("lastAttemptedRevision", "") == second;
-  }, std::chrono::seconds(4)));
+  EXPECT_FALSE(Eventually(
+      [&] {
+        ++polls;
+        return GetApp("web")["status"].value("lastAttemptedRevision", "") == second;
+      },
+      std::chrono::seconds(4)));
   EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "a")["data"]["v"], "1");
 
   spec["suspend"] = false;
@@ -153,7 +158,7 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
   // The request hook runs just after the response that made the status visible.
   ASSERT_TRUE(Eventually([&] { return counts.Snapshot()["apply"] > before["apply"]; }));
   auto after = counts.Snapshot();
-  EXPECT_EQ(after["get"] - before["get"], 1);  // the Application
+  EXPECT_EQ(after["get"] - before["get"], 1);      // the Application
   EXPECT_EQ(after["apply"] - before["apply"], 1);  // the status: lastHandledRequestedAt
   EXPECT_EQ(after["list"] - before["list"], 0);
   EXPECT_EQ(after["create"] - before["create"], 0);  // no Event: nothing changed

@@ -57,9 +57,8 @@ TEST_F(SshTest, AWrongHostKeyIsFetchFailedWithAClearMessage) {
   repo.Commit("one");
   CreateSecret("deploy-key", server_->wrong_known_hosts());
   ApplyApp("web", Spec(server_->Url(repo.dir()), "deploy-key"));
-  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
-    return Cond(a, "Ready", "reason") == "FetchFailed";
-  }));
+  ASSERT_TRUE(
+      WaitApp("web", [&](const Json& a) { return Cond(a, "Ready", "reason") == "FetchFailed"; }));
   std::string message = Cond(GetApp("web"), "Ready", "message");
   EXPECT_NE(message.find("host key verification failed"), std::string::npos) << message;
   EXPECT_TRUE(Live("v1", "ConfigMap", namespace_, "never").is_null());

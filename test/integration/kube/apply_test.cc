@@ -12,13 +12,17 @@ using testing::KubeTest;
 Json Deployment(const std::string& ns, const std::string& name, const std::string& image) {
   return Json::parse(R"({
     "apiVersion": "apps/v1", "kind": "Deployment",
-    "metadata": {"name": ")" + name + R"(", "namespace": ")" + ns + R"("},
+    "metadata": {"name": ")" +
+                     name + R"(", "namespace": ")" + ns + R"("},
     "spec": {
       "replicas": 2,
-      "selector": {"matchLabels": {"app": ")" + name + R"("}},
+      "selector": {"matchLabels": {"app": ")" +
+                     name + R"("}},
       "template": {
-        "metadata": {"labels": {"app": ")" + name + R"("}},
-        "spec": {"containers": [{"name": "web", "image": ")" + image + R"(",
+        "metadata": {"labels": {"app": ")" +
+                     name + R"("}},
+        "spec": {"containers": [{"name": "web", "image": ")" +
+                     image + R"(",
                                  "resources": {"requests": {"cpu": "1000m"}}}]}
       }
     }})");
@@ -174,8 +178,11 @@ TEST_F(ApplyTest, UpdatesTheStatusSubresource) {
   auto dep = client_->Apply(Deployment(namespace_, "web", "nginx:1.27"));
   ASSERT_TRUE(dep.ok()) << dep.error().message();
   Json with_status = *dep;
-  with_status["status"] = {{"observedGeneration", 1}, {"replicas", 2}, {"readyReplicas", 2},
-                           {"updatedReplicas", 2}, {"availableReplicas", 2}};
+  with_status["status"] = {{"observedGeneration", 1},
+                           {"replicas", 2},
+                           {"readyReplicas", 2},
+                           {"updatedReplicas", 2},
+                           {"availableReplicas", 2}};
   auto updated = client_->UpdateStatus(with_status);
   ASSERT_TRUE(updated.ok()) << updated.error().message();
   EXPECT_EQ((*updated)["status"]["readyReplicas"], 2);

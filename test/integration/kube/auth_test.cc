@@ -49,8 +49,8 @@ std::string AdminToken() {
 std::string Kubeconfig(const std::string& server, const std::string& ca_data,
                        const std::string& user_yaml) {
   return "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-         "clusters:\n- name: k\n  cluster:\n    server: " + server +
-         "\n    certificate-authority-data: " + ca_data +
+         "clusters:\n- name: k\n  cluster:\n    server: " +
+         server + "\n    certificate-authority-data: " + ca_data +
          "\nusers:\n- name: u\n  user:\n" + user_yaml +
          "contexts:\n- name: c\n  context: {cluster: k, user: u}\n";
 }
@@ -99,11 +99,15 @@ TEST_F(AuthTest, ClientCertificateFromFiles) {
 TEST_F(AuthTest, CaFromAFileAndBearerToken) {
   std::string pki = ControlPlane::Get()->dir() + "/pki";
   ServerInfo s = Server();
-  std::string text = "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-                     "clusters:\n- name: k\n  cluster:\n    server: " + s.server +
-                     "\n    certificate-authority: " + pki + "/ca.crt\n"
-                     "users:\n- name: u\n  user:\n    token: " + AdminToken() + "\n"
-                     "contexts:\n- name: c\n  context: {cluster: k, user: u}\n";
+  std::string text =
+      "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+      "clusters:\n- name: k\n  cluster:\n    server: " +
+      s.server + "\n    certificate-authority: " + pki +
+      "/ca.crt\n"
+      "users:\n- name: u\n  user:\n    token: " +
+      AdminToken() +
+      "\n"
+      "contexts:\n- name: c\n  context: {cluster: k, user: u}\n";
   auto result = ListNamespacesWith(text);
   ASSERT_TRUE(result.ok()) << result.error().message();
 }
@@ -136,9 +140,11 @@ TEST_F(AuthTest, ExecCredentialPluginToken) {
             "echo \"$KUBERNETES_EXEC_INFO\" | grep -q '\"interactive\":false' || exit 3\n"
             "cat <<EOF\n"
             "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
-            "\"status\":{\"token\":\"" + AdminToken() + "\","
-            "\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}\n"
-            "EOF\n");
+            "\"status\":{\"token\":\"" +
+                AdminToken() +
+                "\","
+                "\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}\n"
+                "EOF\n");
   chmod(plugin.c_str(), 0755);
   auto result = ListNamespacesWith(Kubeconfig(
       s.server, s.ca_data,
@@ -171,8 +177,8 @@ TEST_F(AuthTest, ADeadPortGivesAClearErrorInBoundedTime) {
   ServerInfo s = Server();
   // Port 1 on loopback: nothing listens there, so the connection is refused.
   std::string path = dir_ + "/kubeconfig";
-  WriteFile(path, Kubeconfig("https://127.0.0.1:1", s.ca_data,
-                             "    token: " + AdminToken() + "\n"));
+  WriteFile(path,
+            Kubeconfig("https://127.0.0.1:1", s.ca_data, "    token: " + AdminToken() + "\n"));
   auto config = kube::LoadKubeconfig({path}, "");
   ASSERT_TRUE(config.ok());
   kube::ClientOptions options;

@@ -13,9 +13,11 @@ using testing::KubeTest;
 Json WidgetCrd(const std::string& group) {
   return Json::parse(R"({
     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.)" + group + R"("},
+    "metadata": {"name": "widgets.)" +
+                     group + R"("},
     "spec": {
-      "group": ")" + group + R"(",
+      "group": ")" + group +
+                     R"(",
       "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
       "scope": "Namespaced",
       "versions": [{
@@ -64,7 +66,8 @@ TEST_F(DiscoveryTest, UnknownKindIsNotFoundWithAClearMessage) {
   auto missing = client_->Resource({"apps", "v1", "Frobnicator"});
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(kube::IsNotFound(missing.error()));
-  EXPECT_EQ(missing.error().message(), "no matches for kind \"Frobnicator\" in version \"apps/v1\"");
+  EXPECT_EQ(missing.error().message(),
+            "no matches for kind \"Frobnicator\" in version \"apps/v1\"");
 
   auto no_group = client_->Resource({"nope.example.com", "v1", "Thing"});
   ASSERT_FALSE(no_group.ok());

@@ -41,8 +41,7 @@ class FenceTest : public KubeTest {
 
   // Starts the proxy, answering 429 (Retry-After: 1) to the first `throttled` writes, and
   // returns a client that talks to it with the admin token and `may_write` as its fence.
-  std::unique_ptr<kube::Client> ThrottledClient(int throttled,
-                                                std::function<Status()> may_write) {
+  std::unique_ptr<kube::Client> ThrottledClient(int throttled, std::function<Status()> may_write) {
     auto doc = yaml::ParseDocument(ReadFile(ControlPlane::Get()->kubeconfig()), "kubeconfig");
     EXPECT_TRUE(doc.ok());
     const std::string upstream = (*doc)["clusters"][0]["cluster"]["server"];

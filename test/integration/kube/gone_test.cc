@@ -17,7 +17,6 @@ using testing::WatchRecorder;
 
 class GoneTest : public KubeTest {
  protected:
-
   // True once a raw watch from resourceVersion 1 is refused with 410.
   bool OldVersionIsGone() {
     kube::WatchOptions ancient;
@@ -25,8 +24,7 @@ class GoneTest : public KubeTest {
     auto stream = client_->Watch(ConfigMaps(), namespace_, ancient);
     if (!stream.ok()) return kube::IsGone(stream.error());
     auto first = (*stream)->Next();
-    return first.ok() && first->has_value() &&
-           (*first)->type == kube::WatchEvent::Type::kError &&
+    return first.ok() && first->has_value() && (*first)->type == kube::WatchEvent::Type::kError &&
            (*first)->object.value("code", 0) == 410;
   }
 };

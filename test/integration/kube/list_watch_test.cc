@@ -140,15 +140,15 @@ TEST_F(ListWatchTest, MetadataOnlyListsAndWatchesCarryNoData) {
     seen.push_back(what + " " + object["metadata"].value("name", ""));
     if (object.contains("data") || object.contains("stringData")) ++with_data;
   };
-  kube::ListWatcher watcher(
-      *client_, *secrets, options,
-      {[&](const std::vector<Json>& items) {
-         for (const auto& item : items) note("LIST", item);
-       },
-       [&](const kube::WatchEvent& e) {
-         note(e.type == kube::WatchEvent::Type::kAdded ? "ADDED" : "MODIFIED", e.object);
-       },
-       nullptr});
+  kube::ListWatcher watcher(*client_, *secrets, options,
+                            {[&](const std::vector<Json>& items) {
+                               for (const auto& item : items) note("LIST", item);
+                             },
+                             [&](const kube::WatchEvent& e) {
+                               note(e.type == kube::WatchEvent::Type::kAdded ? "ADDED" : "MODIFIED",
+                                    e.object);
+                             },
+                             nullptr});
   watcher.Start();
   auto saw = [&](const std::string& what) {
     std::lock_guard<std::mutex> lock(mu);

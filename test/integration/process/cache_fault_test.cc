@@ -56,7 +56,8 @@ TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   const std::string second = CommitConfig(repo, "2");
   StartReplica("replica-lock");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
-      << Ready() << "\n" << replicas_["replica-lock"]->Log();
+      << Ready() << "\n"
+      << replicas_["replica-lock"]->Log();
   EXPECT_FALSE(fs::exists(ref_lock));
 
   // While it runs, a fresh lock belongs to someone: a clear FetchFailed naming the file.
@@ -80,7 +81,8 @@ TEST_F(CacheFaultTest, LocksLeftByAKilledFetchAreRecoveredAtStartAndWhenStale) {
   as_sync.field_manager = "plumbline-sync-test";
   ASSERT_TRUE(client_->Apply(sync, as_sync).ok());
   ASSERT_TRUE(Eventually([&] { return AppliedAt(third); }, std::chrono::seconds(60)))
-      << Ready() << "\n" << replicas_["replica-lock"]->Log();
+      << Ready() << "\n"
+      << replicas_["replica-lock"]->Log();
   EXPECT_EQ(LiveValue(), "3");
 }
 
@@ -113,7 +115,8 @@ TEST_F(CacheFaultTest, ATruncatedPackFileIsFetchedAnew) {
   // The next commit is applied all the same, and nothing live was lost on the way.
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
-      << Ready() << "\n" << replicas_["replica-pack"]->Log();
+      << Ready() << "\n"
+      << replicas_["replica-pack"]->Log();
   EXPECT_EQ(LiveValue(), "2");
 }
 

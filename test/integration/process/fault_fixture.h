@@ -40,10 +40,11 @@ class FaultTest : public ProcessTest {
     Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
                 {"kind", "Application"},
                 {"metadata", {{"name", "web"}, {"namespace", namespace_}}},
-                {"spec", {{"source", {{"repoURL", url}, {"path", "app"}}},
-                          {"destination", {{"namespace", namespace_}}},
-                          {"interval", interval},
-                          {"prune", true}}}};
+                {"spec",
+                 {{"source", {{"repoURL", url}, {"path", "app"}}},
+                  {"destination", {{"namespace", namespace_}}},
+                  {"interval", interval},
+                  {"prune", true}}}};
     auto applied = client_->Apply(app);
     ASSERT_TRUE(applied.ok()) << applied.error().message();
   }
@@ -84,10 +85,10 @@ class FaultTest : public ProcessTest {
   }
 
   // Lease timings roomy enough that hundreds of applies on a loaded machine keep the lease.
-  ControllerProcess& StartRoomyReplica(const std::string& id,
-                                       std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--leader-lease-duration", "40s", "--leader-renew-deadline",
-                                  "30s", "--leader-retry-period", "2s"};
+  ControllerProcess& StartRoomyReplica(const std::string& id, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--leader-lease-duration", "40s",
+                                  "--leader-renew-deadline", "30s",
+                                  "--leader-retry-period",   "2s"};
     args.insert(args.end(), extra.begin(), extra.end());
     return StartReplica(id, args);
   }
@@ -106,13 +107,13 @@ class FaultTest : public ProcessTest {
     const std::string server = (*doc)["clusters"][0]["cluster"]["server"];
     const std::string api_port = server.substr(server.rfind(':') + 1);
     const int port = FreePort();
-    EXPECT_TRUE(proxy_
-                    .Start({"python3",
-                            std::string(PLUMBLINE_SOURCE_DIR) +
-                                "/test/support/scripts/cutting_proxy.py",
-                            std::to_string(port), api_port, "0", "0", ProxyLog()},
-                           dir_ + "/proxy.out")
-                    .ok());
+    EXPECT_TRUE(
+        proxy_
+            .Start({"python3",
+                    std::string(PLUMBLINE_SOURCE_DIR) + "/test/support/scripts/cutting_proxy.py",
+                    std::to_string(port), api_port, "0", "0", ProxyLog()},
+                   dir_ + "/proxy.out")
+            .ok());
     EXPECT_TRUE(Eventually([&] { return PortOpen(port); }));
     (*doc)["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:" + std::to_string(port);
     const std::string path = dir_ + "/proxied-kubeconfig";

@@ -52,9 +52,16 @@ class GitCacheTest : public testing::ProcessTest {
       controller_->Signal(SIGTERM);
       ASSERT_TRUE(controller_->Wait(std::chrono::seconds(30)).has_value());
     }
-    std::vector<std::string> args{"--kubeconfig", testing::ControlPlane::Get()->kubeconfig(),
-                                  "--controller-namespace", namespace_, "--metrics-addr", "0",
-                                  "--health-addr", "0", "--cache-dir", CacheDir()};
+    std::vector<std::string> args{"--kubeconfig",
+                                  testing::ControlPlane::Get()->kubeconfig(),
+                                  "--controller-namespace",
+                                  namespace_,
+                                  "--metrics-addr",
+                                  "0",
+                                  "--health-addr",
+                                  "0",
+                                  "--cache-dir",
+                                  CacheDir()};
     args.insert(args.end(), extra.begin(), extra.end());
     controller_ = std::make_unique<ControllerProcess>(dir_ + "/controller.log", args);
     ASSERT_TRUE(controller_->Start());
@@ -93,8 +100,10 @@ class GitCacheTest : public testing::ProcessTest {
                    const std::map<std::string, std::string>& data) {
     Json encoded = Json::object();
     for (const auto& [k, v] : data) encoded[k] = Base64Encode(v);
-    Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
-                   {"metadata", {{"name", name}, {"namespace", ns}}}, {"data", encoded}};
+    Json secret = {{"apiVersion", "v1"},
+                   {"kind", "Secret"},
+                   {"metadata", {{"name", name}, {"namespace", ns}}},
+                   {"data", encoded}};
     ASSERT_TRUE(client_->Apply(secret).ok());
   }
 
@@ -103,12 +112,11 @@ class GitCacheTest : public testing::ProcessTest {
                       const std::string& revision, const std::string& secret = "") {
     Json source = {{"repoURL", url}, {"revision", revision}, {"path", "app"}};
     if (!secret.empty()) source["secretRef"] = {{"name", secret}};
-    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
-                {"kind", "Application"},
-                {"metadata", {{"name", name}, {"namespace", ns}}},
-                {"spec", {{"source", source},
-                          {"destination", {{"namespace", ns}}},
-                          {"interval", "1h"}}}};
+    Json app = {
+        {"apiVersion", "plumbline.dev/v1alpha1"},
+        {"kind", "Application"},
+        {"metadata", {{"name", name}, {"namespace", ns}}},
+        {"spec", {{"source", source}, {"destination", {{"namespace", ns}}}, {"interval", "1h"}}}};
     auto applied = client_->Apply(app);
     ASSERT_TRUE(applied.ok()) << applied.error().message();
   }
@@ -117,17 +125,19 @@ class GitCacheTest : public testing::ProcessTest {
   // a failure reason (not Progressing). Null on timeout.
   Json SettledReady(const std::string& ns, const std::string& name) {
     Json ready = Json::object();
-    Eventually([&] {
-      auto app = client_->Get(apps_, ns, name);
-      if (!app.ok() || !app->contains("status")) return false;
-      for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-        if (c.value("type", "") != "Ready" || c.value("reason", "") == "Progressing") continue;
-        if (c.value("status", "") == "Unknown") continue;
-        ready = c;
-        return true;
-      }
-      return false;
-    }, std::chrono::seconds(60));
+    Eventually(
+        [&] {
+          auto app = client_->Get(apps_, ns, name);
+          if (!app.ok() || !app->contains("status")) return false;
+          for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
+            if (c.value("type", "") != "Ready" || c.value("reason", "") == "Progressing") continue;
+            if (c.value("status", "") == "Unknown") continue;
+            ready = c;
+            return true;
+          }
+          return false;
+        },
+        std::chrono::seconds(60));
     return ready;
   }
 
@@ -144,8 +154,9 @@ class GitCacheTest : public testing::ProcessTest {
 TEST_F(GitCacheTest, ACachedCommitIsServedOnlyToCredentialsTheServerAccepts) {
   StartPrivateServer();
   testing::GitRepo repo(dir_ + "/repos/private");
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: private-config}\n"
-                            "data: {owner: tenant-a}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: private-config}\n"
+             "data: {owner: tenant-a}\n");
   const std::string sha = repo.Commit("tenant A's private config");
   StartController();
 
@@ -180,8 +191,9 @@ TEST_F(GitCacheTest, ACachedCommitIsServedOnlyToCredentialsTheServerAccepts) {
 TEST_F(GitCacheTest, FileUrlsAreRefusedAndTheCacheIsNeverARemote) {
   StartPrivateServer();
   testing::GitRepo repo(dir_ + "/repos/private");
-  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: private-config}\n"
-                            "data: {owner: tenant-a}\n");
+  repo.Write("app/cm.yaml",
+             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: private-config}\n"
+             "data: {owner: tenant-a}\n");
   repo.Commit("tenant A's private config");
   MustRun({"git", "-C", repo.dir(), "tag", "v1"});
   StartController();
@@ -214,17 +226,20 @@ TEST_F(GitCacheTest, FileUrlsAreRefusedAndTheCacheIsNeverARemote) {
   Json l = SettledReady(namespace_, "local");
   EXPECT_EQ(l.value("status", ""), "True") << l.dump() << controller_->Log();
   EXPECT_TRUE(ConfigMapExists(namespace_, "local-config"));
-  ASSERT_TRUE(Eventually([&] {
-    auto app = client_->Get(apps_, tenant_b_, "b");
-    if (!app.ok()) return false;
-    for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready" &&
-          c.value("message", "").find("inside the git cache") != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }, std::chrono::seconds(60))) << client_->Get(apps_, tenant_b_, "b")->dump();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto app = client_->Get(apps_, tenant_b_, "b");
+        if (!app.ok()) return false;
+        for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
+          if (c.value("type", "") == "Ready" &&
+              c.value("message", "").find("inside the git cache") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      std::chrono::seconds(60)))
+      << client_->Get(apps_, tenant_b_, "b")->dump();
   EXPECT_FALSE(ConfigMapExists(tenant_b_, "private-config"));
 }
 

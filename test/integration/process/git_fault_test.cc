@@ -65,9 +65,10 @@ class GitFaultTest : public testing::ProcessTest {
     Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
                 {"kind", "Application"},
                 {"metadata", {{"name", name}, {"namespace", namespace_}}},
-                {"spec", {{"source", {{"repoURL", url}, {"path", "app"}}},
-                          {"destination", {{"namespace", namespace_}}},
-                          {"interval", "1s"}}}};
+                {"spec",
+                 {{"source", {{"repoURL", url}, {"path", "app"}}},
+                  {"destination", {{"namespace", namespace_}}},
+                  {"interval", "1s"}}}};
     ASSERT_TRUE(client_->Apply(app).ok());
   }
 };
@@ -92,9 +93,10 @@ TEST_F(GitFaultTest, AServerThatNeverAnswersCostsOnlyItsOwnApplication) {
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }));
   EXPECT_EQ(LiveValue(), "2");
-  std::printf("stalled server: FetchFailed after its timeout; the other app converged twice in "
-              "%.1f s\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::printf(
+      "stalled server: FetchFailed after its timeout; the other app converged twice in "
+      "%.1f s\n",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
 // 2 MiB that do not compress, outside the app's path: the pack is mostly this.
@@ -117,14 +119,14 @@ TEST_F(GitFaultTest, AFetchCutMidPackIsRetriedAndLeavesTheCacheWhole) {
   const std::string log = dir_ + "/proxy.log";
   // Cuts the first `cut` connections after 256 KiB of the server's answer.
   auto start_proxy = [&](testing::BackgroundProcess& proxy, int cut) {
-    ASSERT_TRUE(proxy
-                    .Start({"python3",
-                            std::string(PLUMBLINE_SOURCE_DIR) +
-                                "/test/support/scripts/cutting_proxy.py",
-                            std::to_string(port), daemon_port, std::to_string(256 << 10),
-                            std::to_string(cut), log},
-                           dir_ + "/proxy.out")
-                    .ok());
+    ASSERT_TRUE(
+        proxy
+            .Start({"python3",
+                    std::string(PLUMBLINE_SOURCE_DIR) + "/test/support/scripts/cutting_proxy.py",
+                    std::to_string(port), daemon_port, std::to_string(256 << 10),
+                    std::to_string(cut), log},
+                   dir_ + "/proxy.out")
+            .ok());
     ASSERT_TRUE(Eventually([&] { return testing::PortOpen(port); }));
   };
   auto cuts = [&] {
@@ -140,7 +142,8 @@ TEST_F(GitFaultTest, AFetchCutMidPackIsRetriedAndLeavesTheCacheWhole) {
   ApplyApp("git://127.0.0.1:" + std::to_string(port) + "/" + name, "1s");
   StartReplica("replica-cut");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(first); }, std::chrono::seconds(60)))
-      << Ready("web") << "\n" << replicas_["replica-cut"]->Log();
+      << Ready("web") << "\n"
+      << replicas_["replica-cut"]->Log();
   EXPECT_EQ(cuts(), 2);
 
   // A fetch into the cache that now holds the first commit dies mid-pack too, then succeeds.
@@ -150,7 +153,8 @@ TEST_F(GitFaultTest, AFetchCutMidPackIsRetriedAndLeavesTheCacheWhole) {
   WriteNoise(repo, "blobs/two.bin", 2);
   const std::string second = CommitConfig(repo, "2");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(second); }, std::chrono::seconds(60)))
-      << Ready("web") << "\n" << replicas_["replica-cut"]->Log();
+      << Ready("web") << "\n"
+      << replicas_["replica-cut"]->Log();
   EXPECT_EQ(cuts(), 3);
   EXPECT_EQ(LiveValue(), "2");
 }

@@ -108,10 +108,18 @@ class HostileGitTest : public testing::ProcessTest {
 
   // `plumbline run` for this test's namespace, without metrics (as the defect was reported).
   void StartController() {
-    std::vector<std::string> args{"--kubeconfig", testing::ControlPlane::Get()->kubeconfig(),
-                                  "--controller-namespace", namespace_, "--watch-namespace",
-                                  namespace_, "--metrics-addr", "0", "--health-addr", "0",
-                                  "--cache-dir", dir_ + "/cache"};
+    std::vector<std::string> args{"--kubeconfig",
+                                  testing::ControlPlane::Get()->kubeconfig(),
+                                  "--controller-namespace",
+                                  namespace_,
+                                  "--watch-namespace",
+                                  namespace_,
+                                  "--metrics-addr",
+                                  "0",
+                                  "--health-addr",
+                                  "0",
+                                  "--cache-dir",
+                                  dir_ + "/cache"};
     controller_ = std::make_unique<ControllerProcess>(dir_ + "/controller.log", args);
     ASSERT_TRUE(controller_->Start());
   }
@@ -120,12 +128,12 @@ class HostileGitTest : public testing::ProcessTest {
                   const std::string& secret = "") {
     Json source = {{"repoURL", url}, {"path", path}};
     if (!secret.empty()) source["secretRef"] = {{"name", secret}};
-    Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
-                {"kind", "Application"},
-                {"metadata", {{"name", name}, {"namespace", namespace_}}},
-                {"spec", {{"source", source},
-                          {"destination", {{"namespace", namespace_}}},
-                          {"interval", "1h"}}}};
+    Json app = {
+        {"apiVersion", "plumbline.dev/v1alpha1"},
+        {"kind", "Application"},
+        {"metadata", {{"name", name}, {"namespace", namespace_}}},
+        {"spec",
+         {{"source", source}, {"destination", {{"namespace", namespace_}}}, {"interval", "1h"}}}};
     auto applied = client_->Apply(app);
     ASSERT_TRUE(applied.ok()) << applied.error().message();
   }
@@ -134,17 +142,19 @@ class HostileGitTest : public testing::ProcessTest {
   // controller exits; {} otherwise.
   Json SettledReady(const std::string& name) {
     Json ready = Json::object();
-    Eventually([&] {
-      if (controller_->Wait(std::chrono::milliseconds(0))) return true;
-      auto app = client_->Get(apps_, namespace_, name);
-      if (!app.ok() || !app->contains("status")) return false;
-      for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-        if (c.value("type", "") != "Ready" || c.value("reason", "") == "Progressing") continue;
-        ready = c;
-        return true;
-      }
-      return false;
-    }, std::chrono::seconds(90));
+    Eventually(
+        [&] {
+          if (controller_->Wait(std::chrono::milliseconds(0))) return true;
+          auto app = client_->Get(apps_, namespace_, name);
+          if (!app.ok() || !app->contains("status")) return false;
+          for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
+            if (c.value("type", "") != "Ready" || c.value("reason", "") == "Progressing") continue;
+            ready = c;
+            return true;
+          }
+          return false;
+        },
+        std::chrono::seconds(90));
     return ready;
   }
 
@@ -159,7 +169,8 @@ TEST_F(HostileGitTest, AServerThatResetsConnectionsIsAFetchFailureNotACrash) {
            "subjectAltName=IP:127.0.0.1"});
   ResettingTlsServer server(d + "/cert.pem", d + "/key.pem");
   // The Application trusts the server, so the fetch gets past the handshake.
-  Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
+  Json secret = {{"apiVersion", "v1"},
+                 {"kind", "Secret"},
                  {"metadata", {{"name", "ca"}, {"namespace", namespace_}}},
                  {"data", {{"ca.crt", Base64Encode(testing::ReadFile(d + "/cert.pem"))}}}};
   ASSERT_TRUE(client_->Apply(secret).ok());
@@ -180,7 +191,8 @@ TEST_F(HostileGitTest, AServerThatResetsConnectionsIsAFetchFailureNotACrash) {
 
   Json ready = SettledReady("web");
   ASSERT_EQ(controller_->Wait(std::chrono::milliseconds(0)), std::nullopt)
-      << "the controller died\n" << controller_->Log();
+      << "the controller died\n"
+      << controller_->Log();
   EXPECT_EQ(ready.value("reason", ""), "FetchFailed") << ready.dump();
   EXPECT_GT(server.handshakes(), 0);
   // It keeps running through the retries.

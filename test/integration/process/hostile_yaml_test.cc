@@ -28,7 +28,8 @@ struct Hostile {
 };
 
 std::vector<Hostile> HostileFiles() {
-  std::string bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  std::string bomb =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
   for (char c = 'b'; c <= 'i'; ++c) {
     const std::string prev(1, static_cast<char>(c - 1));
     bomb += std::string(1, c) + ": &" + c + " [" + Repeat("*" + prev + ",", 8) + "*" + prev + "]\n";
@@ -37,8 +38,8 @@ std::vector<Hostile> HostileFiles() {
       {"cycle.yaml", "data: &a [*a]\n"},
       {"bomb.yaml", bomb},
       // One large string repeated: few nodes, 16 MiB of text.
-      {"wide.yaml", "big: &s " + std::string(16 << 10, 'x') + "\ncopies: [" +
-                        Repeat("*s,", 1023) + "*s]\n"},
+      {"wide.yaml",
+       "big: &s " + std::string(16 << 10, 'x') + "\ncopies: [" + Repeat("*s,", 1023) + "*s]\n"},
       {"deep.yaml", Repeat("[", 100000)},
       // yaml-cpp 0.7 reports null nodes without end for this one (found by fuzzing).
       {"loop.yaml", "{},"},
@@ -109,9 +110,8 @@ class HostileYamlTest : public testing::ProcessTest {
   }
   std::string Attempted() {
     auto app = client_->Get(apps_, namespace_, "web");
-    return app.ok() && app->contains("status")
-               ? (*app)["status"].value("lastAttemptedRevision", "")
-               : "";
+    return app.ok() && app->contains("status") ? (*app)["status"].value("lastAttemptedRevision", "")
+                                               : "";
   }
 };
 
@@ -119,10 +119,11 @@ TEST_F(HostileYamlTest, DiffLocalExitsTwoNamingTheFileWithBoundedMemory) {
   testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
   CommitConfig(repo, "1");
   ApplyApp(daemon_->Url(namespace_ + "-web"), "1h");
-  const std::vector<std::string> common{
-      "diff",          "web", "--local", repo.dir(), "--kubeconfig",
-      testing::ControlPlane::Get()->kubeconfig(), "-n", namespace_, "--cache-dir",
-      dir_ + "/cli-cache"};
+  const std::vector<std::string> common{"diff",         "web",
+                                        "--local",      repo.dir(),
+                                        "--kubeconfig", testing::ControlPlane::Get()->kubeconfig(),
+                                        "-n",           namespace_,
+                                        "--cache-dir",  dir_ + "/cli-cache"};
 
   // The same command on a good checkout: it renders and runs the dry run (nothing is applied,
   // so the ConfigMap shows as created: exit 1).
@@ -149,8 +150,8 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
   testing::GitRepo repo(dir_ + "/repos/" + namespace_ + "-web");
   const std::string first = CommitConfig(repo, "1");
   ApplyApp(daemon_->Url(namespace_ + "-web"), "1s");
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(first) && LiveValue() == "1"; },
-                         std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(first) && LiveValue() == "1"; }, std::chrono::seconds(60)))
       << controller.Log();
   const long settled_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
   std::printf("plumbline run after the first apply: peak RSS %ld KiB\n", settled_kib);
@@ -159,15 +160,15 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
     repo.Write("app/" + h.name, h.content);
     const std::string bad = repo.Commit("hostile " + h.name);
     repo.Remove("app/" + h.name);
-    EXPECT_TRUE(Eventually(
-        [&] { return Attempted() == bad && Cond("reason") == "RenderFailed"; },
-        std::chrono::seconds(60)))
+    EXPECT_TRUE(Eventually([&] { return Attempted() == bad && Cond("reason") == "RenderFailed"; },
+                           std::chrono::seconds(60)))
         << h.name << ": " << Cond("reason") << " " << Cond("message") << "\n"
         << controller.Log();
     EXPECT_NE(Cond("message").find("app/" + h.name), std::string::npos)
         << h.name << ": " << Cond("message");
     ASSERT_FALSE(controller.Wait(std::chrono::milliseconds(0)).has_value())
-        << h.name << " stopped the controller\n" << controller.Log();
+        << h.name << " stopped the controller\n"
+        << controller.Log();
     const long peak_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
     std::printf("plumbline run, %s: peak RSS %ld KiB\n", h.name.c_str(), peak_kib);
     if (testing::kRssBoundsApply) {
@@ -177,8 +178,8 @@ TEST_F(HostileYamlTest, RunReportsRenderFailedNamingTheFileAndKeepsRunning) {
 
   // Still reconciling: the next good commit is applied.
   const std::string fixed = CommitConfig(repo, "2");
-  EXPECT_TRUE(Eventually([&] { return AppliedAt(fixed) && LiveValue() == "2"; },
-                         std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      Eventually([&] { return AppliedAt(fixed) && LiveValue() == "2"; }, std::chrono::seconds(60)))
       << controller.Log();
 }
 

@@ -44,11 +44,12 @@ TEST_F(KillFaultTest, ASigkillMidApplyAndMidPruneLosesNothingAfterARestart) {
   // Mid-prune: git drops 200 objects.
   for (int i = kKept; i < kObjects; ++i) repo.Remove("app/cm" + std::to_string(i) + ".yaml");
   const std::string kept = repo.Commit("keep 100");
-  ASSERT_TRUE(Eventually([&] { return Managed().size() < size_t(kObjects); },
-                         std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      Eventually([&] { return Managed().size() < size_t(kObjects); }, std::chrono::seconds(60)));
   Kill();
   const size_t at_prune_kill = Managed().size();
-  ASSERT_GT(at_prune_kill, size_t(kKept)) << "the prune ended before the kill: nothing was in flight";
+  ASSERT_GT(at_prune_kill, size_t(kKept))
+      << "the prune ended before the kill: nothing was in flight";
   restarted = std::chrono::steady_clock::now();
   StartRoomyReplica("replica-kill");
   ASSERT_TRUE(Eventually([&] { return ConvergedTo(kept, ConfigMapNames(0, kKept)); },

@@ -92,9 +92,9 @@ TEST_F(LeaderTest, SigtermFinishesTheReconcileInProgressAndReleasesTheLease) {
   const std::string sha = repo.Commit("300 ConfigMaps");
   // Roomier lease timings still: on a loaded machine (sanitizers, parallel tests) 300 applies
   // can rightly cost the lease mid-apply, and then the fence forbids the status write.
-  auto& replica = StartReplica("replica-a", {"--leader-lease-duration", "40s",
-                                             "--leader-renew-deadline", "30s",
-                                             "--leader-retry-period", "2s"});
+  auto& replica =
+      StartReplica("replica-a", {"--leader-lease-duration", "40s", "--leader-renew-deadline", "30s",
+                                 "--leader-retry-period", "2s"});
   ASSERT_TRUE(Eventually([&] { return Holder() == "replica-a"; }));
   ApplyApp(url, "1h");
 
@@ -139,10 +139,10 @@ TEST_F(LeaderTest, InClusterCredentialsUnderDeployRbacReconcileAndHoldTheLease) 
   const std::string kubeconfig = testing::ControlPlane::Get()->kubeconfig();
   const std::string mounted = dir_ + "/serviceaccount";
   std::filesystem::create_directories(mounted);
-  testing::WriteFile(mounted + "/token",
-                     testing::MustRun({bin + "/kubectl",
-                                       "--kubeconfig", kubeconfig, "create", "token", "plumbline",
-                                       "-n", "plumbline-system", "--duration", "1h"}));
+  testing::WriteFile(
+      mounted + "/token",
+      testing::MustRun({bin + "/kubectl", "--kubeconfig", kubeconfig, "create", "token",
+                        "plumbline", "-n", "plumbline-system", "--duration", "1h"}));
   std::filesystem::copy_file(testing::ControlPlane::Get()->dir() + "/pki/ca.crt",
                              mounted + "/ca.crt");
   testing::WriteFile(mounted + "/namespace", "plumbline-system");
@@ -171,8 +171,8 @@ TEST_F(LeaderTest, InClusterCredentialsUnderDeployRbacReconcileAndHoldTheLease) 
   replicas_["replica-pod"] = nullptr;  // its writes are looked up in the audit log
   ASSERT_TRUE(pod.Start());
   ApplyApp(url, "1h");
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(sha) && LiveValue() == "1"; },
-                         std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(sha) && LiveValue() == "1"; }, std::chrono::seconds(60)))
       << pod.Log();
   auto lease = client_->Get(leases_, "plumbline-system", "plumbline-leader");
   ASSERT_TRUE(lease.ok()) << pod.Log();

@@ -45,8 +45,8 @@ TEST_F(PartitionFaultTest, APartitionedLeaderWritesNothingAfterAnotherTakesOver)
   EXPECT_EQ(*code, 1) << old_leader.Log();
   EXPECT_NE(old_leader.Log().find("lost leadership"), std::string::npos) << old_leader.Log();
   const std::string third = CommitConfig(repo, "3");
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(third) && LiveValue() == "3"; },
-                         std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(third) && LiveValue() == "3"; }, std::chrono::seconds(60)));
   ExpectOneWriterAtATime("replica-a", "replica-b");
 }
 

@@ -30,8 +30,8 @@ namespace plumbline::testing {
 struct AuditedWrite {
   std::string replica;  // the identity in the User-Agent
   std::string verb;
-  std::string object;   // resource/namespace/name
-  std::string received;  // requestReceivedTimestamp (RFC 3339, microseconds: sorts as text)
+  std::string object;     // resource/namespace/name
+  std::string received;   // requestReceivedTimestamp (RFC 3339, microseconds: sorts as text)
   std::string completed;  // stageTimestamp
 };
 
@@ -64,13 +64,29 @@ class ProcessTest : public KubeTest {
                                   std::string kubeconfig = "") {
     if (kubeconfig.empty()) kubeconfig = testing::ControlPlane::Get()->kubeconfig();
     std::vector<std::string> args{
-            "--kubeconfig", kubeconfig, "--leader-elect", "--leader-election-identity", id,
-            "--leader-election-namespace", namespace_, "--controller-namespace", namespace_,
-            "--watch-namespace", namespace_, "--leader-lease-duration", "15s",
-            "--leader-renew-deadline", "10s", "--leader-retry-period", "2s", "--metrics-addr",
-            "127.0.0.1:" + std::to_string(metrics_port_[id] = testing::FreePort()),
-            "--health-addr", "127.0.0.1:" + std::to_string(health_port_[id] = testing::FreePort()),
-            "--cache-dir", dir_ + "/cache-" + id};
+        "--kubeconfig",
+        kubeconfig,
+        "--leader-elect",
+        "--leader-election-identity",
+        id,
+        "--leader-election-namespace",
+        namespace_,
+        "--controller-namespace",
+        namespace_,
+        "--watch-namespace",
+        namespace_,
+        "--leader-lease-duration",
+        "15s",
+        "--leader-renew-deadline",
+        "10s",
+        "--leader-retry-period",
+        "2s",
+        "--metrics-addr",
+        "127.0.0.1:" + std::to_string(metrics_port_[id] = testing::FreePort()),
+        "--health-addr",
+        "127.0.0.1:" + std::to_string(health_port_[id] = testing::FreePort()),
+        "--cache-dir",
+        dir_ + "/cache-" + id};
     args.insert(args.end(), extra.begin(), extra.end());
     auto p = std::make_unique<ControllerProcess>(dir_ + "/" + id + ".log", args);
     EXPECT_TRUE(p->Start());
@@ -85,15 +101,17 @@ class ProcessTest : public KubeTest {
   }
 
   int Status(const std::string& url) {
-    std::string code = testing::MustRun({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                         "--max-time", "5", url});
+    std::string code = testing::MustRun(
+        {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url});
     return std::atoi(code.c_str());
   }
 
   // A repository with one ConfigMap whose data.v is `v`; returns the commit.
   std::string CommitConfig(testing::GitRepo& repo, const std::string& v) {
-    repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
-                              "data: {v: \"" + v + "\"}\n");
+    repo.Write("app/cm.yaml",
+               "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
+               "data: {v: \"" +
+                   v + "\"}\n");
     return repo.Commit("v" + v);
   }
 
@@ -101,9 +119,10 @@ class ProcessTest : public KubeTest {
     Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
                 {"kind", "Application"},
                 {"metadata", {{"name", "web"}, {"namespace", namespace_}}},
-                {"spec", {{"source", {{"repoURL", url}, {"path", "app"}}},
-                          {"destination", {{"namespace", namespace_}}},
-                          {"interval", interval}}}};
+                {"spec",
+                 {{"source", {{"repoURL", url}, {"path", "app"}}},
+                  {"destination", {{"namespace", namespace_}}},
+                  {"interval", interval}}}};
     ASSERT_TRUE(client_->Apply(app).ok());
   }
 
@@ -112,7 +131,8 @@ class ProcessTest : public KubeTest {
     auto app = client_->Get(apps_, namespace_, name);
     if (!app.ok() || !app->contains("status")) return "";
     for (const auto& c : (*app)["status"].value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready") return c.value("reason", "") + ": " + c.value("message", "");
+      if (c.value("type", "") == "Ready")
+        return c.value("reason", "") + ": " + c.value("message", "");
     }
     return "";
   }
@@ -171,7 +191,8 @@ class ProcessTest : public KubeTest {
     for (const auto& w : writes) {
       seen_second |= w.replica == second;
       EXPECT_FALSE(seen_second && w.replica == first)
-          << first << " wrote after " << second << " had started\n" << trace.str();
+          << first << " wrote after " << second << " had started\n"
+          << trace.str();
     }
     // Compare instants, not text: both are UTC with microseconds, but be exact anyway.
     auto done = ParseRfc3339(last_of_first);

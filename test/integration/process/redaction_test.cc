@@ -43,8 +43,8 @@ class RedactionTest : public testing::ProcessTest {
 TEST_F(RedactionTest, ATokenInTheRepositoryUrlIsInNoStatusEventLogOrCliOutput) {
   StartReplica("replica-redact");
   // Nothing listens there: the fetch fails, and git's error quotes the URL it was given.
-  const std::string url = "http://alice:" + std::string(kToken) + "@127.0.0.1:" +
-                          std::to_string(testing::FreePort()) + "/team/repo.git";
+  const std::string url = "http://alice:" + std::string(kToken) +
+                          "@127.0.0.1:" + std::to_string(testing::FreePort()) + "/team/repo.git";
   ApplyApp(url, "2s");
   ASSERT_TRUE(Eventually([&] { return ReadyReason() == "FetchFailed"; }, std::chrono::seconds(60)))
       << App().dump(2) << replicas_["replica-redact"]->Log();

@@ -29,9 +29,10 @@ class TenancyTest : public testing::ProcessTest {
     Json app = {{"apiVersion", "plumbline.dev/v1alpha1"},
                 {"kind", "Application"},
                 {"metadata", {{"name", "web"}, {"namespace", namespace_}}},
-                {"spec", {{"source", {{"repoURL", url}, {"path", "app"}}},
-                          {"destination", {{"namespace", destination}}},
-                          {"interval", "1s"}}}};
+                {"spec",
+                 {{"source", {{"repoURL", url}, {"path", "app"}}},
+                  {"destination", {{"namespace", destination}}},
+                  {"interval", "1s"}}}};
     ASSERT_TRUE(client_->Apply(app).ok());
   }
   bool HasWarning(const std::string& reason) {
@@ -72,7 +73,8 @@ class TenancyTest : public testing::ProcessTest {
 };
 
 TEST_F(TenancyTest, ADefaultServiceAccountCanApplyOnlyWhatItsNamespaceGrantsIt) {
-  Apply({{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+  Apply({{"apiVersion", "v1"},
+         {"kind", "ServiceAccount"},
          {"metadata", {{"name", "tenant"}, {"namespace", namespace_}}}});
   StartReplica("replica-tenancy", {"--default-service-account", "tenant"});
   std::string url;
@@ -92,18 +94,22 @@ TEST_F(TenancyTest, ADefaultServiceAccountCanApplyOnlyWhatItsNamespaceGrantsIt) 
   EXPECT_EQ(LiveValue(), "");
 
   // The namespace's owner grants it ConfigMaps: the same Application now applies.
-  Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "Role"},
+  Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"},
+         {"kind", "Role"},
          {"metadata", {{"name", "tenant"}, {"namespace", namespace_}}},
-         {"rules", {{{"apiGroups", {""}}, {"resources", {"configmaps"}},
-                     {"verbs", {"get", "list", "watch", "create", "update", "patch", "delete"}}}}}});
-  Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
+         {"rules",
+          {{{"apiGroups", {""}},
+            {"resources", {"configmaps"}},
+            {"verbs", {"get", "list", "watch", "create", "update", "patch", "delete"}}}}}});
+  Apply({{"apiVersion", "rbac.authorization.k8s.io/v1"},
+         {"kind", "RoleBinding"},
          {"metadata", {{"name", "tenant"}, {"namespace", namespace_}}},
-         {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"},
-                      {"name", "tenant"}}},
-         {"subjects", {{{"kind", "ServiceAccount"}, {"name", "tenant"},
-                        {"namespace", namespace_}}}}});
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(sha) && LiveValue() == "1"; },
-                         std::chrono::seconds(60)))
+         {"roleRef",
+          {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "tenant"}}},
+         {"subjects",
+          {{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", namespace_}}}}});
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(sha) && LiveValue() == "1"; }, std::chrono::seconds(60)))
       << App().dump(2);
   EXPECT_EQ(Cond("Ready"), "True");
 }
@@ -129,14 +135,16 @@ TEST_F(TenancyTest, NoCrossNamespaceRefsRefusesAnotherNamespaceAsStalled) {
 
   // Its own namespace: applied.
   ApplyAppTo(url, namespace_);
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(first) && LiveValue() == "1"; },
-                         std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(first) && LiveValue() == "1"; }, std::chrono::seconds(60)))
       << App().dump(2);
   EXPECT_EQ(Cond("Stalled"), "");
 
   // A manifest that names another namespace: Stalled until git changes, nothing applied.
-  repo.Write("app/elsewhere.yaml", "apiVersion: v1\nkind: ConfigMap\n"
-                                   "metadata: {name: elsewhere, namespace: " + other + "}\n");
+  repo.Write("app/elsewhere.yaml",
+             "apiVersion: v1\nkind: ConfigMap\n"
+             "metadata: {name: elsewhere, namespace: " +
+                 other + "}\n");
   const std::string second = repo.Commit("elsewhere");
   ASSERT_TRUE(Eventually([&] { return Cond("Stalled") == "True"; }, std::chrono::seconds(60)))
       << App().dump(2);
@@ -161,11 +169,11 @@ TEST_F(TenancyTest, SecretsNoApplicationNamesCostTheControllerNoMemory) {
   ASSERT_TRUE(secrets.ok());
   const std::string filler(900 * 1024, 's');
   auto secret = [&](int i, const std::string& version) {
-    return Json{{"apiVersion", "v1"},
-                {"kind", "Secret"},
-                {"metadata", {{"name", "unrelated-" + std::to_string(i)},
-                              {"namespace", namespace_}}},
-                {"stringData", {{"blob", version + filler}}}};
+    return Json{
+        {"apiVersion", "v1"},
+        {"kind", "Secret"},
+        {"metadata", {{"name", "unrelated-" + std::to_string(i)}, {"namespace", namespace_}}},
+        {"stringData", {{"blob", version + filler}}}};
   };
   constexpr int kSecrets = 60;
   for (int i = 0; i < kSecrets; ++i) Apply(secret(i, "1"));
@@ -180,14 +188,15 @@ TEST_F(TenancyTest, SecretsNoApplicationNamesCostTheControllerNoMemory) {
   // Every Secret changes while the controller watches; then one more commit goes through.
   for (int i = 0; i < kSecrets; ++i) Apply(secret(i, "2"));
   const std::string second = CommitConfig(repo, "2");
-  ASSERT_TRUE(Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; },
-                         std::chrono::seconds(60)))
+  ASSERT_TRUE(
+      Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; }, std::chrono::seconds(60)))
       << App().dump(2);
 
   const long peak_kib = testing::ProcStatusKib(controller.pid(), "VmHWM");
-  std::printf("controller peak RSS with %d unrelated Secrets of 0.9 MiB (%.0f MiB of data): "
-              "%ld MiB\n",
-              kSecrets, kSecrets * 0.9, peak_kib / 1024);
+  std::printf(
+      "controller peak RSS with %d unrelated Secrets of 0.9 MiB (%.0f MiB of data): "
+      "%ld MiB\n",
+      kSecrets, kSecrets * 0.9, peak_kib / 1024);
   // Reading the Secrets once would take the peak well past this; the controller's own work
   // peaks near 30 MiB.
   if (testing::kRssBoundsApply) {

@@ -34,9 +34,9 @@ TEST_F(WatchFaultTest, EditsAfterTheConnectionsAreCutAreStillCorrected) {
   controller_ = std::make_unique<testing::ControllerProcess>(
       dir_ + "/controller.log",
       std::vector<std::string>{"--kubeconfig", ProxiedKubeconfig(), "--controller-namespace",
-                               namespace_, "--watch-namespace", namespace_, "--metrics-addr",
-                               "0", "--health-addr", "0", "--cache-dir", dir_ + "/cache",
-                               "--log-level", "debug"});
+                               namespace_, "--watch-namespace", namespace_, "--metrics-addr", "0",
+                               "--health-addr", "0", "--cache-dir", dir_ + "/cache", "--log-level",
+                               "debug"});
   ASSERT_TRUE(controller_->Start());
   ApplyApp(url, "1h");
   ASSERT_TRUE(Eventually([&] { return AppliedAt(sha); })) << controller_->Log();
@@ -51,8 +51,10 @@ TEST_F(WatchFaultTest, EditsAfterTheConnectionsAreCutAreStillCorrected) {
     const auto edited = std::chrono::steady_clock::now();
     Edit("after-cut-" + std::to_string(cut));
     ASSERT_TRUE(Eventually([&] { return LiveValue() == "1"; }, std::chrono::seconds(90)))
-        << LiveValue() << "\n" << controller_->Log();
-    std::printf("connections cut (%d reset): the next edit corrected in %.1f s\n", LastProxyCount("reset"),
+        << LiveValue() << "\n"
+        << controller_->Log();
+    std::printf("connections cut (%d reset): the next edit corrected in %.1f s\n",
+                LastProxyCount("reset"),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - edited).count());
     // Truncate the log so the next cut's count is its own.
     testing::WriteFile(ProxyLog(), "");

@@ -36,8 +36,8 @@ class WebhookTest : public testing::ProcessTest {
         << replicas_["replica-hooks"]->Log();
     // Generous: under AddressSanitizer the receiver's first TLS handshake with the API server
     // alone takes seconds.
-    auto client = http::NewClient({"http://127.0.0.1:" + std::to_string(port_), {},
-                                   std::chrono::seconds(60)});
+    auto client = http::NewClient(
+        {"http://127.0.0.1:" + std::to_string(port_), {}, std::chrono::seconds(60)});
     ASSERT_TRUE(client.ok());
     http_ = std::move(*client);
   }
@@ -63,7 +63,8 @@ class WebhookTest : public testing::ProcessTest {
   std::string RequestedAt() {
     auto app = client_->Get(apps_, namespace_, "web");
     if (!app.ok()) return "";
-    return (*app)["metadata"].value("annotations", Json::object())
+    return (*app)["metadata"]
+        .value("annotations", Json::object())
         .value("plumbline.dev/requested-at", "");
   }
 
@@ -90,20 +91,22 @@ TEST_F(WebhookTest, GitHubGitLabAndGenericPushesAreAppliedAtOnce) {
 
   // GitHub: the clone URL with ".git" and an ssh form; the Application's URL has neither.
   CommitConfig(*repo_, "2");
-  const std::string github = Json{{"ref", "refs/heads/main"},
-                                  {"repository", {{"clone_url", url_ + ".git"},
-                                                  {"ssh_url", "git@example.invalid:o/r.git"},
-                                                  {"default_branch", "main"}}}}
-                                 .dump();
+  const std::string github = Json{
+      {"ref", "refs/heads/main"},
+      {"repository",
+       {{"clone_url", url_ + ".git"},
+        {"ssh_url", "git@example.invalid:o/r.git"},
+        {"default_branch",
+         "main"}}}}.dump();
   auto start = std::chrono::steady_clock::now();
-  auto resp = Post("github", github, {{"X-GitHub-Event", "push"},
-                                      {"X-Hub-Signature-256", Sign(github)}});
+  auto resp =
+      Post("github", github, {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)}});
   EXPECT_EQ(resp.status, 202) << resp.body;
   EXPECT_NE(resp.body.find(namespace_ + "/web"), std::string::npos) << resp.body;
   ASSERT_TRUE(Eventually([&] { return LiveValue() == "2"; })) << replicas_["replica-hooks"]->Log();
-  std::printf("GitHub push to applied: %.0f ms\n",
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count());
+  std::printf(
+      "GitHub push to applied: %.0f ms\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
 
   // GitLab: the URL with a trailing slash and an upper-case scheme.
   CommitConfig(*repo_, "3");
@@ -142,19 +145,22 @@ TEST_F(WebhookTest, ForgedOversizeMalformedAndRandomRequestsChangeNothing) {
                  "--webhook-burst", "1000000"});
   SetUpApp();
   CommitConfig(*repo_, "2");  // pushed, but not announced by anything valid below
-  const std::string github = Json{{"ref", "refs/heads/main"},
-                                  {"repository", {{"clone_url", url_}}}}.dump();
+  const std::string github =
+      Json{{"ref", "refs/heads/main"}, {"repository", {{"clone_url", url_}}}}.dump();
 
-  EXPECT_EQ(Post("github", github, {{"X-GitHub-Event", "push"},
-                                    {"X-Hub-Signature-256", Sign(github + " ")}}).status, 401);
+  EXPECT_EQ(Post("github", github,
+                 {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github + " ")}})
+                .status,
+            401);
   EXPECT_EQ(Post("github", github, {{"X-GitHub-Event", "push"}}).status, 401);
-  EXPECT_EQ(Post("gitlab", github, {{"X-Gitlab-Event", "Push Hook"},
-                                    {"X-Gitlab-Token", "guess"}}).status, 401);
+  EXPECT_EQ(
+      Post("gitlab", github, {{"X-Gitlab-Event", "Push Hook"}, {"X-Gitlab-Token", "guess"}}).status,
+      401);
   // The server answers before reading the body and drops the connection: a client of its own.
   const std::string oversize(1024 * 1024 + 1, '{');
   {
-    auto own = http::NewClient({"http://127.0.0.1:" + std::to_string(port_), {},
-                                std::chrono::seconds(10)});
+    auto own = http::NewClient(
+        {"http://127.0.0.1:" + std::to_string(port_), {}, std::chrono::seconds(10)});
     ASSERT_TRUE(own.ok());
     http::Request big;
     big.method = "POST";
@@ -182,8 +188,10 @@ TEST_F(WebhookTest, ForgedOversizeMalformedAndRandomRequestsChangeNothing) {
     const std::string hook = hooks[i % 3];
     std::map<std::string, std::string> headers;
     if (i % 2 == 0) {
-      headers = {{"X-GitHub-Event", "push"}, {"X-Gitlab-Event", "Push Hook"},
-                 {"X-Gitlab-Token", kSecret}, {"X-Hub-Signature-256", Sign(body)},
+      headers = {{"X-GitHub-Event", "push"},
+                 {"X-Gitlab-Event", "Push Hook"},
+                 {"X-Gitlab-Token", kSecret},
+                 {"X-Hub-Signature-256", Sign(body)},
                  {"X-Signature", Sign(body)}};
     } else {
       headers = {{"X-Hub-Signature-256", "sha256=" + webhook::HmacSha256Hex("guess", body)},
@@ -202,7 +210,8 @@ TEST_F(WebhookTest, ForgedOversizeMalformedAndRandomRequestsChangeNothing) {
   EXPECT_EQ(RequestedAt(), "");
   EXPECT_EQ(LiveValue(), "1");
   // Not wedged: a valid push still works, at once.
-  resp = Post("github", github, {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)}});
+  resp =
+      Post("github", github, {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)}});
   EXPECT_EQ(resp.status, 202) << resp.body;
   EXPECT_TRUE(Eventually([&] { return LiveValue() == "2"; }));
   EXPECT_FALSE(replicas_["replica-hooks"]->Wait(std::chrono::milliseconds(0)).has_value())
@@ -237,10 +246,11 @@ TEST_F(WebhookTest, AReplayedDeliveryIsIgnored) {
   StartReceiver();
   SetUpApp();
   CommitConfig(*repo_, "2");
-  const std::string github = Json{{"ref", "refs/heads/main"},
-                                  {"repository", {{"clone_url", url_}}}}.dump();
+  const std::string github =
+      Json{{"ref", "refs/heads/main"}, {"repository", {{"clone_url", url_}}}}.dump();
   const std::map<std::string, std::string> headers = {
-      {"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)},
+      {"X-GitHub-Event", "push"},
+      {"X-Hub-Signature-256", Sign(github)},
       {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"}};
   EXPECT_EQ(Post("github", github, headers).status, 202);
   ASSERT_TRUE(Eventually([&] { return LiveValue() == "2"; }));
@@ -301,8 +311,8 @@ TEST_F(WebhookTest, HeaderOnlyConnectionsFreezeNothing) {
   int answered = 0;
   for (int i = 0; i < 3; ++i) {
     // curl's exit code is not checked: a time-out is a miss, counted below.
-    FILE* curl = popen(("curl -s -o /dev/null -w '%{http_code}' --max-time 1 " + healthz).c_str(),
-                       "r");
+    FILE* curl =
+        popen(("curl -s -o /dev/null -w '%{http_code}' --max-time 1 " + healthz).c_str(), "r");
     ASSERT_NE(curl, nullptr);
     char code[8] = {};
     answered += fgets(code, sizeof(code), curl) && std::string(code) == "200";
@@ -313,21 +323,22 @@ TEST_F(WebhookTest, HeaderOnlyConnectionsFreezeNothing) {
   const std::string second = CommitConfig(*repo_, "2");
   Json sync = {{"apiVersion", "plumbline.dev/v1alpha1"},
                {"kind", "Application"},
-               {"metadata", {{"name", "web"},
-                             {"namespace", namespace_},
-                             {"annotations", {{"plumbline.dev/requested-at", "slow-clients"}}}}}};
+               {"metadata",
+                {{"name", "web"},
+                 {"namespace", namespace_},
+                 {"annotations", {{"plumbline.dev/requested-at", "slow-clients"}}}}}};
   kube::ApplyOptions as_test;
   as_test.field_manager = "test-sync";
   ASSERT_TRUE(client_->Apply(sync, as_test).ok());
-  EXPECT_TRUE(Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; },
-                         std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      Eventually([&] { return AppliedAt(second) && LiveValue() == "2"; }, std::chrono::seconds(60)))
       << replicas_["replica-hooks"]->Log();
   // The server cuts each stalled client at its body deadline (10 s), not never.
   int cut = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (int fd : slow) {
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(
-        deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
     cut += ClosedByPeer(fd, std::max(left, std::chrono::seconds(1)));
   }
   EXPECT_EQ(cut, 100);
@@ -335,10 +346,10 @@ TEST_F(WebhookTest, HeaderOnlyConnectionsFreezeNothing) {
 
   // And everything still works afterwards.
   CommitConfig(*repo_, "3");
-  const std::string github = Json{{"ref", "refs/heads/main"},
-                                  {"repository", {{"clone_url", url_}}}}.dump();
-  auto resp = Post("github", github, {{"X-GitHub-Event", "push"},
-                                      {"X-Hub-Signature-256", Sign(github)}});
+  const std::string github =
+      Json{{"ref", "refs/heads/main"}, {"repository", {{"clone_url", url_}}}}.dump();
+  auto resp =
+      Post("github", github, {{"X-GitHub-Event", "push"}, {"X-Hub-Signature-256", Sign(github)}});
   EXPECT_EQ(resp.status, 202) << resp.body;
   EXPECT_TRUE(Eventually([&] { return LiveValue() == "3"; }));
   EXPECT_EQ(Status(healthz), 200);

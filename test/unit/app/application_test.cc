@@ -24,9 +24,9 @@ TEST(ParseSpec, TheControllersDefaultIntervalAppliesOnlyWhenNoneIsSet) {
                          std::chrono::seconds(30));
   ASSERT_TRUE(unset.ok());
   EXPECT_EQ(unset->interval, std::chrono::seconds(30));
-  auto set = ParseSpec(
-      Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}, "interval": "1m"}})"),
-      std::chrono::seconds(30));
+  auto set =
+      ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}, "interval": "1m"}})"),
+                std::chrono::seconds(30));
   ASSERT_TRUE(set.ok());
   EXPECT_EQ(set->interval, std::chrono::minutes(1));
 }
@@ -54,13 +54,15 @@ TEST(ParseSpec, ReadsEveryField) {
 }
 
 TEST(ParseSpec, SpecErrorsAreClear) {
-  auto escape = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "x://", "path": "../.."}}})"));
+  auto escape =
+      ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "x://", "path": "../.."}}})"));
   ASSERT_FALSE(escape.ok());
   EXPECT_EQ(escape.error().message(), "spec.source.path: path \"../..\" leaves the repository");
   auto no_url = ParseSpec(Json::parse(R"({"spec": {"source": {}}})"));
   ASSERT_FALSE(no_url.ok());
   EXPECT_EQ(no_url.error().message(), "spec.source.repoURL is required");
-  auto bad_interval = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "u"}, "interval": "soon"}})"));
+  auto bad_interval =
+      ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "u"}, "interval": "soon"}})"));
   ASSERT_FALSE(bad_interval.ok());
   EXPECT_NE(bad_interval.error().message().find("spec.interval"), std::string::npos);
 }

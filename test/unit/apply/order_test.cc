@@ -22,9 +22,9 @@ TEST(Order, NamespacesAndCrdsThenClusterRbacThenTheRest) {
   SortForApply(&keys);
   std::vector<std::string> names;
   for (const auto& k : keys) names.push_back(k.kind);
-  EXPECT_EQ(names, (std::vector<std::string>{"CustomResourceDefinition", "Namespace", "ClusterRole",
-                                             "ClusterRoleBinding", "Deployment", "ConfigMap",
-                                             "Role"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"CustomResourceDefinition", "Namespace", "ClusterRole",
+                                      "ClusterRoleBinding", "Deployment", "ConfigMap", "Role"}));
   SortForPrune(&keys);
   EXPECT_EQ(keys.front().kind, "Deployment");
   EXPECT_EQ(keys.back().kind, "Namespace");

@@ -7,7 +7,9 @@ namespace {
 
 Flags Sample() {
   Flags flags("Usage: test");
-  flags.Add("name", "default", "a name").Add("verbose", "", "talk more", true).Add("qps", "5", "rate");
+  flags.Add("name", "default", "a name")
+      .Add("verbose", "", "talk more", true)
+      .Add("qps", "5", "rate");
   return flags;
 }
 

@@ -28,9 +28,9 @@ TEST(RedactUrls, KeepsAPasswordWhole) {
 }
 
 TEST(RedactUrls, LeavesTextWithoutCredentialsAlone) {
-  for (const char* text : {"", "no url here", "https://host/path?a=b@c", "git@github.com:o/r.git",
-                           "file:///var/repo", "://u:p@host", "mail me at a@b.c",
-                           "https://***@host/r"}) {
+  for (const char* text :
+       {"", "no url here", "https://host/path?a=b@c", "git@github.com:o/r.git", "file:///var/repo",
+        "://u:p@host", "mail me at a@b.c", "https://***@host/r"}) {
     EXPECT_EQ(RedactUrls(text), text);
   }
 }
@@ -48,12 +48,17 @@ TEST(Utf8, ValidTextIsUnchanged) {
 }
 
 TEST(Utf8, EachBadByteBecomesAReplacementCharacter) {
-  EXPECT_FALSE(IsValidUtf8("a\xff" "b"));
-  EXPECT_EQ(ValidUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
-  EXPECT_EQ(ValidUtf8("\xc3"), "\xef\xbf\xbd");                        // truncated
-  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");        // overlong
+  EXPECT_FALSE(
+      IsValidUtf8("a\xff"
+                  "b"));
+  EXPECT_EQ(ValidUtf8("a\xff"
+                      "b"),
+            "a\xef\xbf\xbd"
+            "b");
+  EXPECT_EQ(ValidUtf8("\xc3"), "\xef\xbf\xbd");                                  // truncated
+  EXPECT_EQ(ValidUtf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong
   EXPECT_EQ(ValidUtf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
-  EXPECT_EQ(ValidUtf8("\xf4\x90\x80\x80").size(), 12u);               // past U+10FFFF
+  EXPECT_EQ(ValidUtf8("\xf4\x90\x80\x80").size(), 12u);                          // past U+10FFFF
   EXPECT_TRUE(IsValidUtf8(ValidUtf8("\xfe\xfe\xe2\x82")));
 }
 

@@ -121,7 +121,8 @@ Json EmptyShapes(const Json& ours) {
     "apiVersion": "v1", "kind": "ConfigMap",
     "metadata": {"name": "c", "resourceVersion": "5", "annotations": {}, "finalizers": [],
                  "managedFields": [{"manager": "plumbline", "operation": "Apply",
-                                    "fieldsV1": )" + ours.dump() + R"(}]},
+                                    "fieldsV1": )" +
+                     ours.dump() + R"(}]},
     "data": {}
   })");
 }

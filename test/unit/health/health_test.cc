@@ -15,19 +15,28 @@ Json Deployment(int replicas, const Json& status, int generation = 2) {
 
 TEST(Health, DeploymentRollout) {
   EXPECT_EQ(Assess(Deployment(2, {{"observedGeneration", 1}})).state, State::kProgressing);
-  EXPECT_EQ(Assess(Deployment(2, {{"observedGeneration", 2}, {"replicas", 2},
-                                  {"updatedReplicas", 1}, {"availableReplicas", 2}})).state,
+  EXPECT_EQ(Assess(Deployment(2, {{"observedGeneration", 2},
+                                  {"replicas", 2},
+                                  {"updatedReplicas", 1},
+                                  {"availableReplicas", 2}}))
+                .state,
             State::kProgressing);
-  Assessment waiting = Assess(Deployment(2, {{"observedGeneration", 2}, {"replicas", 2},
-                                             {"updatedReplicas", 2}, {"availableReplicas", 1}}));
+  Assessment waiting = Assess(Deployment(2, {{"observedGeneration", 2},
+                                             {"replicas", 2},
+                                             {"updatedReplicas", 2},
+                                             {"availableReplicas", 1}}));
   EXPECT_EQ(waiting.state, State::kProgressing);
   EXPECT_EQ(waiting.message, "1 of 2 updated replicas available");
-  EXPECT_EQ(Assess(Deployment(2, {{"observedGeneration", 2}, {"replicas", 2},
-                                  {"updatedReplicas", 2}, {"availableReplicas", 2}})).state,
+  EXPECT_EQ(Assess(Deployment(2, {{"observedGeneration", 2},
+                                  {"replicas", 2},
+                                  {"updatedReplicas", 2},
+                                  {"availableReplicas", 2}}))
+                .state,
             State::kHealthy);
-  Json stuck = {{"observedGeneration", 2},
-                {"conditions", {{{"type", "Progressing"}, {"status", "False"},
-                                 {"reason", "ProgressDeadlineExceeded"}}}}};
+  Json stuck = {
+      {"observedGeneration", 2},
+      {"conditions",
+       {{{"type", "Progressing"}, {"status", "False"}, {"reason", "ProgressDeadlineExceeded"}}}}};
   EXPECT_EQ(Assess(Deployment(2, stuck)).state, State::kDegraded);
 }
 
@@ -40,7 +49,8 @@ TEST(Health, JobsPodsClaimsServicesAndCrds) {
   EXPECT_EQ(Assess(job).state, State::kDegraded);
   EXPECT_EQ(Assess(job).message, "job failed: oom");
 
-  Json pvc = {{"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"status", {{"phase", "Pending"}}}};
+  Json pvc = {
+      {"apiVersion", "v1"}, {"kind", "PersistentVolumeClaim"}, {"status", {{"phase", "Pending"}}}};
   EXPECT_EQ(Assess(pvc).state, State::kProgressing);
   pvc["status"]["phase"] = "Bound";
   EXPECT_EQ(Assess(pvc).state, State::kHealthy);
@@ -59,11 +69,13 @@ TEST(Health, JobsPodsClaimsServicesAndCrds) {
 }
 
 TEST(Health, AnyObjectWithAReadyCondition) {
-  Json custom = {{"apiVersion", "example.com/v1"}, {"kind", "Database"},
-                 {"metadata", {{"generation", 1}}},
-                 {"status", {{"observedGeneration", 1},
-                             {"conditions", {{{"type", "Ready"}, {"status", "False"},
-                                              {"message", "provisioning"}}}}}}};
+  Json custom = {
+      {"apiVersion", "example.com/v1"},
+      {"kind", "Database"},
+      {"metadata", {{"generation", 1}}},
+      {"status",
+       {{"observedGeneration", 1},
+        {"conditions", {{{"type", "Ready"}, {"status", "False"}, {"message", "provisioning"}}}}}}};
   EXPECT_EQ(Assess(custom).state, State::kProgressing);
   EXPECT_EQ(Assess(custom).message, "not Ready: provisioning");
   custom["status"]["conditions"][0]["status"] = "True";

@@ -85,8 +85,8 @@ class ServerTest : public ::testing::Test {
     std::map<std::string, Handler> routes;
     routes["/echo"] = [this](const ServerRequest& r) {
       ++handled_;
-      return ServerResponse{200, r.method + " " + r.path + " " + r.headers.at("x-tag") + " " +
-                                     r.body};
+      return ServerResponse{200,
+                            r.method + " " + r.path + " " + r.headers.at("x-tag") + " " + r.body};
     };
     routes["/throw"] = [](const ServerRequest&) -> ServerResponse {
       throw std::runtime_error("boom");
@@ -151,8 +151,9 @@ TEST_F(ServerTest, ExpectContinueGetsAHundredBeforeTheBody) {
   Start();
   int fd = Connect(port_);
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: c\r\nContent-Length: 2\r\n"
-                          "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: c\r\nContent-Length: 2\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
   char buf[64] = {};
   ASSERT_GT(recv(fd, buf, sizeof(buf) - 1, 0), 0);
   EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 100", 0), 0u) << buf;
@@ -169,8 +170,9 @@ TEST_F(ServerTest, ADeclaredLengthOverTheLimitIsRefusedBeforeTheBody) {
   // Only the headers are sent: the answer comes without waiting for the body.
   int fd = Connect(port_);
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\n"
-                          "Content-Length: 1000000000\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\n"
+                      "Content-Length: 1000000000\r\n\r\n"));
   char buf[64] = {};
   ASSERT_GT(recv(fd, buf, sizeof(buf) - 1, 0), 0);
   EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 413", 0), 0u) << buf;
@@ -186,8 +188,9 @@ TEST_F(ServerTest, AChunkedBodyIsCountedAsItArrivesAndCutPastTheLimit) {
   ASSERT_GE(fd, 0);
   int sndbuf = 16 << 10;
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-  ASSERT_TRUE(SendAll(fd, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n"));
   const std::string chunk = "1000\r\n" + std::string(0x1000, 'x') + "\r\n";  // 4 KiB
   size_t sent = 0;
   while (sent < (64u << 20)) {
@@ -204,8 +207,8 @@ TEST_F(ServerTest, HeadersLargerThanTheLimitAreRefused) {
   ServerOptions options;
   options.max_header_bytes = 1024;
   Start(options);
-  std::string out = Exchange(port_, "GET /echo HTTP/1.1\r\nHost: h\r\nX-Big: " +
-                                        std::string(4096, 'a') + "\r\n\r\n");
+  std::string out = Exchange(
+      port_, "GET /echo HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
   EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out;
 }
 
@@ -223,8 +226,9 @@ TEST_F(ServerTest, ClientsThatStallAreCutAtTheDeadlineAndOthersAreServedMeanwhil
                       : "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\nContent-Length: 9\r\n\r\n");
     stalled.push_back(fd);
   }
-  std::string out = Exchange(port_, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: live\r\n"
-                                    "Content-Length: 2\r\n\r\nok");
+  std::string out = Exchange(port_,
+                             "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: live\r\n"
+                             "Content-Length: 2\r\n\r\nok");
   EXPECT_NE(out.find("POST /echo live ok"), std::string::npos) << out;
   for (int fd : stalled) {
     EXPECT_TRUE(ClosedWithin(fd, 20));
@@ -269,7 +273,8 @@ TEST_F(ServerTest, ConnectionsPastTheCapAreClosedAtOnce) {
   // Once they are gone, new clients are served again.
   std::string out;
   for (int i = 0; i < 200 && out.find("200") == std::string::npos; ++i) {
-    out = Exchange(port_, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\nContent-Length: 0\r\n\r\n");
+    out =
+        Exchange(port_, "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t\r\nContent-Length: 0\r\n\r\n");
   }
   EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
 }

@@ -45,12 +45,15 @@ clusters:
 - name: dev-cluster
   cluster:
     server: https://10.1.2.3:6443/
-    certificate-authority-data: )") + Base64Encode(kCa) + R"(
+    certificate-authority-data: )") + Base64Encode(kCa) +
+                                         R"(
 users:
 - name: dev-user
   user:
-    client-certificate-data: )" + Base64Encode(kCert) + R"(
-    client-key-data: )" + Base64Encode(kKey) + R"(
+    client-certificate-data: )" + Base64Encode(kCert) +
+                                         R"(
+    client-key-data: )" + Base64Encode(kKey) +
+                                         R"(
 contexts:
 - name: dev
   context: {cluster: dev-cluster, user: dev-user, namespace: apps}
@@ -205,8 +208,7 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
 INSTANTIATE_TEST_SUITE_P(
     Kubeconfig, BadKubeconfigTest,
     ::testing::Values(
-        BadCase{"InvalidYaml", "clusters: [\n  - name: k\n    cluster: {server: \n", "",
-                "config:"},
+        BadCase{"InvalidYaml", "clusters: [\n  - name: k\n    cluster: {server: \n", "", "config:"},
         BadCase{"NoCurrentContext", kGoodTail, "", "no current-context"},
         BadCase{"UnknownContext", kGoodTail, "prod", "context \"prod\" not found"},
         BadCase{"MissingCluster",

@@ -66,7 +66,8 @@ TEST_F(CredentialsTest, StaticTokenAndBasicAuth) {
 TEST_F(CredentialsTest, ExecPluginTokenIsCachedUntilInvalidated) {
   std::string counter = dir_ + "/runs";
   Config config = ExecConfig(Script(
-      "echo run >> " + counter + "\n"
+      "echo run >> " + counter +
+      "\n"
       "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
       "\"status\":{\"token\":\"tok\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}'\n"));
   auto creds = NewCredentials(config);
@@ -87,7 +88,8 @@ TEST_F(CredentialsTest, ExecPluginTokenIsCachedUntilInvalidated) {
 TEST_F(CredentialsTest, ExpiredExecTokenIsRefreshed) {
   std::string counter = dir_ + "/runs";
   Config config = ExecConfig(Script(
-      "echo run >> " + counter + "\n"
+      "echo run >> " + counter +
+      "\n"
       "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
       "\"status\":{\"token\":\"tok\",\"expirationTimestamp\":\"2000-01-01T00:00:00Z\"}}'\n"));
   auto creds = NewCredentials(config);

@@ -54,8 +54,8 @@ TEST(ResourceInfo, BuildsPathsForCoreGroupsAndScopes) {
   EXPECT_EQ(pods.CollectionPath("web"), "/api/v1/namespaces/web/pods");
   EXPECT_EQ(pods.CollectionPath(""), "/api/v1/pods");
   EXPECT_EQ(pods.ObjectPath("web", "p1"), "/api/v1/namespaces/web/pods/p1");
-  ResourceInfo roles{{"rbac.authorization.k8s.io", "v1", "ClusterRole"}, "clusterroles", false,
-                     false, {}};
+  ResourceInfo roles{
+      {"rbac.authorization.k8s.io", "v1", "ClusterRole"}, "clusterroles", false, false, {}};
   EXPECT_EQ(roles.ObjectPath("ignored", "admin"),
             "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin");
 }
@@ -186,8 +186,9 @@ TEST(Discovery, ASlowAnswerHoldsUpNoOtherKind) {
     return Json::parse(kCoreV1);
   });
   ASSERT_TRUE(discovery.Find({"", "v1", "Pod"}).ok());
-  auto slow = std::async(std::launch::async,
-                         [&] { return discovery.Find({"apps", "v1", "Deployment"}); });
+  auto slow = std::async(std::launch::async, [&] {
+    return discovery.Find({"apps", "v1", "Deployment"});
+  });
   asked.get_future().wait();
   // While apps/v1 is being asked for: a cached kind, a miss and the count all answer.
   auto other = std::async(std::launch::async, [&] {

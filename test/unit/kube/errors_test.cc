@@ -39,9 +39,9 @@ TEST(ErrorFromResponse, TellsTheCommonFailuresApart) {
 }
 
 TEST(ErrorFromResponse, KeepsTheApisMessageAndNamesTheObject) {
-  Error e = ErrorFromResponse(
-      404, StatusBody(404, "NotFound", "deployments.apps \\\"api\\\" not found"),
-      ObjectContext("Deployment", "web", "api"));
+  Error e =
+      ErrorFromResponse(404, StatusBody(404, "NotFound", "deployments.apps \\\"api\\\" not found"),
+                        ObjectContext("Deployment", "web", "api"));
   EXPECT_TRUE(IsNotFound(e));
   EXPECT_EQ(e.message(), "Deployment web/api: deployments.apps \"api\" not found");
 }

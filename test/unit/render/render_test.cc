@@ -9,8 +9,9 @@ using source::File;
 
 TEST(Render, ReadsYamlYmlAndJsonMultiDocumentInPathOrder) {
   std::vector<File> files = {
-      {"a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n---\n"
-                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n"},
+      {"a.yaml",
+       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n---\n"
+       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n"},
       {"b/c.yml", "apiVersion: v1\nkind: Secret\nmetadata: {name: three}\n"},
       {"d.json", R"({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "four"}})"},
       {"README.md", "not a manifest"},
@@ -43,8 +44,9 @@ TEST(Render, ErrorsNameTheFileAndLine) {
   ASSERT_FALSE(bad_yaml.ok());
   EXPECT_EQ(bad_yaml.error().message().rfind("bad.yaml:", 0), 0u) << bad_yaml.error().message();
 
-  auto no_kind = Render({{"x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
-                                    "apiVersion: v1\nmetadata: {name: b}\n"}});
+  auto no_kind = Render({{"x.yaml",
+                          "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+                          "apiVersion: v1\nmetadata: {name: b}\n"}});
   ASSERT_FALSE(no_kind.ok());
   EXPECT_EQ(no_kind.error().message(), "x.yaml:5: object has no kind");
 

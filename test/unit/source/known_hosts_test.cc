@@ -20,12 +20,14 @@ const std::string kOther = "AAAAC3NzaC1lZDI1NTE5AAAAIFhS0zCYbMVQZ8k2MtjeDAPi1uGr
 std::string Blob(const std::string& b64) { return *Base64Decode(b64); }
 
 TEST(KnownHosts, MatchesHostAndPortForms) {
-  std::string kh = "# comment\ngit.example.com,10.0.0.5 ssh-ed25519 " + kKey + "\n"
-                   "[127.0.0.1]:2222 ssh-ed25519 " + kKey + "\n";
+  std::string kh = "# comment\ngit.example.com,10.0.0.5 ssh-ed25519 " + kKey +
+                   "\n"
+                   "[127.0.0.1]:2222 ssh-ed25519 " +
+                   kKey + "\n";
   EXPECT_TRUE(KnownHostsAccepts(kh, "git.example.com", 22, Blob(kKey)));
   EXPECT_TRUE(KnownHostsAccepts(kh, "10.0.0.5", 22, Blob(kKey)));
   EXPECT_TRUE(KnownHostsAccepts(kh, "127.0.0.1", 2222, Blob(kKey)));
-  EXPECT_FALSE(KnownHostsAccepts(kh, "127.0.0.1", 22, Blob(kKey)));       // other port
+  EXPECT_FALSE(KnownHostsAccepts(kh, "127.0.0.1", 22, Blob(kKey)));          // other port
   EXPECT_FALSE(KnownHostsAccepts(kh, "git.example.com", 22, Blob(kOther)));  // other key
   EXPECT_FALSE(KnownHostsAccepts(kh, "evil.example.com", 22, Blob(kKey)));
   EXPECT_FALSE(KnownHostsAccepts("", "git.example.com", 22, Blob(kKey)));

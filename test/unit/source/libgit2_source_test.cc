@@ -82,8 +82,8 @@ TEST(SharedFetcher, NeverHandsOneTenantsFetchToOtherCredentials) {
 }
 
 std::string Git(const std::vector<std::string>& args, const std::string& dir) {
-  std::vector<std::string> argv{"git", "-C", dir, "-c", "user.name=t", "-c",
-                                "user.email=t@example.com"};
+  std::vector<std::string> argv{
+      "git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com"};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = RunSubprocess(argv);
   EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.error().message());

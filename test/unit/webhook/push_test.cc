@@ -7,10 +7,11 @@ namespace {
 
 TEST(NormalizeRepoUrl, EveryFormOfOneRepositoryIsOneString) {
   for (const char* url :
-       {"https://github.com/Org/Repo.git", "https://GitHub.com/Org/Repo", "http://github.com/Org/Repo/",
-        "git@github.com:Org/Repo.git", "github.com:Org/Repo", "ssh://git@github.com/Org/Repo",
-        "ssh://git@github.com:22/Org/Repo.git/", "https://user:token@github.com/Org/Repo.git",
-        "git://github.com/Org/Repo", "  https://github.com/Org/Repo.git\n"}) {
+       {"https://github.com/Org/Repo.git", "https://GitHub.com/Org/Repo",
+        "http://github.com/Org/Repo/", "git@github.com:Org/Repo.git", "github.com:Org/Repo",
+        "ssh://git@github.com/Org/Repo", "ssh://git@github.com:22/Org/Repo.git/",
+        "https://user:token@github.com/Org/Repo.git", "git://github.com/Org/Repo",
+        "  https://github.com/Org/Repo.git\n"}) {
     EXPECT_EQ(NormalizeRepoUrl(url), "github.com/Org/Repo") << url;
   }
   // Paths keep their case (hosts do not care, paths may) and non-default ports stay.

@@ -32,25 +32,27 @@ class ReceiverTest : public ::testing::Test {
   ReceiverTest() : logger_(log_, log::Format::kText, log::Level::kInfo) {}
 
   Receiver Make(ReceiverOptions options = {0, 0}) {
-    return Receiver([this]() -> Result<std::string> {
-                      if (secret_.empty()) return Error(ErrorCode::kNotFound, "no secret");
-                      return secret_;
-                    },
-                    [this] { return targets_; },
-                    [this](const Target& t) {
-                      requested_.push_back(t.ns + "/" + t.name);
-                      return Status::Ok();
-                    },
-                    logger_, options);
+    return Receiver(
+        [this]() -> Result<std::string> {
+          if (secret_.empty()) return Error(ErrorCode::kNotFound, "no secret");
+          return secret_;
+        },
+        [this] { return targets_; },
+        [this](const Target& t) {
+          requested_.push_back(t.ns + "/" + t.name);
+          return Status::Ok();
+        },
+        logger_, options);
   }
   http::ServerRequest Post(const std::string& body, std::map<std::string, std::string> headers) {
     return {"POST", "", std::move(headers), body, "10.0.0.1"};
   }
 
   std::string secret_ = "s3cret";
-  std::vector<Target> targets_ = {{"team", "web", "https://git.example.com/acme/deploy.git", "main"},
-                                  {"team", "api", "git@git.example.com:acme/deploy", "prod"},
-                                  {"other", "site", "https://git.example.com/acme/site", "main"}};
+  std::vector<Target> targets_ = {
+      {"team", "web", "https://git.example.com/acme/deploy.git", "main"},
+      {"team", "api", "git@git.example.com:acme/deploy", "prod"},
+      {"other", "site", "https://git.example.com/acme/site", "main"}};
   std::vector<std::string> requested_;
   std::ostringstream log_;
   log::Logger logger_;
@@ -62,9 +64,10 @@ const char kGitHubPush[] = R"({"ref": "refs/heads/main", "repository": {
 
 TEST_F(ReceiverTest, AValidGitHubPushRequestsOnlyTheApplicationsOnThatRepoAndBranch) {
   Receiver r = Make();
-  auto resp = r.Handle("github", Post(kGitHubPush, {{"x-github-event", "push"},
-                                                    {"x-hub-signature-256",
-                                                     "sha256=" + HmacSha256Hex(secret_, kGitHubPush)}}));
+  auto resp = r.Handle(
+      "github", Post(kGitHubPush,
+                     {{"x-github-event", "push"},
+                      {"x-hub-signature-256", "sha256=" + HmacSha256Hex(secret_, kGitHubPush)}}));
   EXPECT_EQ(resp.status, 202) << resp.body;
   EXPECT_EQ(requested_, (std::vector<std::string>{"team/web"}));
   EXPECT_NE(resp.body.find("team/web"), std::string::npos);
@@ -74,17 +77,21 @@ TEST_F(ReceiverTest, GitLabChecksItsTokenAndGenericItsSignature) {
   Receiver r = Make();
   const std::string gitlab = R"({"ref": "refs/heads/prod", "project": {
       "git_ssh_url": "git@git.example.com:acme/deploy.git"}})";
-  EXPECT_EQ(r.Handle("gitlab", Post(gitlab, {{"x-gitlab-event", "Push Hook"},
-                                             {"x-gitlab-token", "wrong"}})).status, 401);
+  EXPECT_EQ(r.Handle("gitlab",
+                     Post(gitlab, {{"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", "wrong"}}))
+                .status,
+            401);
   EXPECT_TRUE(requested_.empty());
-  EXPECT_EQ(r.Handle("gitlab", Post(gitlab, {{"x-gitlab-event", "Push Hook"},
-                                             {"x-gitlab-token", secret_}})).status, 202);
+  EXPECT_EQ(r.Handle("gitlab",
+                     Post(gitlab, {{"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", secret_}}))
+                .status,
+            202);
   EXPECT_EQ(requested_, (std::vector<std::string>{"team/api"}));
 
   const std::string generic = R"({"repoURL": "https://git.example.com/acme/site"})";
   EXPECT_EQ(r.Handle("generic", Post(generic, {{"x-signature", "sha256=00"}})).status, 401);
-  EXPECT_EQ(r.Handle("generic", Post(generic, {{"x-signature",
-                                                "sha256=" + HmacSha256Hex(secret_, generic)}}))
+  EXPECT_EQ(r.Handle("generic",
+                     Post(generic, {{"x-signature", "sha256=" + HmacSha256Hex(secret_, generic)}}))
                 .status,
             202);
   EXPECT_EQ(requested_, (std::vector<std::string>{"team/api", "other/site"}));
@@ -92,15 +99,17 @@ TEST_F(ReceiverTest, GitLabChecksItsTokenAndGenericItsSignature) {
 
 TEST_F(ReceiverTest, RefusalsChangeNothing) {
   Receiver r = Make();
-  const auto sign = [&](const std::string& body) { return "sha256=" + HmacSha256Hex(secret_, body); };
+  const auto sign = [&](const std::string& body) {
+    return "sha256=" + HmacSha256Hex(secret_, body);
+  };
   EXPECT_EQ(r.Handle("github", {"GET", "", {}, "", "10.0.0.1"}).status, 405);
   EXPECT_EQ(r.Handle("github", Post(kGitHubPush, {{"x-github-event", "push"}})).status, 401);
   EXPECT_EQ(r.Handle("github", Post("{oops", {{"x-github-event", "push"},
                                               {"x-hub-signature-256", sign("{oops")}}))
                 .status,
             400);
-  EXPECT_EQ(r.Handle("github", Post("{}", {{"x-github-event", "ping"},
-                                           {"x-hub-signature-256", sign("{}")}}))
+  EXPECT_EQ(r.Handle("github",
+                     Post("{}", {{"x-github-event", "ping"}, {"x-hub-signature-256", sign("{}")}}))
                 .status,
             200);
   EXPECT_EQ(r.Handle("github", Post("{}", {{"x-github-event", "issues"},
@@ -136,8 +145,8 @@ TEST_F(ReceiverTest, ForgeriesSpendTheirOwnBudgetNotAValidSendersOne) {
     EXPECT_EQ(status, i < 3 ? 401 : 429) << "forgery " << i;
   }
   // Behind an ingress the forger and the real sender share an address.
-  auto resp = r.Handle("generic", Post(generic, {{"x-signature",
-                                                  "sha256=" + HmacSha256Hex(secret_, generic)}}));
+  auto resp = r.Handle(
+      "generic", Post(generic, {{"x-signature", "sha256=" + HmacSha256Hex(secret_, generic)}}));
   EXPECT_EQ(resp.status, 202) << resp.body;
   EXPECT_EQ(requested_, (std::vector<std::string>{"team/web", "team/api"}));
 }
@@ -161,9 +170,10 @@ TEST_F(ReceiverTest, AFloodOfAddressesForgetsOnlyTheLeastRecentOne) {
 TEST_F(ReceiverTest, AReplayedDeliveryIsAcknowledgedAndIgnored) {
   Receiver r = Make();
   const auto github = [&](const std::string& id, const std::string& secret) {
-    return Post(kGitHubPush, {{"x-github-event", "push"},
-                              {"x-github-delivery", id},
-                              {"x-hub-signature-256", "sha256=" + HmacSha256Hex(secret, kGitHubPush)}});
+    return Post(kGitHubPush,
+                {{"x-github-event", "push"},
+                 {"x-github-delivery", id},
+                 {"x-hub-signature-256", "sha256=" + HmacSha256Hex(secret, kGitHubPush)}});
   };
   EXPECT_EQ(r.Handle("github", github("d-1", secret_)).status, 202);
   auto again = r.Handle("github", github("d-1", secret_));
@@ -177,7 +187,8 @@ TEST_F(ReceiverTest, AReplayedDeliveryIsAcknowledgedAndIgnored) {
   const std::string gitlab = R"({"ref": "refs/heads/prod", "project": {
       "git_ssh_url": "git@git.example.com:acme/deploy.git"}})";
   const std::map<std::string, std::string> headers = {
-      {"x-gitlab-event", "Push Hook"}, {"x-gitlab-token", secret_},
+      {"x-gitlab-event", "Push Hook"},
+      {"x-gitlab-token", secret_},
       {"x-gitlab-event-uuid", "13792a0a-0a7c-4a3b-8a3e-5d0bd0e0b0a1"}};
   EXPECT_EQ(r.Handle("gitlab", Post(gitlab, headers)).status, 202);
   EXPECT_EQ(r.Handle("gitlab", Post(gitlab, headers)).status, 200);

@@ -12,9 +12,9 @@ Json One(const std::string& text) {
 }
 
 TEST(YamlJson, PlainScalarsFollowKubectlsYaml11Rules) {
-  Json j = One(
-      "a: yes\nb: off\nc: On\nd: ~\ne: null\nf: 42\ng: -0x1f\nh: 0o17\ni: 1_000\nj: 1.5\n"
-      "k: 1e3\nl: hello\nm: 2026-11-22\noctal: 0777\no:\np: y\n");
+  Json j =
+      One("a: yes\nb: off\nc: On\nd: ~\ne: null\nf: 42\ng: -0x1f\nh: 0o17\ni: 1_000\nj: 1.5\n"
+          "k: 1e3\nl: hello\nm: 2026-11-22\noctal: 0777\no:\np: y\n");
   EXPECT_EQ(j["a"], true);
   EXPECT_EQ(j["b"], false);
   EXPECT_EQ(j["c"], true);
@@ -82,8 +82,7 @@ TEST(YamlJson, SyntaxErrorsNameFileAndLine) {
 TEST(YamlJson, InfinityCannotBeJson) {
   auto doc = ParseDocument("a: .inf\n", "inf.yaml");
   ASSERT_FALSE(doc.ok());
-  EXPECT_NE(doc.error().message().find("inf.yaml:1:4"), std::string::npos)
-      << doc.error().message();
+  EXPECT_NE(doc.error().message().find("inf.yaml:1:4"), std::string::npos) << doc.error().message();
 }
 
 }  // namespace
@@ -145,7 +144,8 @@ std::string Repeat(const std::string& s, size_t n) {
 
 // The classic "billion laughs": nine levels of nine aliases each, 9^9 leaves from 441 bytes.
 std::string AliasBomb() {
-  std::string text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  std::string text =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
   for (char c = 'b'; c <= 'i'; ++c) {
     std::string prev(1, static_cast<char>(c - 1));
     text += std::string(1, c) + ": &" + c + " [" + Repeat("*" + prev + ",", 8) + "*" + prev + "]\n";
@@ -154,7 +154,8 @@ std::string AliasBomb() {
 }
 
 TEST(YamlJsonHostile, AliasCycleIsAnErrorNamingTheFile) {
-  for (const std::string& text : std::vector<std::string>{"data: &a [*a]\n", "a: &a {b: *a}\n", "&a [x, [y, *a]]\n"}) {
+  for (const std::string& text :
+       std::vector<std::string>{"data: &a [*a]\n", "a: &a {b: *a}\n", "&a [x, [y, *a]]\n"}) {
     auto docs = ParseDocuments(text, "cycle.yaml");
     ASSERT_FALSE(docs.ok()) << text;
     EXPECT_EQ(docs.error().code(), ErrorCode::kInvalidArgument);
@@ -174,8 +175,8 @@ TEST(YamlJsonHostile, AliasBombIsRefusedBeforeItExpands) {
 
 TEST(YamlJsonHostile, AliasesOfALargeScalarAreCappedByBytes) {
   // Few nodes but many bytes: 1,000 copies of a 64 KiB string would be 64 MiB.
-  std::string text = "big: &s " + std::string(64 << 10, 'x') + "\ncopies: [" +
-                     Repeat("*s,", 999) + "*s]\n";
+  std::string text =
+      "big: &s " + std::string(64 << 10, 'x') + "\ncopies: [" + Repeat("*s,", 999) + "*s]\n";
   auto docs = ParseDocuments(text, "wide.yaml");
   ASSERT_FALSE(docs.ok());
   EXPECT_EQ(docs.error().message().rfind("wide.yaml:", 0), 0u) << docs.error().message();
@@ -193,8 +194,9 @@ TEST(YamlJsonHostile, ModerateAliasingAsManifestsUseItStillWorks) {
 }
 
 TEST(YamlJsonHostile, DeepFlowNestingIsAnError) {
-  for (const std::string& text : std::vector<std::string>{Repeat("[", 100000), Repeat("[", 5000) + Repeat("]", 5000),
-                                 Repeat("{a: ", 5000) + "1" + Repeat("}", 5000)}) {
+  for (const std::string& text :
+       std::vector<std::string>{Repeat("[", 100000), Repeat("[", 5000) + Repeat("]", 5000),
+                                Repeat("{a: ", 5000) + "1" + Repeat("}", 5000)}) {
     auto docs = ParseDocuments(text, "deep.yaml");
     ASSERT_FALSE(docs.ok());
     EXPECT_EQ(docs.error().message().rfind("deep.yaml:", 0), 0u) << docs.error().message();
