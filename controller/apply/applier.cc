@@ -204,13 +204,6 @@ std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareCont
   return prepared;
 }
 
-std::vector<PlannedObject> PlanEverything(std::vector<PreparedObject> prepared) {
-  std::vector<PlannedObject> plan;
-  plan.reserve(prepared.size());
-  for (auto& p : prepared) plan.push_back({std::move(p), std::nullopt, std::nullopt, {}});
-  return plan;
-}
-
 ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
   ChangeSet result;
   size_t next = 0;

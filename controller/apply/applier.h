@@ -56,9 +56,6 @@ struct PlannedObject {
   std::vector<std::string> ignored;
 };
 
-// Sends every prepared object: the plan of a caller that knows nothing about the cluster.
-std::vector<PlannedObject> PlanEverything(std::vector<PreparedObject> prepared);
-
 struct ApplyContext {
   kube::Client* client = nullptr;  // impersonating the Application's ServiceAccount, if any
   Owner owner;
