@@ -1,8 +1,6 @@
-// The Kubernetes API client: typed verbs over REST for any kind (objects are JSON), with
-// discovery, a client-side rate limit, request metrics, impersonation and errors as values.
-//
-// A Client is cheap to copy-construct through Impersonate(): copies share the connection pool,
-// credentials, rate limiter and discovery cache. All methods are thread-safe.
+// The Kubernetes API client: typed verbs for any kind (objects are JSON), with discovery,
+// impersonation and errors as values. Client is the interface; kube/rest_client.h is the
+// implementation over REST, with a client-side rate limit, request metrics and a write fence.
 #pragma once
 
 #include <chrono>
@@ -17,10 +15,6 @@
 #include "kube/config.h"
 #include "kube/discovery.h"
 #include "kube/resource.h"
-
-namespace plumbline::http {
-struct Request;
-}  // namespace plumbline::http
 
 namespace plumbline::kube {
 
@@ -102,65 +96,56 @@ class WatchStream {
   virtual void Cancel() = 0;
 };
 
+// The API verbs Plumbline uses, as an interface: RestClient speaks them to a real API server,
+// and unit tests substitute an in-memory fake. Implementations are thread-safe.
 class Client {
  public:
+  // A client for the API server of `config` (a RestClient).
   static Result<std::unique_ptr<Client>> Create(const Config& config,
                                                 const ClientOptions& options = {});
-  ~Client();
+  virtual ~Client();
 
   // A client that sends every request as `who` (Impersonate-User / Impersonate-Group).
-  std::unique_ptr<Client> Impersonate(const Impersonation& who) const;
+  virtual std::unique_ptr<Client> Impersonate(const Impersonation& who) const = 0;
 
   // Discovery: the resource and scope of a kind.
   Result<ResourceInfo> Resource(const GroupVersionKind& gvk);
   // The resource for an object's apiVersion and kind.
   Result<ResourceInfo> ResourceFor(const Json& object);
-  Discovery& discovery();
+  virtual Discovery& discovery() = 0;
 
-  Result<Json> Get(const ResourceInfo& resource, const std::string& ns, const std::string& name);
+  virtual Result<Json> Get(const ResourceInfo& resource, const std::string& ns,
+                           const std::string& name) = 0;
   // One page.
-  Result<ObjectList> ListPage(const ResourceInfo& resource, const std::string& ns,
-                              const ListOptions& options);
+  virtual Result<ObjectList> ListPage(const ResourceInfo& resource, const std::string& ns,
+                                      const ListOptions& options) = 0;
   // Every page, following `continue`.
   Result<ObjectList> List(const ResourceInfo& resource, const std::string& ns,
                           ListOptions options = {});
   // Server-side apply (PATCH application/apply-patch+yaml). Returns the object as stored (or as
   // it would be stored, for a dry run). `created` (optional) tells whether the apply created it.
-  Result<Json> Apply(const Json& object, const ApplyOptions& options = {}, bool* created = nullptr);
+  virtual Result<Json> Apply(const Json& object, const ApplyOptions& options = {},
+                             bool* created = nullptr) = 0;
   // Server-side apply of the status subresource.
-  Result<Json> ApplyStatus(const Json& object, const ApplyOptions& options = {});
-  Result<Json> Create(const Json& object, bool dry_run = false);
+  virtual Result<Json> ApplyStatus(const Json& object, const ApplyOptions& options = {}) = 0;
+  virtual Result<Json> Create(const Json& object, bool dry_run = false) = 0;
   // PUT of the status subresource; the object's resourceVersion is the precondition.
-  Result<Json> UpdateStatus(const Json& object);
+  virtual Result<Json> UpdateStatus(const Json& object) = 0;
   // PUT of the whole object; its resourceVersion, when set, is the precondition. A non-empty
   // `field_manager` names the manager the server records for the change.
-  Result<Json> Update(const Json& object, const std::string& field_manager = "");
-  Status Delete(const ResourceInfo& resource, const std::string& ns, const std::string& name,
-                const DeleteOptions& options = {});
-  Result<std::unique_ptr<WatchStream>> Watch(const ResourceInfo& resource, const std::string& ns,
-                                             const WatchOptions& options);
+  virtual Result<Json> Update(const Json& object, const std::string& field_manager = "") = 0;
+  virtual Status Delete(const ResourceInfo& resource, const std::string& ns,
+                        const std::string& name, const DeleteOptions& options = {}) = 0;
+  virtual Result<std::unique_ptr<WatchStream>> Watch(const ResourceInfo& resource,
+                                                     const std::string& ns,
+                                                     const WatchOptions& options) = 0;
 
   // GET of a non-resource path ("/version", "/readyz").
-  Result<Json> GetPath(const std::string& path);
+  virtual Result<Json> GetPath(const std::string& path) = 0;
   // The same for a path whose body is not JSON ("/metrics").
-  Result<std::string> GetText(const std::string& path);
+  virtual Result<std::string> GetText(const std::string& path) = 0;
 
-  const Config& config() const;
-
- private:
-  struct Shared;
-  Client(std::shared_ptr<Shared> shared, Impersonation who);
-
-  struct Call;
-  // Waits for the rate limiter, then builds a request with auth and impersonation headers.
-  Result<http::Request> NewRequest(const std::string& method, const std::string& path,
-                                   const std::string& context);
-  Result<std::string> Do(const Call& call, int* status = nullptr);
-  Result<Json> ApplyTo(const Json& object, const std::string& subresource,
-                       const ApplyOptions& options, bool* created);
-
-  std::shared_ptr<Shared> shared_;
-  const Impersonation impersonate_;
+  virtual const Config& config() const = 0;
 };
 
 }  // namespace plumbline::kube

@@ -8,8 +8,6 @@
 namespace plumbline::leader {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int Seconds(std::chrono::milliseconds d) {
   return static_cast<int>(std::ceil(static_cast<double>(d.count()) / 1000.0));
 }
@@ -38,8 +36,9 @@ Status Validate(const ElectorOptions& options) {
   return Status::Ok();
 }
 
-Elector::Elector(kube::Client& client, ElectorOptions options, log::Logger& logger)
-    : client_(client), options_(std::move(options)), log_(logger) {}
+Elector::Elector(kube::Client& client, ElectorOptions options, log::Logger& logger,
+                 const Clock& clock)
+    : client_(client), options_(std::move(options)), log_(logger), clock_(clock) {}
 
 Elector::~Elector() {
   Stop();
@@ -54,8 +53,8 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
     return Attempt::kFailed;
   }
   // Our hold starts no later than this: take the time before the first request.
-  const auto sent = Clock::now();
-  const auto wall = std::chrono::system_clock::now();
+  const auto sent = clock_.Now();
+  const auto wall = clock_.WallNow();
   auto current = client_.Get(*leases, options_.ns, options_.name);
   if (!current.ok() && !kube::IsNotFound(current.error())) {
     log_.Warn("leader election: cannot read the lease", {{"error", current.error().message()}});
@@ -84,7 +83,7 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
         const int held_for = spec.is_object() ? spec.value("leaseDurationSeconds", 0) : 0;
         const auto duration =
             held_for > 0 ? std::chrono::milliseconds(held_for * 1000) : options_.lease_duration;
-        if (Clock::now() < observed_at_ + duration) return Attempt::kHeldByOther;
+        if (clock_.Now() < observed_at_ + duration) return Attempt::kHeldByOther;
       }
     }
   } else {
@@ -114,7 +113,7 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   observed_version_ = (*written)["metadata"].value("resourceVersion", "");
-  observed_at_ = Clock::now();
+  observed_at_ = clock_.Now();
   if (!lost_) renewed_at_ = sent;
   return Attempt::kHeld;
 }
@@ -157,7 +156,7 @@ void Elector::StartRenewing(std::function<void()> on_lost) {
         std::lock_guard<std::mutex> lock(mu_);
         if (attempt == Attempt::kHeldByOther) {
           why = "another replica holds the lease";
-        } else if (!renewed_at_ || Clock::now() - *renewed_at_ >= options_.renew_deadline) {
+        } else if (!renewed_at_ || clock_.Now() - *renewed_at_ >= options_.renew_deadline) {
           why = "the lease was not renewed within the renew deadline";
         } else {
           continue;  // a failed renewal with time left: try again
@@ -177,7 +176,7 @@ Status Elector::MayWrite() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (lost_) return Error(ErrorCode::kUnavailable, "this replica lost its leader lease");
   if (!renewed_at_) return Error(ErrorCode::kUnavailable, "this replica is not the leader");
-  if (Clock::now() - *renewed_at_ >= options_.renew_deadline) {
+  if (clock_.Now() - *renewed_at_ >= options_.renew_deadline) {
     return Error(ErrorCode::kUnavailable, "this replica could not renew its leader lease in time");
   }
   return Status::Ok();
@@ -214,7 +213,7 @@ void Elector::Release() {
   Json& spec = (*lease)["spec"];
   spec["holderIdentity"] = "";
   spec["leaseDurationSeconds"] = 1;
-  spec["renewTime"] = FormatRfc3339Micro(std::chrono::system_clock::now());
+  spec["renewTime"] = FormatRfc3339Micro(clock_.WallNow());
   if (auto released = client_.Update(*lease); !released.ok()) {
     log_.Warn("could not release the leader lease", {{"error", released.error().message()}});
     return;

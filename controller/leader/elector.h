@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
 #include "kube/client.h"
@@ -43,7 +44,9 @@ class Elector {
  public:
   // `client` should have a request timeout well under the renew deadline, so one hung request
   // does not hold the renewal loop past it.
-  Elector(kube::Client& client, ElectorOptions options, log::Logger& logger);
+  // `clock` measures the lease: tests move it forward instead of waiting.
+  Elector(kube::Client& client, ElectorOptions options, log::Logger& logger,
+          const Clock& clock = Clock::Real());
   ~Elector();
 
   // Blocks until this replica holds the Lease (true) or Stop() was called (false).
@@ -69,6 +72,7 @@ class Elector {
   kube::Client& client_;
   const ElectorOptions options_;
   log::Logger& log_;
+  const Clock& clock_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
