@@ -19,6 +19,7 @@
 #include "cli/kube_flags.h"
 #include "common/base64.h"
 #include "common/duration.h"
+#include "common/mutex.h"
 #include "common/rfc3339.h"
 #include "events/recorder.h"
 #include "http/server.h"
@@ -63,13 +64,13 @@ std::string DefaultIdentity() {
 webhook::Receiver::SecretFn WebhookSecret(kube::Client& client, std::string ns,
                                           std::string secret_name, std::string file) {
   struct Cache {
-    std::mutex mu;
-    std::chrono::steady_clock::time_point at{};
-    std::optional<Result<std::string>> value;
+    Mutex mu;
+    std::chrono::steady_clock::time_point at GUARDED_BY(mu){};
+    std::optional<Result<std::string>> value GUARDED_BY(mu);
   };
   auto cache = std::make_shared<Cache>();
   return [&client, ns, secret_name, file, cache]() -> Result<std::string> {
-    std::lock_guard<std::mutex> lock(cache->mu);
+    MutexLock lock(cache->mu);
     const auto now = std::chrono::steady_clock::now();
     if (cache->value && now - cache->at < std::chrono::seconds(10)) return *cache->value;
     Result<std::string> value = Error(ErrorCode::kInternal, "unset");
@@ -140,22 +141,22 @@ class StopRequest {
  public:
   void Set(std::string reason) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (!reason_.empty()) return;
       reason_ = std::move(reason);
     }
     cv_.notify_all();
   }
   std::string Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return !reason_.empty(); });
+    MutexLock lock(mu_);
+    while (reason_.empty()) cv_.wait(lock);
     return reason_;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::string reason_;
+  Mutex mu_;
+  CondVar cv_;
+  std::string reason_ GUARDED_BY(mu_);
 };
 
 void AddRunFlags(Flags& flags) {

@@ -1,5 +1,7 @@
 #include "drift/live_cache.h"
 
+#include "common/mutex.h"
+
 namespace plumbline::drift {
 
 struct LiveCache::Kind {
@@ -39,7 +41,7 @@ LiveCache::~LiveCache() { Stop(); }
 void LiveCache::Stop() {
   std::map<std::string, std::unique_ptr<Kind>> kinds;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     kinds.swap(kinds_);
     used_by_app_.clear();
     objects_.clear();
@@ -52,7 +54,7 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
   std::vector<Kind*> to_start;
   std::vector<std::unique_ptr<Kind>> to_stop;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::set<std::string> wanted;
     for (const auto& r : kinds) wanted.insert(KindKey(r.gvk.group, r.gvk.kind));
     if (wanted.empty())
@@ -108,36 +110,41 @@ void LiveCache::Use(const std::string& app, const std::vector<kube::ResourceInfo
 
 bool LiveCache::WaitSynced(const std::vector<kube::GroupVersionKind>& kinds,
                            std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return synced_cv_.wait_until(lock, deadline, [&] {
-    for (const auto& gvk : kinds) {
-      auto it = kinds_.find(KindKey(gvk.group, gvk.kind));
-      if (it == kinds_.end() || !it->second->synced) return false;
-    }
-    return true;
-  });
+  MutexLock lock(mu_);
+  while (!AllSynced(kinds)) {
+    if (synced_cv_.wait_until(lock, deadline) == std::cv_status::timeout) return AllSynced(kinds);
+  }
+  return true;
+}
+
+bool LiveCache::AllSynced(const std::vector<kube::GroupVersionKind>& kinds) const {
+  for (const auto& gvk : kinds) {
+    auto it = kinds_.find(KindKey(gvk.group, gvk.kind));
+    if (it == kinds_.end() || !it->second->synced) return false;
+  }
+  return true;
 }
 
 bool LiveCache::Synced(const kube::GroupVersionKind& gvk) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = kinds_.find(KindKey(gvk.group, gvk.kind));
   return it != kinds_.end() && it->second->synced;
 }
 
 std::optional<LiveObject> LiveCache::Lookup(const apply::ObjectKey& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;
   return it->second;
 }
 
 size_t LiveCache::objects() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return objects_.size();
 }
 
 size_t LiveCache::watches() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return kinds_.size();
 }
 
@@ -162,7 +169,7 @@ void LiveCache::OnList(Kind* kind, const std::vector<Json>& items) {
   };
   std::vector<Pending> pending;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::set<apply::ObjectKey> listed;
     for (const auto& item : items) {
       auto key = apply::ObjectKey::Of(item);
@@ -200,7 +207,7 @@ void LiveCache::OnEvent(Kind* kind, const kube::WatchEvent& event) {
   std::string app;
   bool health_changed = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (event.type == Type::kDeleted) {
       auto it = objects_.find(key);
       app = it != objects_.end() ? it->second.app : AppOf(event.object, labels_);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "apply/object_key.h"
+#include "common/mutex.h"
 #include "health/health.h"
 #include "kube/client.h"
 #include "kube/watch.h"
@@ -75,18 +76,19 @@ class LiveCache {
   }
   void OnList(Kind* kind, const std::vector<Json>& items);
   void OnEvent(Kind* kind, const kube::WatchEvent& event);
-  // Updates the index and returns what to tell the sink; caller holds mu_.
-  bool Store(const apply::ObjectKey& key, const Json& object, std::string* app);
+  // Updates the index and returns what to tell the sink.
+  bool Store(const apply::ObjectKey& key, const Json& object, std::string* app) REQUIRES(mu_);
+  bool AllSynced(const std::vector<kube::GroupVersionKind>& kinds) const REQUIRES(mu_);
 
   kube::Client& client_;
   log::Logger& log_;
   const OwnerLabels labels_;
   const LiveSink sink_;
-  mutable std::mutex mu_;
-  std::condition_variable synced_cv_;
-  std::map<std::string, std::unique_ptr<Kind>> kinds_;        // guarded by mu_
-  std::map<std::string, std::set<std::string>> used_by_app_;  // app -> kind keys; mu_
-  std::map<apply::ObjectKey, LiveObject> objects_;            // guarded by mu_
+  mutable Mutex mu_;
+  CondVar synced_cv_;
+  std::map<std::string, std::unique_ptr<Kind>> kinds_ GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> used_by_app_ GUARDED_BY(mu_);  // app -> kind keys
+  std::map<apply::ObjectKey, LiveObject> objects_ GUARDED_BY(mu_);
 };
 
 // Whether resourceVersion `a` may be newer than `b`. resourceVersions are opaque to clients, but

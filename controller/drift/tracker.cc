@@ -1,5 +1,7 @@
 #include "drift/tracker.h"
 
+#include "common/mutex.h"
+
 #include <algorithm>
 
 namespace plumbline::drift {
@@ -37,13 +39,13 @@ std::vector<std::string> Evaluate(const Expectation& expected, const Json& live)
 }
 
 void Tracker::SetWakeUp(WakeUp wake_up) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   wake_up_ = std::move(wake_up);
 }
 
 void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expectation expected,
                      std::vector<std::string> drifted) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Entry& e = apps_[app][key];
   e.expected = std::move(expected);
   e.correcting = false;
@@ -54,7 +56,7 @@ void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expect
 
 std::optional<Tracker::Known> Tracker::Find(const std::string& app,
                                             const apply::ObjectKey& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto a = apps_.find(app);
   if (a == apps_.end()) return std::nullopt;
   auto it = a->second.find(key);
@@ -64,33 +66,33 @@ std::optional<Tracker::Known> Tracker::Find(const std::string& app,
 }
 
 void Tracker::BeginCorrection(const std::string& app, const apply::ObjectKey& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto a = apps_.find(app);
   if (a == apps_.end()) return;
   if (auto it = a->second.find(key); it != a->second.end()) it->second.correcting = true;
 }
 
 void Tracker::EndCorrection(const std::string& app, const apply::ObjectKey& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto a = apps_.find(app);
   if (a == apps_.end()) return;
   if (auto it = a->second.find(key); it != a->second.end()) it->second.correcting = false;
 }
 
 void Tracker::Retain(const std::string& app, const std::set<apply::ObjectKey>& keep) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto a = apps_.find(app);
   if (a == apps_.end()) return;
   std::erase_if(a->second, [&](const auto& kv) { return !keep.count(kv.first); });
 }
 
 void Tracker::Forget(const std::string& app) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   apps_.erase(app);
 }
 
 std::vector<ObjectDrift> Tracker::Drifted(const std::string& app) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<ObjectDrift> out;
   auto a = apps_.find(app);
   if (a == apps_.end()) return out;
@@ -101,7 +103,7 @@ std::vector<ObjectDrift> Tracker::Drifted(const std::string& app) const {
 }
 
 size_t Tracker::objects() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   size_t n = 0;
   for (const auto& [_, objects] : apps_) n += objects.size();
   return n;
@@ -113,7 +115,7 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
   bool changed = false;
   WakeUp wake_up;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     wake_up = wake_up_;
     auto a = apps_.find(app);
     if (a == apps_.end()) return;

@@ -18,6 +18,7 @@
 
 #include "apply/object_key.h"
 #include "common/json.h"
+#include "common/mutex.h"
 #include "drift/fields.h"
 
 namespace plumbline::drift {
@@ -91,9 +92,9 @@ class Tracker {
     bool correcting = false;
     std::vector<std::string> fields;
   };
-  mutable std::mutex mu_;
-  std::map<std::string, std::map<apply::ObjectKey, Entry>> apps_;  // guarded by mu_
-  WakeUp wake_up_;                                                 // set before use
+  mutable Mutex mu_;
+  std::map<std::string, std::map<apply::ObjectKey, Entry>> apps_ GUARDED_BY(mu_);
+  WakeUp wake_up_;  // set before use
 };
 
 }  // namespace plumbline::drift

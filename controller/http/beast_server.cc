@@ -24,6 +24,8 @@
 
 #include "http/server.h"
 
+#include "common/mutex.h"
+
 namespace plumbline::http {
 namespace {
 
@@ -49,7 +51,7 @@ class HandlerPool {
 
   // False when the queue is full or the pool stopped.
   bool Submit(std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(task));
     cv_.notify_one();
@@ -59,7 +61,7 @@ class HandlerPool {
   // Drops what has not started and waits for what has.
   void Stop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return;
       stopped_ = true;
       queue_.clear();
@@ -73,8 +75,8 @@ class HandlerPool {
     for (;;) {
       std::function<void()> task;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [this] { return stopped_ || !queue_.empty(); });
+        MutexLock lock(mu_);
+        while (!stopped_ && queue_.empty()) cv_.wait(lock);
         if (stopped_) return;
         task = std::move(queue_.front());
         queue_.pop_front();
@@ -84,10 +86,10 @@ class HandlerPool {
   }
 
   const size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopped_ = false;                     // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopped_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "common/base64.h"
 #include "common/json.h"
+#include "common/mutex.h"
 #include "common/rfc3339.h"
 #include "common/subprocess.h"
 
@@ -39,7 +40,7 @@ class TokenFileCredentials : public Credentials {
     if (stat(path_.c_str(), &st) != 0) {
       return Error(ErrorCode::kUnauthorized, "cannot read token file \"" + path_ + "\"");
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!loaded_ || st.st_mtim.tv_sec != mtime_.tv_sec || st.st_mtim.tv_nsec != mtime_.tv_nsec ||
         st.st_size != size_) {
       std::ifstream in(path_);
@@ -61,17 +62,17 @@ class TokenFileCredentials : public Credentials {
   }
 
   void Invalidate() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     loaded_ = false;
   }
 
  private:
   const std::string path_;
-  std::mutex mu_;
-  bool loaded_ = false;  // guarded by mu_
-  std::string token_;    // guarded by mu_
-  timespec mtime_{};     // guarded by mu_
-  off_t size_ = 0;       // guarded by mu_
+  Mutex mu_;
+  bool loaded_ GUARDED_BY(mu_) = false;
+  std::string token_ GUARDED_BY(mu_);
+  timespec mtime_ GUARDED_BY(mu_){};
+  off_t size_ GUARDED_BY(mu_) = 0;
 };
 
 class ExecCredentials : public Credentials {
@@ -80,7 +81,7 @@ class ExecCredentials : public Credentials {
       : config_(std::move(config)), cached_(std::move(initial)) {}
 
   Result<std::string> Authorization() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     // Refresh a little before expiry so a request never carries a token that dies in flight.
     auto now = std::chrono::system_clock::now();
     if (!cached_ || (cached_->expiry && *cached_->expiry - std::chrono::seconds(10) <= now)) {
@@ -93,14 +94,14 @@ class ExecCredentials : public Credentials {
   }
 
   void Invalidate() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     cached_.reset();
   }
 
  private:
   const Config config_;
-  std::mutex mu_;
-  std::optional<ExecCredential> cached_;  // guarded by mu_
+  Mutex mu_;
+  std::optional<ExecCredential> cached_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/mutex.h"
 #include "kube/errors.h"
 
 namespace plumbline::kube {
@@ -71,7 +72,7 @@ Result<Discovery::Kinds> Discovery::FetchGroupVersion(const std::string& group_v
   std::string path = group_version.find('/') == std::string::npos ? "/api/" + group_version
                                                                   : "/apis/" + group_version;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++fetch_count_;
   }
   auto body = fetch_(path);
@@ -86,21 +87,22 @@ Result<Discovery::Kinds> Discovery::FetchGroupVersion(const std::string& group_v
   return kinds;
 }
 
+const ResourceInfo* Discovery::Cached(const std::string& group_version,
+                                      const std::string& kind) const {
+  auto it = cache_.find(group_version);
+  if (it == cache_.end()) return nullptr;
+  auto k = it->second.find(kind);
+  return k == it->second.end() ? nullptr : &k->second;
+}
+
 Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
   const std::string gv = gvk.ApiVersion();
   const std::string miss_key = gv + " " + gvk.kind;
   const std::string no_match = "no matches for kind \"" + gvk.kind + "\" in version \"" + gv + "\"";
   auto not_found = [&] { return Error(ErrorCode::kNotFound, no_match).WithHttp(404, "NotFound"); };
-  // Requires mu_ held.
-  auto lookup = [&]() -> const ResourceInfo* {
-    auto it = cache_.find(gv);
-    if (it == cache_.end()) return nullptr;
-    auto k = it->second.find(gvk.kind);
-    return k == it->second.end() ? nullptr : &k->second;
-  };
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (const ResourceInfo* hit = lookup()) return *hit;
+    MutexLock lock(mu_);
+    if (const ResourceInfo* hit = Cached(gv, gvk.kind)) return *hit;
     auto miss = misses_.find(miss_key);
     if (miss != misses_.end()) {
       if (now_() < miss->second) return not_found();
@@ -109,25 +111,25 @@ Result<ResourceInfo> Discovery::Find(const GroupVersionKind& gvk) {
   }
   // Two callers missing the same kind at once may both ask; both get the same answer.
   auto fetched = FetchGroupVersion(gv);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!fetched.ok()) {
     if (!IsNotFound(fetched.error())) return fetched.error().Wrap("discovery of " + gv);
     cache_.erase(gv);
   } else {
     cache_[gv] = std::move(*fetched);
-    if (const ResourceInfo* hit = lookup()) return *hit;
+    if (const ResourceInfo* hit = Cached(gv, gvk.kind)) return *hit;
   }
   misses_[miss_key] = now_() + kMissTtl;
   return not_found();
 }
 
 void Discovery::ForgetMisses() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   misses_.clear();
 }
 
 int Discovery::fetch_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return fetch_count_;
 }
 

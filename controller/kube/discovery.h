@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/json.h"
+#include "common/mutex.h"
 #include "kube/resource.h"
 
 namespace plumbline::kube {
@@ -46,16 +47,17 @@ class Discovery {
  private:
   using Kinds = std::map<std::string, ResourceInfo>;
   // Asks the server for one group-version; called without mu_ held.
-  Result<Kinds> FetchGroupVersion(const std::string& group_version);
+  Result<Kinds> FetchGroupVersion(const std::string& group_version) EXCLUDES(mu_);
+  const ResourceInfo* Cached(const std::string& group_version, const std::string& kind) const
+      REQUIRES(mu_);
 
   const Fetch fetch_;
   const Clock now_;
-  mutable std::mutex mu_;
-  // group-version -> kind -> resource; guarded by mu_
-  std::map<std::string, Kinds> cache_;
-  // "group-version kind" -> until when it counts as missing; guarded by mu_
-  std::map<std::string, std::chrono::steady_clock::time_point> misses_;
-  int fetch_count_ = 0;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Kinds> cache_ GUARDED_BY(mu_);  // group-version -> kind -> resource
+  // "group-version kind" -> until when it counts as missing
+  std::map<std::string, std::chrono::steady_clock::time_point> misses_ GUARDED_BY(mu_);
+  int fetch_count_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace plumbline::kube

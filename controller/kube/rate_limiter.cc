@@ -1,5 +1,7 @@
 #include "kube/rate_limiter.h"
 
+#include "common/mutex.h"
+
 #include <algorithm>
 #include <thread>
 
@@ -10,7 +12,7 @@ RateLimiter::RateLimiter(double qps, int burst, NowFn now)
 
 RateLimiter::Clock::duration RateLimiter::Reserve() {
   if (qps_ <= 0) return Clock::duration::zero();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto now = now_();
   double elapsed = std::chrono::duration<double>(now - last_).count();
   last_ = now;

@@ -6,6 +6,8 @@
 #include <functional>
 #include <mutex>
 
+#include "common/mutex.h"
+
 namespace plumbline::kube {
 
 class RateLimiter {
@@ -27,9 +29,9 @@ class RateLimiter {
   const double qps_;
   const double burst_;
   const NowFn now_;
-  std::mutex mu_;
-  double tokens_;           // guarded by mu_; may go negative (reservations queued)
-  Clock::time_point last_;  // guarded by mu_
+  Mutex mu_;
+  double tokens_ GUARDED_BY(mu_);  // may go negative (reservations queued)
+  Clock::time_point last_ GUARDED_BY(mu_);
 };
 
 }  // namespace plumbline::kube

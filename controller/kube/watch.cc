@@ -1,5 +1,6 @@
 #include "kube/watch.h"
 
+#include "common/mutex.h"
 #include "kube/errors.h"
 
 namespace plumbline::kube {
@@ -105,7 +106,7 @@ void ListWatcher::Start() {
 void ListWatcher::Stop() {
   stopping_ = true;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (current_) current_->Cancel();
   }
   wake_.notify_all();
@@ -113,14 +114,14 @@ void ListWatcher::Stop() {
 }
 
 std::string ListWatcher::resource_version() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return resource_version_;
 }
 
 void ListWatcher::Backoff() {
   delay_ = std::min(options_.max_backoff,
                     delay_.count() == 0 ? std::chrono::milliseconds(200) : delay_ * 2);
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   wake_.wait_for(lock, delay_, [this] { return stopping_.load(); });
 }
 
@@ -135,7 +136,7 @@ bool ListWatcher::ListOnce() {
     return false;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     resource_version_ = list->resource_version;
   }
   if (handlers_.on_list) Deliver([&] { handlers_.on_list(list->items); });
@@ -152,7 +153,7 @@ void ListWatcher::WatchOnce() {
   ++watches_;
   if (!stream.ok()) {
     if (IsGone(stream.error())) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       resource_version_.clear();  // too old: re-list
       return;
     }
@@ -161,7 +162,7 @@ void ListWatcher::WatchOnce() {
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     current_ = stream->get();
     if (stopping_) current_->Cancel();
   }
@@ -183,7 +184,7 @@ void ListWatcher::WatchOnce() {
     delay_ = std::chrono::milliseconds(0);
     if (event.type == WatchEvent::Type::kError) {
       int code = event.object.value("code", 0);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (code == 410) {
         resource_version_.clear();
       } else {
@@ -193,14 +194,14 @@ void ListWatcher::WatchOnce() {
     }
     std::string rv = ResourceVersionOf(event.object);
     if (!rv.empty()) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       resource_version_ = rv;
     }
     if (event.type == WatchEvent::Type::kBookmark) continue;
     if (handlers_.on_event) Deliver([&] { handlers_.on_event(event); });
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     current_ = nullptr;
   }
   if (retry_later && !stopping_) Backoff();

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/mutex.h"
 #include "http/http_client.h"
 #include "kube/client.h"
 
@@ -91,10 +92,10 @@ class ListWatcher {
   std::atomic<bool> stopping_{false};
   std::atomic<int> lists_{0};
   std::atomic<int> watches_{0};
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::string resource_version_;    // guarded by mu_
-  WatchStream* current_ = nullptr;  // guarded by mu_; cancelled by Stop()
+  mutable Mutex mu_;
+  CondVar wake_;
+  std::string resource_version_ GUARDED_BY(mu_);
+  WatchStream* current_ GUARDED_BY(mu_) = nullptr;  // cancelled by Stop()
   std::chrono::milliseconds delay_{0};
 };
 

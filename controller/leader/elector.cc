@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/mutex.h"
 #include "common/rfc3339.h"
 #include "kube/errors.h"
 
@@ -42,7 +43,7 @@ Elector::Elector(kube::Client& client, ElectorOptions options, log::Logger& logg
 
 Elector::~Elector() {
   Stop();
-  std::lock_guard<std::mutex> lock(thread_mu_);
+  MutexLock lock(thread_mu_);
   if (renewer_.joinable()) renewer_.join();  // Stop() was called from the renewer itself
 }
 
@@ -69,7 +70,7 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
     holder = spec.is_object() ? spec.value("holderIdentity", "") : "";
     std::string version = lease["metadata"].value("resourceVersion", "");
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (version != observed_version_) {
         // The renewal happened after our previous look: date it there, so that a dead holder is
         // replaced within the lease duration plus one retry period. The fence keeps this safe:
@@ -111,7 +112,7 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
     }
     return Attempt::kFailed;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   observed_version_ = (*written)["metadata"].value("resourceVersion", "");
   observed_at_ = clock_.Now();
   if (!lost_) renewed_at_ = sent;
@@ -119,8 +120,10 @@ Elector::Attempt Elector::TryAcquireOrRenew() {
 }
 
 bool Elector::WaitRetry() {
-  std::unique_lock<std::mutex> lock(mu_);
-  wake_.wait_for(lock, options_.retry_period, [this] { return stopping_; });
+  MutexLock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + options_.retry_period;
+  while (!stopping_ && wake_.wait_until(lock, until) == std::cv_status::no_timeout) {
+  }
   return !stopping_;
 }
 
@@ -129,7 +132,7 @@ bool Elector::Acquire() {
             {{"lease", options_.ns + "/" + options_.name}, {"identity", options_.identity}});
   for (;;) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return false;
     }
     if (TryAcquireOrRenew() == Attempt::kHeld) {
@@ -142,9 +145,9 @@ bool Elector::Acquire() {
 }
 
 void Elector::StartRenewing(std::function<void()> on_lost) {
-  std::lock_guard<std::mutex> thread_lock(thread_mu_);
+  MutexLock thread_lock(thread_mu_);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ || renewer_.joinable()) return;  // stopped first, or renewing already
   }
   renewer_ = std::thread([this, on_lost = std::move(on_lost)] {
@@ -153,7 +156,7 @@ void Elector::StartRenewing(std::function<void()> on_lost) {
       if (attempt == Attempt::kHeld) continue;
       std::string why;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         if (attempt == Attempt::kHeldByOther) {
           why = "another replica holds the lease";
         } else if (!renewed_at_ || clock_.Now() - *renewed_at_ >= options_.renew_deadline) {
@@ -173,7 +176,7 @@ void Elector::StartRenewing(std::function<void()> on_lost) {
 }
 
 Status Elector::MayWrite() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (lost_) return Error(ErrorCode::kUnavailable, "this replica lost its leader lease");
   if (!renewed_at_) return Error(ErrorCode::kUnavailable, "this replica is not the leader");
   if (clock_.Now() - *renewed_at_ >= options_.renew_deadline) {
@@ -184,13 +187,13 @@ Status Elector::MayWrite() const {
 
 void Elector::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   wake_.notify_all();
   std::thread renewer;
   {
-    std::lock_guard<std::mutex> lock(thread_mu_);
+    MutexLock lock(thread_mu_);
     if (renewer_.get_id() != std::this_thread::get_id()) renewer = std::move(renewer_);
   }
   if (renewer.joinable()) renewer.join();
@@ -199,7 +202,7 @@ void Elector::Stop() {
 void Elector::Release() {
   Stop();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!renewed_at_) return;
     renewed_at_.reset();  // no write after this, whatever comes of the release
   }

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/mutex.h"
 #include "kube/client.h"
 #include "log/logger.h"
 
@@ -74,19 +75,20 @@ class Elector {
   log::Logger& log_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  bool lost_ = false;
+  mutable Mutex mu_;
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool lost_ GUARDED_BY(mu_) = false;
   // Send time of our last successful acquire or renewal; unset while not leading.
-  std::optional<std::chrono::steady_clock::time_point> renewed_at_;
+  std::optional<std::chrono::steady_clock::time_point> renewed_at_ GUARDED_BY(mu_);
   // The Lease record seen last (its resourceVersion) and when it changed, on our clock.
-  std::string observed_version_;
-  std::chrono::steady_clock::time_point observed_at_{};
-  std::optional<std::chrono::steady_clock::time_point> last_look_;  // our previous read
+  std::string observed_version_ GUARDED_BY(mu_);
+  std::chrono::steady_clock::time_point observed_at_ GUARDED_BY(mu_){};
+  // our previous read
+  std::optional<std::chrono::steady_clock::time_point> last_look_ GUARDED_BY(mu_);
   // Started by StartRenewing and joined by Stop, which may run on different threads.
-  std::mutex thread_mu_;
-  std::thread renewer_;  // guarded by thread_mu_
+  Mutex thread_mu_;
+  std::thread renewer_ GUARDED_BY(thread_mu_);
 };
 
 }  // namespace plumbline::leader

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/json.h"
+#include "common/mutex.h"
 #include "common/redact.h"
 #include "common/rfc3339.h"
 
@@ -46,7 +47,7 @@ void Logger::Log(Level level, const std::string& msg, std::initializer_list<Fiel
     for (const auto& [k, v] : fields) line += " " + k + "=" + TextValue(SafeText(v));
   }
   line += '\n';
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   out_ << line << std::flush;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "common/mutex.h"
+
 namespace plumbline::log {
 
 enum class Format { kJson, kText };
@@ -39,7 +41,7 @@ class Logger {
   std::ostream& out_;
   const Format format_;
   const Level min_level_;
-  std::mutex mu_;
+  Mutex mu_;
 };
 
 }  // namespace plumbline::log

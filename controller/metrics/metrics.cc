@@ -1,5 +1,7 @@
 #include "metrics/metrics.h"
 
+#include "common/mutex.h"
+
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -237,7 +239,7 @@ Metrics::Metrics()
 
 Metrics::~Metrics() {
   exposer_.reset();  // stop serving before the series go
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   apps_.clear();
 }
 
@@ -276,18 +278,18 @@ Metrics::AppSeries* Metrics::Series(const std::string& ns, const std::string& na
 }
 
 void Metrics::AppSeen(const std::string& ns, const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name);
 }
 
 void Metrics::AppGone(const std::string& ns, const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   apps_.erase(ns + "/" + name);
 }
 
 void Metrics::ReconcileDone(const std::string& ns, const std::string& name, bool success,
                             double seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   AppSeries* s = Series(ns, name);
   (success ? s->reconcile_success : s->reconcile_failure).Increment();
   s->reconcile_duration.Observe(seconds);
@@ -295,7 +297,7 @@ void Metrics::ReconcileDone(const std::string& ns, const std::string& name, bool
 
 void Metrics::GitFetched(const std::string& ns, const std::string& name, bool success,
                          double seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   AppSeries* s = Series(ns, name);
   s->fetch_duration.Observe(seconds);
   if (!success) s->fetch_failures.Increment();
@@ -304,61 +306,61 @@ void Metrics::GitFetched(const std::string& ns, const std::string& name, bool su
 void Metrics::Applied(const std::string& ns, const std::string& name, ApplyAction action,
                       int count) {
   if (count <= 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->apply[static_cast<int>(action)]->Increment(count);
 }
 
 void Metrics::SetManaged(const std::string& ns, const std::string& name, int count) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->managed.Set(count);
 }
 
 void Metrics::SetDrifted(const std::string& ns, const std::string& name, int count) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->drifted.Set(count);
 }
 
 void Metrics::DriftDetected(const std::string& ns, const std::string& name, int objects) {
   if (objects <= 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->drift_detected.Increment(objects);
 }
 
 void Metrics::DriftCorrected(const std::string& ns, const std::string& name, int objects) {
   if (objects <= 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->drift_corrected.Increment(objects);
 }
 
 void Metrics::SetReady(const std::string& ns, const std::string& name, bool ready) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->ready.Set(ready ? 1 : 0);
 }
 
 void Metrics::SetSuspended(const std::string& ns, const std::string& name, bool suspended) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->suspended.Set(suspended ? 1 : 0);
 }
 
 void Metrics::SetLastApplied(const std::string& ns, const std::string& name, double unix_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->last_applied.Set(unix_seconds);
 }
 
 void Metrics::Deployed(const std::string& ns, const std::string& name, double lead_time_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   AppSeries* s = Series(ns, name);
   s->deployments.Increment();
   s->lead_time.Observe(std::max(0.0, lead_time_seconds));
 }
 
 void Metrics::ChangeFailed(const std::string& ns, const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->change_failures.Increment();
 }
 
 void Metrics::Restored(const std::string& ns, const std::string& name, double seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Series(ns, name)->time_to_restore.Observe(seconds);
 }
 

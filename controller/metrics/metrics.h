@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/mutex.h"
 
 namespace prometheus {
 class Registry;
@@ -68,13 +69,13 @@ class Metrics {
  private:
   struct AppSeries;
   struct Families;
-  AppSeries* Series(const std::string& ns, const std::string& name);  // caller holds mu_
+  AppSeries* Series(const std::string& ns, const std::string& name) REQUIRES(mu_);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
   std::unique_ptr<prometheus::Exposer> exposer_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<AppSeries>> apps_;  // "ns/name"; guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, std::unique_ptr<AppSeries>> apps_ GUARDED_BY(mu_);  // "ns/name"
 };
 
 }  // namespace plumbline::metrics

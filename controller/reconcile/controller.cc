@@ -1,6 +1,7 @@
 #include "reconcile/controller.h"
 
 #include "app/application.h"
+#include "common/mutex.h"
 
 namespace plumbline::reconcile {
 namespace {
@@ -77,7 +78,7 @@ Status Controller::Start(bool run_workers) {
 }
 
 void Controller::StartWorkers() {
-  std::lock_guard<std::mutex> lock(workers_mu_);
+  MutexLock lock(workers_mu_);
   if (stopped_ || !workers_.empty()) return;
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
 }
@@ -85,7 +86,7 @@ void Controller::StartWorkers() {
 void Controller::Stop() {
   std::vector<std::thread> workers;
   {
-    std::lock_guard<std::mutex> lock(workers_mu_);
+    MutexLock lock(workers_mu_);
     stopped_ = true;
     workers.swap(workers_);
   }
@@ -101,7 +102,7 @@ void Controller::Stop() {
 }
 
 std::vector<Json> Controller::Applications() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Json> out;
   out.reserve(apps_.size());
   for (const auto& [_, app] : apps_) out.push_back(app);
@@ -111,7 +112,7 @@ std::vector<Json> Controller::Applications() {
 void Controller::OnApplications(const std::vector<Json>& items) {
   std::vector<std::string> keys;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     std::map<std::string, Json> fresh;
     for (const auto& item : items) fresh[app::KeyOf(item)] = item;
     for (const auto& [key, _] : apps_) {
@@ -128,7 +129,7 @@ void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
   std::string key = app::KeyOf(event.object);
   bool enqueue = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = apps_.find(key);
     if (event.type == kube::WatchEvent::Type::kDeleted) {
       apps_.erase(key);
@@ -146,7 +147,7 @@ void Controller::OnSecretEvent(const kube::WatchEvent& event) {
   const std::string name = event.object["metadata"].value("name", "");
   std::vector<std::string> keys;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [key, application] : apps_) {
       if (application["metadata"].value("namespace", "") == ns &&
           SecretNameOf(application) == name) {
@@ -162,7 +163,7 @@ void Controller::Work() {
     if (options_.on_queue_depth) options_.on_queue_depth(queue_.Depth());
     Json application;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       auto it = apps_.find(*key);
       if (it != apps_.end()) application = it->second;
     }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "kube/client.h"
 #include "kube/watch.h"
 #include "log/logger.h"
@@ -62,12 +63,12 @@ class Controller {
   WorkQueue queue_;
   std::unique_ptr<kube::ListWatcher> apps_watch_;
   std::unique_ptr<kube::ListWatcher> secrets_watch_;
-  std::mutex workers_mu_;
-  bool stopped_ = false;              // guarded by workers_mu_
-  std::vector<std::thread> workers_;  // guarded by workers_mu_
+  Mutex workers_mu_;
+  bool stopped_ GUARDED_BY(workers_mu_) = false;
+  std::vector<std::thread> workers_ GUARDED_BY(workers_mu_);
   std::atomic<bool> synced_{false};
-  std::mutex mu_;
-  std::map<std::string, Json> apps_;  // key -> latest Application; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, Json> apps_ GUARDED_BY(mu_);  // key -> latest Application
 };
 
 }  // namespace plumbline::reconcile

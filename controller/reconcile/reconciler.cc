@@ -10,6 +10,7 @@
 #include "app/reasons.h"
 #include "apply/applier.h"
 #include "common/base64.h"
+#include "common/mutex.h"
 #include "common/redact.h"
 #include "common/rfc3339.h"
 #include "health/health.h"
@@ -21,7 +22,7 @@
 namespace plumbline::reconcile {
 
 struct Reconciler::Memory {
-  std::mutex mu;
+  Mutex mu;
   std::string health_revision;  // the revision whose rollout is being watched
   std::chrono::steady_clock::time_point health_since{};
   DriftEpisodes drift;
@@ -128,7 +129,7 @@ void Reconciler::SetWakeUp(std::function<void(const std::string& key)> wake_up) 
 
 void Reconciler::Forget(const std::string& key) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     memory_.erase(key);
   }
   tracker_.Forget(key);
@@ -198,12 +199,12 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.status = application.value("status", Json::object());
   if (!run.status.is_object()) run.status = Json::object();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto& m = memory_[run.key];
     if (!m) m = std::make_shared<Memory>();
     run.memory = m;
   }
-  std::lock_guard<std::mutex> app_lock(run.memory->mu);
+  MutexLock app_lock(run.memory->mu);
 
   if (application["metadata"].contains("deletionTimestamp")) {
     try {

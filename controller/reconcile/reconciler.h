@@ -24,6 +24,7 @@
 #include "apply/change_set.h"
 #include "apply/object_key.h"
 #include "common/json.h"
+#include "common/mutex.h"
 #include "drift/live_cache.h"
 #include "drift/tracker.h"
 #include "events/recorder.h"
@@ -135,8 +136,8 @@ class Reconciler {
   const ReconcilerOptions options_;
   drift::Tracker tracker_;
   drift::LiveCache live_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Memory>> memory_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);
 };
 
 }  // namespace plumbline::reconcile

@@ -1,5 +1,7 @@
 #include "reconcile/work_queue.h"
 
+#include "common/mutex.h"
+
 #include <algorithm>
 
 namespace plumbline::reconcile {
@@ -15,12 +17,12 @@ void WorkQueue::AddLocked(const std::string& key) {
 }
 
 void WorkQueue::Add(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   AddLocked(key);
 }
 
 void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (shutting_down_) return;
   if (delay.count() <= 0) {
     AddLocked(key);
@@ -40,7 +42,7 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
 }
 
 std::chrono::milliseconds WorkQueue::NextBackoff(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = failures_.find(key);
   int n = it == failures_.end() ? 0 : it->second;
   auto delay = options_.base_backoff * (int64_t(1) << std::min(n, 30));
@@ -50,14 +52,14 @@ std::chrono::milliseconds WorkQueue::NextBackoff(const std::string& key) const {
 void WorkQueue::AddRateLimited(const std::string& key) {
   auto delay = NextBackoff(key);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++failures_[key];
   }
   AddAfter(key, delay);
 }
 
 void WorkQueue::Forget(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   failures_.erase(key);
 }
 
@@ -80,7 +82,7 @@ std::optional<std::string> WorkQueue::PopLocked() {
 }
 
 std::optional<std::string> WorkQueue::Get() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
     PromoteDueLocked();
     if (auto key = PopLocked()) return key;
@@ -97,7 +99,7 @@ std::optional<std::string> WorkQueue::Get() {
 }
 
 std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto deadline = Clock::now() + wait;
   while (true) {
     PromoteDueLocked();
@@ -108,7 +110,7 @@ std::optional<std::string> WorkQueue::TryGet(std::chrono::milliseconds wait) {
 }
 
 void WorkQueue::Done(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   processing_.erase(key);
   if (dirty_.count(key) && !shutting_down_) {
     ready_.push_back(key);
@@ -117,13 +119,13 @@ void WorkQueue::Done(const std::string& key) {
 }
 
 void WorkQueue::ShutDown() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   shutting_down_ = true;
   cv_.notify_all();
 }
 
 size_t WorkQueue::Depth() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return ready_.size();
 }
 

@@ -15,6 +15,8 @@
 #include <set>
 #include <string>
 
+#include "common/mutex.h"
+
 namespace plumbline::reconcile {
 
 class WorkQueue {
@@ -49,20 +51,20 @@ class WorkQueue {
   size_t Depth() const;  // keys ready now
 
  private:
-  void AddLocked(const std::string& key);
-  void PromoteDueLocked();
-  std::optional<std::string> PopLocked();
+  void AddLocked(const std::string& key) REQUIRES(mu_);
+  void PromoteDueLocked() REQUIRES(mu_);
+  std::optional<std::string> PopLocked() REQUIRES(mu_);
 
   const Options options_;
   const NowFn now_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> ready_;                          // guarded by mu_
-  std::set<std::string> dirty_;                            // queued or to re-queue; guarded by mu_
-  std::set<std::string> processing_;                       // guarded by mu_
-  std::multimap<Clock::time_point, std::string> delayed_;  // guarded by mu_
-  std::map<std::string, int> failures_;                    // guarded by mu_
-  bool shutting_down_ = false;                             // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::string> ready_ GUARDED_BY(mu_);
+  std::set<std::string> dirty_ GUARDED_BY(mu_);  // queued or to re-queue
+  std::set<std::string> processing_ GUARDED_BY(mu_);
+  std::multimap<Clock::time_point, std::string> delayed_ GUARDED_BY(mu_);
+  std::map<std::string, int> failures_ GUARDED_BY(mu_);
+  bool shutting_down_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace plumbline::reconcile

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/mutex.h"
 #include "source/git_source.h"
 #include "source/known_hosts.h"
 
@@ -233,7 +234,7 @@ class Libgit2Snapshot : public Snapshot {
                                     const ReadOptions& options) const override {
     auto clean = CleanRepoPath(dir);
     if (!clean.ok()) return clean.error();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     git_repository* raw = nullptr;
     if (git_repository_open_bare(&raw, repo_path_.c_str()) != 0) {
       return Error(ErrorCode::kInternal, "cannot open the git cache: " + LastGitError());
@@ -339,7 +340,7 @@ class Libgit2Snapshot : public Snapshot {
   const std::string repo_path_;
   const git_oid tree_;
   const Commit commit_;
-  mutable std::mutex mu_;  // libgit2 handles are not shared between threads
+  mutable Mutex mu_;  // libgit2 handles are not shared between threads
 };
 
 Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
@@ -743,10 +744,10 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
 // data flows. A fetch that overstays is abandoned; it keeps its repository locked until the
 // connection dies, and later fetches of that repository time out waiting for the lock.
 struct FetchJob {
-  std::mutex mu;
-  std::condition_variable done_cv;
-  bool done = false;
-  std::optional<Result<std::shared_ptr<const Snapshot>>> result;
+  Mutex mu;
+  CondVar done_cv;
+  bool done GUARDED_BY(mu) = false;
+  std::optional<Result<std::shared_ptr<const Snapshot>>> result GUARDED_BY(mu);
 };
 
 class Libgit2Source : public GitSource {
@@ -761,7 +762,7 @@ class Libgit2Source : public GitSource {
     std::string path = RepoPathFor(request.url, request.auth);
     std::shared_ptr<std::timed_mutex> repo_lock;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       auto& m = repo_locks_[path];
       if (!m) m = std::make_shared<std::timed_mutex>();
       repo_lock = m;
@@ -775,15 +776,17 @@ class Libgit2Source : public GitSource {
         result = FetchLocked(request, path, cache_dir);
         repo_lock->unlock();
       }
-      std::lock_guard<std::mutex> lock(job->mu);
+      MutexLock lock(job->mu);
       job->result = std::move(result);
       job->done = true;
       job->done_cv.notify_all();
     }).detach();
-    std::unique_lock<std::mutex> lock(job->mu);
+    MutexLock lock(job->mu);
     // The fetch enforces the timeout itself while data flows; the margin covers a silent server.
-    bool finished = job->done_cv.wait_for(lock, request.timeout + std::chrono::seconds(2),
-                                          [&] { return job->done; });
+    const auto until = std::chrono::steady_clock::now() + request.timeout + std::chrono::seconds(2);
+    while (!job->done && job->done_cv.wait_until(lock, until) == std::cv_status::no_timeout) {
+    }
+    const bool finished = job->done;
     if (!finished) {
       return Error(
           ErrorCode::kTimeout,
@@ -840,8 +843,8 @@ class Libgit2Source : public GitSource {
 
   const std::string cache_dir_;
   const SourceOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<std::timed_mutex>> repo_locks_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<std::timed_mutex>> repo_locks_ GUARDED_BY(mu_);
 
  public:
   Result<RevertResult> Revert(const RevertRequest& request) override {
@@ -849,7 +852,7 @@ class Libgit2Source : public GitSource {
     std::string path = RepoPathFor(request.url, request.auth);
     std::shared_ptr<std::timed_mutex> repo_lock;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       auto& m = repo_locks_[path];
       if (!m) m = std::make_shared<std::timed_mutex>();
       repo_lock = m;

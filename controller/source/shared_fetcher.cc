@@ -1,5 +1,7 @@
 #include "source/shared_fetcher.h"
 
+#include "common/mutex.h"
+
 namespace plumbline::source {
 namespace {
 
@@ -17,12 +19,12 @@ Result<std::shared_ptr<const Snapshot>> SharedFetcher::Fetch(const FetchRequest&
                                                              std::chrono::milliseconds max_age) {
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto& e = entries_[KeyFor(request)];
     if (!e) e = std::make_shared<Entry>();
     entry = e;
   }
-  std::lock_guard<std::mutex> lock(entry->mu);
+  MutexLock lock(entry->mu);
   auto now = std::chrono::steady_clock::now();
   if (entry->at != std::chrono::steady_clock::time_point{}) {
     auto age = now - entry->at;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "common/mutex.h"
 #include "source/git_source.h"
 
 namespace plumbline::source {
@@ -28,15 +29,15 @@ class SharedFetcher {
 
  private:
   struct Entry {
-    std::mutex mu;  // held while fetching
-    std::chrono::steady_clock::time_point at{};
-    std::shared_ptr<const Snapshot> snapshot;  // guarded by mu
-    std::optional<Error> error;                // guarded by mu
+    Mutex mu;  // held while fetching
+    std::chrono::steady_clock::time_point at GUARDED_BY(mu){};
+    std::shared_ptr<const Snapshot> snapshot GUARDED_BY(mu);
+    std::optional<Error> error GUARDED_BY(mu);
   };
 
   GitSource& source_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_ GUARDED_BY(mu_);
   std::atomic<int> fetches_{0};
 };
 

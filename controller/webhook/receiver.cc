@@ -1,6 +1,7 @@
 #include "webhook/receiver.h"
 
 #include "common/json.h"
+#include "common/mutex.h"
 #include "webhook/push.h"
 #include "webhook/signature.h"
 
@@ -45,13 +46,14 @@ std::map<std::string, http::Handler> Receiver::Routes() {
   return routes;
 }
 
-bool Receiver::Allow(KeyedRateLimiter& limiter, const std::string& source) {
-  std::lock_guard<std::mutex> lock(mu_);
+bool Receiver::Allow(Limit limit, const std::string& source) {
+  MutexLock lock(mu_);
+  KeyedRateLimiter& limiter = limit == Limit::kFailures ? failures_ : deliveries_;
   return limiter.Allow(source, std::chrono::steady_clock::now());
 }
 
 bool Receiver::FirstDelivery(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return seen_.Insert(id);
 }
 
@@ -79,13 +81,13 @@ http::ServerResponse Receiver::Handle(const std::string& hook, const http::Serve
     authentic = ValidSha256Signature(Header(r, "x-signature"), *secret, r.body);
   }
   if (!authentic) {
-    if (!Allow(failures_, r.remote_address)) {
+    if (!Allow(Limit::kFailures, r.remote_address)) {
       return Reply(429, "too many failed authentications from " + r.remote_address);
     }
     log_.Warn("webhook refused: bad signature", {{"hook", hook}, {"source", r.remote_address}});
     return Reply(401, "bad signature");
   }
-  if (!Allow(deliveries_, r.remote_address)) {
+  if (!Allow(Limit::kDeliveries, r.remote_address)) {
     return Reply(429, "too many requests from " + r.remote_address);
   }
   // A signature covers the body only: a captured delivery can be sent again as it was.

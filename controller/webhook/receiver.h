@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/mutex.h"
 #include "http/server.h"
 #include "log/logger.h"
 #include "webhook/limits.h"
@@ -52,8 +53,9 @@ class Receiver {
   http::ServerResponse Handle(const std::string& hook, const http::ServerRequest& request);
 
  private:
-  bool Allow(KeyedRateLimiter& limiter, const std::string& source);
-  bool FirstDelivery(const std::string& id);
+  enum class Limit { kFailures, kDeliveries };
+  bool Allow(Limit limit, const std::string& source) EXCLUDES(mu_);
+  bool FirstDelivery(const std::string& id) EXCLUDES(mu_);
 
   SecretFn secret_;
   TargetsFn targets_;
@@ -61,10 +63,10 @@ class Receiver {
   log::Logger& log_;
   const ReceiverOptions options_;
 
-  std::mutex mu_;
-  KeyedRateLimiter failures_;    // guarded by mu_
-  KeyedRateLimiter deliveries_;  // guarded by mu_
-  RecentIds seen_;               // guarded by mu_
+  Mutex mu_;
+  KeyedRateLimiter failures_ GUARDED_BY(mu_);
+  KeyedRateLimiter deliveries_ GUARDED_BY(mu_);
+  RecentIds seen_ GUARDED_BY(mu_);
 };
 
 }  // namespace plumbline::webhook
