@@ -62,6 +62,14 @@ struct Reconciler::Run {
   size_t applied_objects = 0;  // objects sent to the API server (apply or dry run)
   // Health of unchanged objects read with a GET because the watch had not delivered them yet.
   std::map<apply::ObjectKey, health::Assessment> read_health;
+  // What the status reports, in types, for the metrics: read once from the status the reconcile
+  // found (the memory of earlier reconciles) and kept in step by the phases that change it, so
+  // metrics never parse back what this reconcile serialized.
+  struct Reported {
+    size_t managed = 0;                                                 // status.inventory
+    size_t drifted = 0;                                                 // status.drift.count
+    std::optional<std::chrono::system_clock::time_point> last_applied;  // status.lastAppliedTime
+  } reported;
 };
 
 namespace {
@@ -198,6 +206,11 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.generation = application["metadata"].value("generation", int64_t(0));
   run.status = application.value("status", Json::object());
   if (!run.status.is_object()) run.status = Json::object();
+  run.reported.managed = app::InventoryOf(run.status).size();
+  run.reported.drifted = run.status.value("drift", Json::object()).value("count", size_t{0});
+  if (auto t = ParseRfc3339(run.status.value("lastAppliedTime", "")); t.ok()) {
+    run.reported.last_applied = *t;
+  }
   {
     MutexLock lock(mu_);
     auto& m = memory_[run.key];
@@ -296,6 +309,7 @@ void Reconciler::ReportDrift(Run& run) {
     objects.push_back(entry);
   }
   run.status["drift"] = {{"count", now.size()}, {"objects", objects}};
+  run.reported.drifted = now.size();
   if (!now.empty()) {
     std::string verb =
         run.spec.drift == app::DriftMode::kReport ? " (drift: report, not corrected)" : "";
@@ -323,13 +337,12 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
   bool is_ready = ready != nullptr && ready->value("status", "") == "True";
   metrics_.SetReady(run.ns, run.name, is_ready);
   metrics_.SetSuspended(run.ns, run.name, run.spec_ok && run.spec.suspend);
-  metrics_.SetManaged(run.ns, run.name,
-                      static_cast<int>(run.status.value("inventory", Json::array()).size()));
-  metrics_.SetDrifted(run.ns, run.name,
-                      run.status.value("drift", Json::object()).value("count", 0));
-  if (auto t = ParseRfc3339(run.status.value("lastAppliedTime", "")); t.ok()) {
-    metrics_.SetLastApplied(run.ns, run.name,
-                            std::chrono::duration<double>(t->time_since_epoch()).count());
+  metrics_.SetManaged(run.ns, run.name, static_cast<int>(run.reported.managed));
+  metrics_.SetDrifted(run.ns, run.name, static_cast<int>(run.reported.drifted));
+  if (run.reported.last_applied) {
+    metrics_.SetLastApplied(
+        run.ns, run.name,
+        std::chrono::duration<double>(run.reported.last_applied->time_since_epoch()).count());
   }
   // DORA, counted from this reconcile's outcome.
   const Dora::Outcome dora = run.memory->dora.Observe(run.failed, is_ready, run.revision,
@@ -639,6 +652,7 @@ Reconciler::PhaseEnd Reconciler::ApplyPhase(Run& run) {
   run.inventory = inventory::AfterApply(run.previous, run.in_git, run.applied);
   if (run.applied.HasFailures()) {
     run.status["inventory"] = inventory::ToJson(run.inventory);
+    run.reported.managed = run.inventory.size();
     return Fail(run, app::reason::kApplyFailed, run.applied.FirstFailure());
   }
   return std::nullopt;
@@ -653,6 +667,7 @@ Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
     run.inventory = inventory::AfterPrune(std::move(run.inventory), run.pruned);
   }
   run.status["inventory"] = inventory::ToJson(run.inventory);
+  run.reported.managed = run.inventory.size();
   if (run.pruned.HasFailures()) {
     return Fail(run, app::reason::kPruneFailed, run.pruned.FirstFailure());
   }
@@ -682,6 +697,8 @@ void Reconciler::RecordRevision(Run& run) {
   const std::string now = FormatRfc3339(applied_at);
   if (new_revision || !status.contains("lastAppliedTime") || changes > 0) {
     status["lastAppliedTime"] = now;
+    // As written: whole seconds (RFC 3339), so the metric equals what the status shows.
+    run.reported.last_applied = std::chrono::time_point_cast<std::chrono::seconds>(applied_at);
   }
   if (new_revision) {
     Json entry = {{"revision", commit.sha},

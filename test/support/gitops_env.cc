@@ -2,7 +2,10 @@
 
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <set>
+#include <streambuf>
+#include <utility>
 
 #include "common/base64.h"
 #include "kube/errors.h"
@@ -12,6 +15,51 @@
 namespace plumbline::testing {
 namespace {
 GitOpsEnvironment* g_env = nullptr;
+
+// The in-process controller's log. Kept per test and printed only when the test fails, so a
+// failure stands out in CI output instead of drowning among the logs of passing tests.
+class LogBuffer : public std::streambuf {
+ public:
+  std::string Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(text_, {});
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    text_.append(s, static_cast<size_t>(n));
+    // A test that logs without end keeps only its last 1 MiB.
+    if (text_.size() > kKeep) text_.erase(0, text_.size() - kKeep);
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) {
+      char ch = traits_type::to_char_type(c);
+      xsputn(&ch, 1);
+    }
+    return c;
+  }
+
+ private:
+  static constexpr size_t kKeep = 1 << 20;
+  std::mutex mu_;
+  std::string text_;
+};
+
+LogBuffer* g_log_buffer = new LogBuffer();  // written by controller threads until exit
+std::ostream* g_log_stream = new std::ostream(g_log_buffer);
+
+class PrintLogOfFailedTests : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { g_log_buffer->Take(); }
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    std::string log = g_log_buffer->Take();
+    if (info.result()->Failed()) {
+      std::cerr << "--- controller log of " << info.test_suite_name() << "." << info.name() << ":\n"
+                << log << "--- end of the controller log\n";
+    }
+  }
+};
 }  // namespace
 
 GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
@@ -19,6 +67,7 @@ GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
 GitOpsEnvironment* AddGitOpsEnvironment(GitOpsOptions options) {
   g_env = new GitOpsEnvironment(std::move(options));
   ::testing::AddGlobalTestEnvironment(g_env);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new PrintLogOfFailedTests());
   return g_env;
 }
 
@@ -94,7 +143,7 @@ void GitOpsEnvironment::SetUp() {
   metrics_ = std::make_unique<metrics::Metrics>();
   ASSERT_TRUE(metrics_->Serve("127.0.0.1:0").ok());
   options.on_request = [this](const kube::RequestRecord& r) {
-    counts_.Add(r.verb);
+    counts_.Add(r.verb, r.latency);
     metrics_->KubeRequest(r.verb, r.code, r.latency.count());
   };
   client_ = NewTestClient(options);
@@ -115,7 +164,7 @@ void GitOpsEnvironment::SetUp() {
     client_ = admin_->Impersonate({options_.controller_user, {}});
   }
 
-  logger_ = std::make_unique<log::Logger>(std::cerr, log::Format::kText, log::Level::kInfo);
+  logger_ = std::make_unique<log::Logger>(*g_log_stream, log::Format::kText, log::Level::kInfo);
   source::SourceOptions git_options;
   git_options.allow_local_repos = true;  // tests fetch file:// URLs too
   git_ = source::NewLibgit2Source(dir_ + "/cache", git_options);

@@ -3,10 +3,13 @@
 // Register after the ControlPlane environment (environments start in order).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -28,18 +31,33 @@ inline constexpr char kControllerNamespace[] = "plumbline-system";
 // Counts the controller's API requests by verb.
 class RequestCounts {
  public:
-  void Add(const std::string& verb) {
+  // The client reports a request once it has its answer, `latency` after it was sent.
+  void Add(const std::string& verb, std::chrono::duration<double> latency) {
+    const auto sent = std::chrono::steady_clock::now() -
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(latency);
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_[verb];
+    sent_.emplace_back(sent, verb);
   }
   std::map<std::string, int> Snapshot() {
     std::lock_guard<std::mutex> lock(mu_);
     return counts_;
   }
+  // Requests sent at or after `since`, by verb. Unlike a difference of two Snapshots, a request
+  // sent before `since` but reported after it (its thread was slow to run the hook) is not in it.
+  std::map<std::string, int> SentSince(std::chrono::steady_clock::time_point since) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<std::string, int> out;
+    for (const auto& [sent, verb] : sent_) {
+      if (sent >= since) ++out[verb];
+    }
+    return out;
+  }
 
  private:
   std::mutex mu_;
   std::map<std::string, int> counts_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> sent_;
 };
 
 struct GitOpsOptions {

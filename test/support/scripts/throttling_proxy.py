@@ -43,13 +43,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if throttle:
                 payload = b'{"kind":"Status","apiVersion":"v1","status":"Failure",' \
                           b'"reason":"TooManyRequests","code":429}'
+                # Logged before the answer goes out: a client that has its answer finds it logged.
+                log(f"{self.command} {self.path} 429")
                 self.send_response(429)
                 self.send_header("Retry-After", RETRY_AFTER)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                log(f"{self.command} {self.path} 429")
                 return
         conn = http.client.HTTPSConnection(upstream.hostname, upstream.port, context=context,
                                            timeout=30)
@@ -58,6 +59,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
+        log(f"{self.command} {self.path} {resp.status}")
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -66,7 +68,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         conn.close()
-        log(f"{self.command} {self.path} {resp.status}")
 
     def log_message(self, *args):
         pass
