@@ -88,7 +88,29 @@ void KeepLiveValue(const std::string& pointer, const Json& live, Json* obj) {
   }
 }
 
-Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std::string>* crds) {
+// How long, after CRDs were Established, a kind they define may still be missing from discovery
+// before its objects count as failed: the API server serves a new group-version a moment after
+// the CRD's condition says Established, longer on a loaded server.
+constexpr std::chrono::seconds kDiscoveryGrace{5};
+
+// Resolves a kind that was not served when prepared. Until `grace_until` (CRDs were applied in
+// this run) a kind still missing is asked for again, briefly, instead of failing its objects.
+Result<kube::ResourceInfo> ResolveLate(Json* obj, const ApplyContext& ctx,
+                                       std::chrono::steady_clock::time_point grace_until) {
+  auto resource = Resolve(obj, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+  auto pause = std::chrono::milliseconds(100);
+  while (!resource.ok() && kube::IsNotFound(resource.error()) &&
+         std::chrono::steady_clock::now() < grace_until && !Expired(ctx.deadline)) {
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    ctx.client->discovery().ForgetMisses();
+    resource = Resolve(obj, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+  }
+  return resource;
+}
+
+Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std::string>* crds,
+                std::chrono::steady_clock::time_point grace_until) {
   PreparedObject& prepared = planned.prepared;
   Change change;
   change.key = prepared.key;
@@ -100,7 +122,7 @@ Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std:
   Json& obj = prepared.object;
   if (!prepared.resource) {
     // Not served when prepared: a CRD of an earlier phase may serve it now.
-    auto resource = Resolve(&obj, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+    auto resource = ResolveLate(&obj, ctx, grace_until);
     change.key = ObjectKey::Of(obj);
     if (!resource.ok()) {
       change.action = Action::kFailed;
@@ -207,6 +229,8 @@ std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareCont
 ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
   ChangeSet result;
   size_t next = 0;
+  // Set once CRDs of this run are Established: until then kinds they define may lag.
+  std::chrono::steady_clock::time_point grace_until{};
   for (int phase = 0; phase < kPhaseCount; ++phase) {
     std::vector<std::string> crds;
     for (; next < plan.size() && ApplyPhase(plan[next].prepared.key) <= phase; ++next) {
@@ -217,12 +241,15 @@ ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
                                   Json()});
         continue;
       }
-      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds));
+      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds, grace_until));
     }
     // Objects of a CRD's kind in later phases need the CRD served first.
     Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
     // Their kinds may have been looked up (and found missing) before: ask the server again.
-    if (!crds.empty()) ctx.client->discovery().ForgetMisses();
+    if (!crds.empty()) {
+      ctx.client->discovery().ForgetMisses();
+      if (established.ok()) grace_until = std::chrono::steady_clock::now() + kDiscoveryGrace;
+    }
     if (!established.ok()) {
       for (auto& c : result.changes) {
         if (c.key.kind == "CustomResourceDefinition" && c.action != Action::kFailed) {

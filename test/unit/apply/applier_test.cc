@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "fakes/fake_kube_client.h"
 
 namespace plumbline::apply {
@@ -172,6 +174,50 @@ TEST_F(ApplierTest, PruneDeletesOnlyWhatIsStillOursInReverseOrder) {
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.back(), "delete /api/v1/namespaces/team");
   EXPECT_EQ(kube_.Count("delete"), 2);
+}
+
+TEST_F(ApplierTest, AKindServedAMomentAfterItsCrdIsEstablishedStillAppliesInTheSameRun) {
+  const Json crd = {{"apiVersion", "apiextensions.k8s.io/v1"},
+                    {"kind", "CustomResourceDefinition"},
+                    {"metadata", {{"name", "gadgets.example.com"}}},
+                    {"spec", {{"group", "example.com"}}}};
+  const Json gadget = {{"apiVersion", "example.com/v1"},
+                       {"kind", "Gadget"},
+                       {"metadata", {{"name", "g1"}}},
+                       {"spec", {{"size", 2}}}};
+  // The server marks the CRD Established when first asked, and serves its kind 300 ms later
+  // (measured on a loaded kube-apiserver: the group-version appears after the condition).
+  std::thread serve_later;
+  bool fired = false;  // the interceptor runs on this thread (ApplyAll's)
+  kube_.SetInterceptor(
+      [&](const std::string& verb, const std::string& path) -> std::optional<Error> {
+        if (fired || verb != "get" || path.find("/gadgets.example.com") == std::string::npos) {
+          return std::nullopt;
+        }
+        auto stored = kube_.Stored("apiextensions.k8s.io/v1", "CustomResourceDefinition", "",
+                                   "gadgets.example.com");
+        if (!stored) return std::nullopt;  // the read before the apply
+        fired = true;
+        Json established = *stored;
+        established["status"]["conditions"] = {{{"type", "Established"}, {"status", "True"}}};
+        kube_.Put(established);
+        serve_later = std::thread([this] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          kube_.ServeKind("example.com/v1", "Gadget", "gadgets", true);
+        });
+        return std::nullopt;
+      });
+  ChangeSet result = ApplyEverything({gadget, crd});
+  if (serve_later.joinable()) serve_later.join();
+  EXPECT_EQ(result.Summary(), "created 2") << result.FirstFailure();
+  EXPECT_TRUE(kube_.Stored("example.com/v1", "Gadget", "team", "g1").has_value());
+
+  // A kind that never comes is still a failure, after the grace.
+  ChangeSet unknown = ApplyEverything(
+      {crd,
+       Json{{"apiVersion", "example.com/v2"}, {"kind", "Gadget"}, {"metadata", {{"name", "g2"}}}}});
+  EXPECT_NE(unknown.FirstFailure().find("no matches for kind"), std::string::npos)
+      << unknown.Summary();
 }
 
 TEST_F(ApplierTest, NothingIsSentPastTheDeadline) {
