@@ -49,8 +49,13 @@ check() {
 export -f check
 export clang work
 count=$(wc -l < "$work/units")
+expected=$(cd "$root" && git ls-files 'controller/*.cc' | wc -l)
+if [ "$count" -ne "$expected" ]; then
+  echo "check-thread-safety: $count controller sources in $build/compile_commands.json, $expected in git: configure the build first" >&2
+  exit 1
+fi
 if ! xargs -P "$(nproc)" -d '\n' -I{} bash -c 'check "$@"' _ {} < "$work/units"; then
-  echo "check-thread-safety: the locking above is not what the annotations say" >&2
+  echo "check-thread-safety: a source above breaks its locking annotations, or does not parse with clang" >&2
   exit 1
 fi
 echo "check-thread-safety: $count sources, no violation"

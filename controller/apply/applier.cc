@@ -1,6 +1,7 @@
 #include "apply/applier.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "apply/order.h"
@@ -88,19 +89,22 @@ void KeepLiveValue(const std::string& pointer, const Json& live, Json* obj) {
   }
 }
 
-// How long, after CRDs were Established, a kind they define may still be missing from discovery
-// before its objects count as failed: the API server serves a new group-version a moment after
-// the CRD's condition says Established, longer on a loaded server.
-constexpr std::chrono::seconds kDiscoveryGrace{5};
+// The groups of CRDs this run created or changed, and until when discovery may still lag them:
+// the API server serves a new group-version a moment after the CRD says Established.
+struct NewGroups {
+  std::set<std::string> groups;
+  std::chrono::steady_clock::time_point grace_until{};
+};
 
-// Resolves a kind that was not served when prepared. Until `grace_until` (CRDs were applied in
-// this run) a kind still missing is asked for again, briefly, instead of failing its objects.
-Result<kube::ResourceInfo> ResolveLate(Json* obj, const ApplyContext& ctx,
-                                       std::chrono::steady_clock::time_point grace_until) {
+// Resolves a kind that was not served when prepared. A kind of a group that a CRD of this run
+// just brought is asked for again, briefly, instead of failing its objects; any other missing
+// kind fails at once.
+Result<kube::ResourceInfo> ResolveLate(Json* obj, const ApplyContext& ctx, const NewGroups& fresh) {
   auto resource = Resolve(obj, *ctx.client, ctx.owner.ns, ctx.default_namespace);
+  const bool may_lag = fresh.groups.count(ObjectKey::Of(*obj).group) > 0;
   auto pause = std::chrono::milliseconds(100);
-  while (!resource.ok() && kube::IsNotFound(resource.error()) &&
-         std::chrono::steady_clock::now() < grace_until && !Expired(ctx.deadline)) {
+  while (may_lag && !resource.ok() && kube::IsNotFound(resource.error()) &&
+         std::chrono::steady_clock::now() < fresh.grace_until && !Expired(ctx.deadline)) {
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(1000));
     ctx.client->discovery().ForgetMisses();
@@ -109,8 +113,9 @@ Result<kube::ResourceInfo> ResolveLate(Json* obj, const ApplyContext& ctx,
   return resource;
 }
 
+// `crds`: the CRDs applied, to wait for; `new_groups`: the groups of those created or changed.
 Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std::string>* crds,
-                std::chrono::steady_clock::time_point grace_until) {
+                std::set<std::string>* new_groups, const NewGroups& fresh) {
   PreparedObject& prepared = planned.prepared;
   Change change;
   change.key = prepared.key;
@@ -122,7 +127,7 @@ Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std:
   Json& obj = prepared.object;
   if (!prepared.resource) {
     // Not served when prepared: a CRD of an earlier phase may serve it now.
-    auto resource = ResolveLate(&obj, ctx, grace_until);
+    auto resource = ResolveLate(&obj, ctx, fresh);
     change.key = ObjectKey::Of(obj);
     if (!resource.ok()) {
       change.action = Action::kFailed;
@@ -194,6 +199,9 @@ Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std:
   }
   if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
     crds->push_back(change.key.name);
+    if (change.action != Action::kUnchanged) {
+      new_groups->insert(StringAt(MemberAt(&obj, "spec"), "group"));
+    }
   }
   change.live = std::move(*applied);
   return change;
@@ -229,10 +237,10 @@ std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareCont
 ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
   ChangeSet result;
   size_t next = 0;
-  // Set once CRDs of this run are Established: until then kinds they define may lag.
-  std::chrono::steady_clock::time_point grace_until{};
+  NewGroups fresh;  // filled once this run's CRDs are Established
   for (int phase = 0; phase < kPhaseCount; ++phase) {
     std::vector<std::string> crds;
+    std::set<std::string> new_groups;
     for (; next < plan.size() && ApplyPhase(plan[next].prepared.key) <= phase; ++next) {
       const ObjectKey& key = plan[next].prepared.key;
       if (Expired(ctx.deadline)) {
@@ -241,14 +249,17 @@ ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
                                   Json()});
         continue;
       }
-      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds, grace_until));
+      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds, &new_groups, fresh));
     }
     // Objects of a CRD's kind in later phases need the CRD served first.
     Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
     // Their kinds may have been looked up (and found missing) before: ask the server again.
     if (!crds.empty()) {
       ctx.client->discovery().ForgetMisses();
-      if (established.ok()) grace_until = std::chrono::steady_clock::now() + kDiscoveryGrace;
+      if (established.ok() && !new_groups.empty()) {
+        fresh.groups.insert(new_groups.begin(), new_groups.end());
+        fresh.grace_until = std::chrono::steady_clock::now() + ctx.discovery_grace;
+      }
     }
     if (!established.ok()) {
       for (auto& c : result.changes) {

@@ -61,6 +61,9 @@ struct ApplyContext {
   Owner owner;
   std::string default_namespace;  // as given to Prepare, for kinds resolved late
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // How long a kind of a CRD this run created or changed may stay missing from discovery after
+  // the CRD is Established before its objects fail (the server serves it a moment later).
+  std::chrono::milliseconds discovery_grace{std::chrono::seconds(5)};
 };
 
 // Executes `plan` (in Prepare's order), waiting for CRDs to be Established before the next

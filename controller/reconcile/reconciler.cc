@@ -206,9 +206,13 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.generation = application["metadata"].value("generation", int64_t(0));
   run.status = application.value("status", Json::object());
   if (!run.status.is_object()) run.status = Json::object();
+  // Read defensively: status is ours, but anyone allowed to write it may have mangled it.
   run.reported.managed = app::InventoryOf(run.status).size();
-  run.reported.drifted = run.status.value("drift", Json::object()).value("count", size_t{0});
-  if (auto t = ParseRfc3339(run.status.value("lastAppliedTime", "")); t.ok()) {
+  if (const Json* count = MemberAt(MemberAt(&run.status, "drift"), "count");
+      count != nullptr && count->is_number_unsigned()) {
+    run.reported.drifted = count->get<size_t>();
+  }
+  if (auto t = ParseRfc3339(StringAt(&run.status, "lastAppliedTime")); t.ok()) {
     run.reported.last_applied = *t;
   }
   {

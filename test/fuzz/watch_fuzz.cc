@@ -31,18 +31,6 @@ class ChunkedStream : public plumbline::http::Stream {
 
 }  // namespace
 
-// ListWatcher, in the same file as the framing, calls the client; the target never runs one, and
-// these stand-ins keep the whole HTTP client out of the build.
-namespace plumbline::kube {
-Result<ObjectList> Client::List(const ResourceInfo&, const std::string&, ListOptions) {
-  std::abort();
-}
-Result<std::unique_ptr<WatchStream>> Client::Watch(const ResourceInfo&, const std::string&,
-                                                   const WatchOptions&) {
-  std::abort();
-}
-}  // namespace plumbline::kube
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   auto stream = plumbline::kube::NewWatchStream(std::make_unique<ChunkedStream>(in), "watch");

@@ -51,6 +51,14 @@ LogBuffer* g_log_buffer = new LogBuffer();  // written by controller threads unt
 std::ostream* g_log_stream = new std::ostream(g_log_buffer);
 
 class PrintLogOfFailedTests : public ::testing::EmptyTestEventListener {
+  // A failed environment set-up runs no test: its log is the only clue.
+  void OnEnvironmentsSetUpEnd(const ::testing::UnitTest& unit) override {
+    std::string log = g_log_buffer->Take();
+    if (unit.ad_hoc_test_result().Failed()) {
+      std::cerr << "--- controller log of the set-up:\n"
+                << log << "--- end of the controller log\n";
+    }
+  }
   void OnTestStart(const ::testing::TestInfo&) override { g_log_buffer->Take(); }
   void OnTestEnd(const ::testing::TestInfo& info) override {
     std::string log = g_log_buffer->Take();

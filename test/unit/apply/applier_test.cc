@@ -44,7 +44,9 @@ class ApplierTest : public ::testing::Test {
       planned.prepared = std::move(p);
       plan.push_back(std::move(planned));
     }
-    return ApplyAll(std::move(plan), {&kube_, owner_, ""});
+    ApplyContext ctx{&kube_, owner_, ""};
+    ctx.discovery_grace = discovery_grace_;
+    return ApplyAll(std::move(plan), ctx);
   }
 
   std::string Color(const std::string& name) {
@@ -54,6 +56,7 @@ class ApplierTest : public ::testing::Test {
 
   FakeKubeClient kube_;
   Owner owner_;
+  std::chrono::milliseconds discovery_grace_{std::chrono::seconds(5)};
 };
 
 TEST_F(ApplierTest, NamespacesGoFirstAndEachObjectIsReportedByWhatTheServerDid) {
@@ -212,12 +215,30 @@ TEST_F(ApplierTest, AKindServedAMomentAfterItsCrdIsEstablishedStillAppliesInTheS
   EXPECT_EQ(result.Summary(), "created 2") << result.FirstFailure();
   EXPECT_TRUE(kube_.Stored("example.com/v1", "Gadget", "team", "g1").has_value());
 
-  // A kind that never comes is still a failure, after the grace.
+  // An unchanged CRD brings no grace: a kind of its group that is not served fails at once.
+  const auto start = std::chrono::steady_clock::now();
   ChangeSet unknown = ApplyEverything(
       {crd,
        Json{{"apiVersion", "example.com/v2"}, {"kind", "Gadget"}, {"metadata", {{"name", "g2"}}}}});
-  EXPECT_NE(unknown.FirstFailure().find("no matches for kind"), std::string::npos)
-      << unknown.Summary();
+  EXPECT_EQ(unknown.Summary(), "unchanged 1, failed 1");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+
+  // A CRD that changed brings the grace to its group; a kind that never comes still fails.
+  Json widgets = {{"apiVersion", "apiextensions.k8s.io/v1"},
+                  {"kind", "CustomResourceDefinition"},
+                  {"metadata", {{"name", "widgets.example.org"}}},
+                  {"spec", {{"group", "example.org"}, {"scope", "Cluster"}}},
+                  {"status", {{"conditions", {{{"type", "Established"}, {"status", "True"}}}}}}};
+  kube_.Put(widgets);
+  widgets.erase("status");
+  widgets["spec"]["scope"] = "Namespaced";
+  discovery_grace_ = std::chrono::milliseconds(200);
+  ChangeSet never = ApplyEverything(
+      {widgets,
+       Json{{"apiVersion", "example.org/v1"}, {"kind", "Widget"}, {"metadata", {{"name", "w"}}}}});
+  EXPECT_EQ(never.Summary(), "configured 1, failed 1");
+  EXPECT_NE(never.FirstFailure().find("no matches for kind \"Widget\""), std::string::npos)
+      << never.FirstFailure();
 }
 
 TEST_F(ApplierTest, NothingIsSentPastTheDeadline) {

@@ -79,7 +79,10 @@ TEST_F(LiveCacheTest, KnowsOnlyLabelledObjectsAndFollowsTheirChanges) {
   Json changed = *kube_.Stored("v1", "ConfigMap", "team", "ours");
   changed["data"]["color"] = "red";
   const std::string version = kube_.Put(changed)["metadata"]["resourceVersion"];
-  EXPECT_TRUE(Eventually([&] { return cache_.Lookup(Key("ours"))->resource_version == version; }));
+  EXPECT_TRUE(Eventually([&] {
+    auto ours = cache_.Lookup(Key("ours"));
+    return ours && ours->resource_version == version;
+  }));
   ASSERT_TRUE(kube_.Delete(ConfigMaps(), "team", "ours", {}).ok());
   EXPECT_TRUE(Eventually([&] { return !cache_.Lookup(Key("ours")).has_value(); }));
   EXPECT_TRUE(Eventually([&] { return Seen().size() >= 3; }));
