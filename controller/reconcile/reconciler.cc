@@ -65,8 +65,8 @@ struct Reconciler::Run {
   // What the status reports, in types, for the metrics: read once from the status the reconcile
   // found (the memory of earlier reconciles) and kept in step by the phases that change it, so
   // metrics never parse back what this reconcile serialized.
+  // (What status.inventory holds is `inventory`.)
   struct Reported {
-    size_t managed = 0;                                                 // status.inventory
     size_t drifted = 0;                                                 // status.drift.count
     std::optional<std::chrono::system_clock::time_point> last_applied;  // status.lastAppliedTime
   } reported;
@@ -206,8 +206,9 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.generation = application["metadata"].value("generation", int64_t(0));
   run.status = application.value("status", Json::object());
   if (!run.status.is_object()) run.status = Json::object();
+  run.previous = app::InventoryOf(run.status);
+  run.inventory = run.previous;  // until the apply and prune phases move it
   // Read defensively: status is ours, but anyone allowed to write it may have mangled it.
-  run.reported.managed = app::InventoryOf(run.status).size();
   if (const Json* count = MemberAt(MemberAt(&run.status, "drift"), "count");
       count != nullptr && count->is_number_unsigned()) {
     run.reported.drifted = count->get<size_t>();
@@ -341,7 +342,7 @@ void Reconciler::RecordMetrics(Run& run, std::chrono::steady_clock::time_point s
   bool is_ready = ready != nullptr && ready->value("status", "") == "True";
   metrics_.SetReady(run.ns, run.name, is_ready);
   metrics_.SetSuspended(run.ns, run.name, run.spec_ok && run.spec.suspend);
-  metrics_.SetManaged(run.ns, run.name, static_cast<int>(run.reported.managed));
+  metrics_.SetManaged(run.ns, run.name, static_cast<int>(run.inventory.size()));
   metrics_.SetDrifted(run.ns, run.name, static_cast<int>(run.reported.drifted));
   if (run.reported.last_applied) {
     metrics_.SetLastApplied(
@@ -467,7 +468,7 @@ void Reconciler::Learn(Run& run, const apply::ChangeSet& applied) {
 
 ReconcileResult Reconciler::Finalize(Run& run) {
   auto spec = app::ParseSpec(run.app, options_.default_interval);
-  std::vector<apply::ObjectKey> inventory = app::InventoryOf(run.status);
+  const std::vector<apply::ObjectKey>& inventory = run.previous;  // as the status holds it
   if (spec.ok() && spec->prune && !inventory.empty()) {
     std::unique_ptr<kube::Client> impersonated =
         app::ClientForObjects(client_, run.ns, *spec, options_.default_service_account);
@@ -635,7 +636,6 @@ Reconciler::PhaseEnd Reconciler::PreparePhase(Run& run) {
     }
     run.in_git.insert(key);
   }
-  run.previous = app::InventoryOf(run.status);
   if (run.prepared.empty() && !run.previous.empty() && !run.spec.allow_empty) {
     return Fail(run, app::reason::kRenderFailed,
                 "path \"" + run.spec.path + "\" rendered no objects at " + Short(run.revision) +
@@ -656,7 +656,6 @@ Reconciler::PhaseEnd Reconciler::ApplyPhase(Run& run) {
   run.inventory = inventory::AfterApply(run.previous, run.in_git, run.applied);
   if (run.applied.HasFailures()) {
     run.status["inventory"] = inventory::ToJson(run.inventory);
-    run.reported.managed = run.inventory.size();
     return Fail(run, app::reason::kApplyFailed, run.applied.FirstFailure());
   }
   return std::nullopt;
@@ -671,7 +670,6 @@ Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
     run.inventory = inventory::AfterPrune(std::move(run.inventory), run.pruned);
   }
   run.status["inventory"] = inventory::ToJson(run.inventory);
-  run.reported.managed = run.inventory.size();
   if (run.pruned.HasFailures()) {
     return Fail(run, app::reason::kPruneFailed, run.pruned.FirstFailure());
   }
