@@ -1,6 +1,7 @@
 #include "apply/applier.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -113,9 +114,7 @@ Result<kube::ResourceInfo> ResolveLate(Json* obj, const ApplyContext& ctx, const
   return resource;
 }
 
-// `crds`: the CRDs applied, to wait for; `new_groups`: the groups of those created or changed.
-Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std::string>* crds,
-                std::set<std::string>* new_groups, const NewGroups& fresh) {
+Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, const NewGroups& fresh) {
   PreparedObject& prepared = planned.prepared;
   Change change;
   change.key = prepared.key;
@@ -197,12 +196,6 @@ Change ApplyOne(PlannedObject planned, const ApplyContext& ctx, std::vector<std:
     bool same = !before->empty() && (*applied)["metadata"].value("resourceVersion", "") == *before;
     change.action = same ? Action::kUnchanged : Action::kConfigured;
   }
-  if (change.key.group == "apiextensions.k8s.io" && change.key.kind == "CustomResourceDefinition") {
-    crds->push_back(change.key.name);
-    if (change.action != Action::kUnchanged) {
-      new_groups->insert(StringAt(MemberAt(&obj, "spec"), "group"));
-    }
-  }
   change.live = std::move(*applied);
   return change;
 }
@@ -236,22 +229,45 @@ std::vector<PreparedObject> Prepare(std::vector<Json> objects, const PrepareCont
 
 ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
   ChangeSet result;
+  result.changes.resize(plan.size());
   size_t next = 0;
   NewGroups fresh;  // filled once this run's CRDs are Established
   for (int phase = 0; phase < kPhaseCount; ++phase) {
+    // The objects of one phase do not depend on each other: they go out at once, as many as the
+    // pool allows; the next phase waits for all of them (PRODUCT §3.3).
+    const size_t first = next;
+    std::vector<std::function<void()>> tasks;
+    for (; next < plan.size() && ApplyPhase(plan[next].prepared.key) <= phase; ++next) {
+      tasks.push_back([&plan, &result, &ctx, &fresh, i = next] {
+        const ObjectKey& key = plan[i].prepared.key;
+        if (Expired(ctx.deadline)) {
+          result.changes[i] = {key, Action::kFailed,
+                               key.ToString() + ": not applied, the reconcile timed out", Json(),
+                               Json()};
+          return;
+        }
+        result.changes[i] = ApplyOne(std::move(plan[i]), ctx, fresh);
+      });
+    }
+    if (ctx.pool != nullptr && tasks.size() > 1) {
+      ctx.pool->RunAll(std::move(tasks));
+    } else {
+      for (auto& task : tasks) task();
+    }
+    // CRDs applied in this phase: their objects (in later phases) need them served first.
     std::vector<std::string> crds;
     std::set<std::string> new_groups;
-    for (; next < plan.size() && ApplyPhase(plan[next].prepared.key) <= phase; ++next) {
-      const ObjectKey& key = plan[next].prepared.key;
-      if (Expired(ctx.deadline)) {
-        result.changes.push_back({key, Action::kFailed,
-                                  key.ToString() + ": not applied, the reconcile timed out", Json(),
-                                  Json()});
+    for (size_t i = first; i < next; ++i) {
+      const Change& c = result.changes[i];
+      if (c.key.group != "apiextensions.k8s.io" || c.key.kind != "CustomResourceDefinition" ||
+          c.action == Action::kFailed || c.action == Action::kSkipped || c.live.is_null()) {
         continue;
       }
-      result.changes.push_back(ApplyOne(std::move(plan[next]), ctx, &crds, &new_groups, fresh));
+      crds.push_back(c.key.name);
+      if (c.action != Action::kUnchanged) {
+        new_groups.insert(StringAt(MemberAt(&c.desired, "spec"), "group"));
+      }
     }
-    // Objects of a CRD's kind in later phases need the CRD served first.
     Status established = WaitForCrds(*ctx.client, crds, ctx.deadline);
     // Their kinds may have been looked up (and found missing) before: ask the server again.
     if (!crds.empty()) {
@@ -262,7 +278,8 @@ ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx) {
       }
     }
     if (!established.ok()) {
-      for (auto& c : result.changes) {
+      for (size_t i = first; i < next; ++i) {
+        Change& c = result.changes[i];
         if (c.key.kind == "CustomResourceDefinition" && c.action != Action::kFailed) {
           c.action = Action::kFailed;
           c.message = established.error().message();

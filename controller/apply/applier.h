@@ -17,6 +17,7 @@
 #include "apply/owner.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/task_pool.h"
 #include "kube/client.h"
 
 namespace plumbline::apply {
@@ -64,10 +65,14 @@ struct ApplyContext {
   // How long a kind of a CRD this run created or changed may stay missing from discovery after
   // the CRD is Established before its objects fail (the server serves it a moment later).
   std::chrono::milliseconds discovery_grace{std::chrono::seconds(5)};
+  // Runs the objects of one phase at once (shared by every reconcile); null: one after another.
+  TaskPool* pool = nullptr;
 };
 
-// Executes `plan` (in Prepare's order), waiting for CRDs to be Established before the next
-// phase. Disabled objects are Skipped; a failure of one object does not stop the others.
+// Executes `plan` (in Prepare's order): the objects of one phase at once (ctx.pool), waiting for
+// them all, and for CRDs to be Established, before the next phase. The change set lists the
+// objects in plan order. Disabled objects are Skipped; a failure of one object does not stop the
+// others.
 ChangeSet ApplyAll(std::vector<PlannedObject> plan, const ApplyContext& ctx);
 
 struct PruneContext {

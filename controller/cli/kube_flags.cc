@@ -5,8 +5,10 @@ namespace plumbline::cli {
 void AddKubeFlags(Flags& flags) {
   flags.Add("kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)")
       .Add("context", "", "kubeconfig context to use instead of current-context")
-      .Add("kube-qps", "50", "client-side limit on API requests per second")
-      .Add("kube-burst", "100", "burst allowed above --kube-qps")
+      // A safety net against a runaway loop, not the pace of normal work: the API server's
+      // priority and fairness decide that, and its 429 answers (with Retry-After) are honoured.
+      .Add("kube-qps", "500", "client-side limit on API requests per second (a safety net)")
+      .Add("kube-burst", "1000", "burst allowed above --kube-qps")
       .Add("kube-timeout", "30", "seconds to wait for one API request");
 }
 

@@ -162,6 +162,9 @@ class StopRequest {
 void AddRunFlags(Flags& flags) {
   AddKubeFlags(flags);
   flags.Add("workers", "4", "Applications reconciled at once")
+      .Add("apply-concurrency", "16",
+           "objects applied at once across all Applications (one apply phase's objects go out "
+           "together)")
       .Add("watch-namespace", "", "only reconcile Applications in this namespace (default: all)")
       .Add("controller-namespace", DefaultControllerNamespace(),
            "the namespace the controller runs in; never pruned")
@@ -235,8 +238,8 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
   }
   settings.log_level = level->second;
 
-  for (const char* name : {"workers", "git-timeout", "max-file-bytes", "max-documents",
-                           "max-objects", "webhook-rate", "webhook-burst"}) {
+  for (const char* name : {"workers", "apply-concurrency", "git-timeout", "max-file-bytes",
+                           "max-documents", "max-objects", "webhook-rate", "webhook-burst"}) {
     auto v = flags.GetDouble(name);
     if (!v.ok() || *v <= 0) {
       return Error(ErrorCode::kInvalidArgument,
@@ -400,6 +403,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.render.max_objects = size_t(number("max-objects"));
   ropts.default_service_account = flags.Get("default-service-account");
   ropts.no_cross_namespace_refs = flags.GetBool("no-cross-namespace-refs");
+  ropts.apply_concurrency = size_t(number("apply-concurrency"));
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
     if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());
   }

@@ -188,13 +188,18 @@ void LiveCache::OnList(Kind* kind, const std::vector<Json>& items) {
         ++it;
       }
     }
-    kind->synced = true;
   }
   log_.Debug("listed managed objects",
              {{"kind", KindKey(kind->resource.gvk.group, kind->resource.gvk.kind)},
               {"objects", std::to_string(items.size())}});
-  synced_cv_.notify_all();
   for (const auto& p : pending) sink_(p.key, p.app, p.object, p.health_changed);
+  // Synced only once the sink has seen the list too: a reconcile that waited for it then finds
+  // what the tracker learnt from it (after a restart, what to adopt).
+  {
+    MutexLock lock(mu_);
+    kind->synced = true;
+  }
+  synced_cv_.notify_all();
 }
 
 void LiveCache::OnEvent(Kind* kind, const kube::WatchEvent& event) {

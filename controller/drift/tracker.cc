@@ -1,5 +1,6 @@
 #include "drift/tracker.h"
 
+#include "common/digest.h"
 #include "common/mutex.h"
 
 #include <algorithm>
@@ -38,6 +39,18 @@ std::vector<std::string> Evaluate(const Expectation& expected, const Json& live)
   return differing;
 }
 
+std::string StoredDigest(const Expectation& expected) {
+  Digest digest;
+  digest.Add(uint64_t{expected.manifest_hash});
+  for (const auto& [path, v] : expected.values) {
+    const bool ignored = std::any_of(expected.ignored.begin(), expected.ignored.end(),
+                                     [&](const std::string& i) { return Covers(i, v.pointer); });
+    if (ignored) continue;
+    digest.Add(path).Add(v.present ? v.value.dump() : std::string_view("-"));
+  }
+  return digest.Hex();
+}
+
 void Tracker::SetWakeUp(WakeUp wake_up) {
   MutexLock lock(mu_);
   wake_up_ = std::move(wake_up);
@@ -47,6 +60,8 @@ void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expect
                      std::vector<std::string> drifted) {
   MutexLock lock(mu_);
   Entry& e = apps_[app][key];
+  e.digest = StoredDigest(expected);
+  e.confirmed = true;
   e.expected = std::move(expected);
   e.correcting = false;
   e.missing = false;
@@ -60,9 +75,32 @@ std::optional<Tracker::Known> Tracker::Find(const std::string& app,
   auto a = apps_.find(app);
   if (a == apps_.end()) return std::nullopt;
   auto it = a->second.find(key);
-  if (it == a->second.end()) return std::nullopt;
+  if (it == a->second.end() || !it->second.confirmed) return std::nullopt;
   return Known{it->second.expected.manifest_hash, it->second.drifted, it->second.missing,
-               it->second.fields};
+               it->second.fields, it->second.digest};
+}
+
+std::optional<Tracker::Known> Tracker::Adopt(const std::string& app, const apply::ObjectKey& key,
+                                             size_t manifest_hash, std::vector<std::string> ignored,
+                                             const std::string& digest) {
+  MutexLock lock(mu_);
+  auto a = apps_.find(app);
+  if (a == apps_.end()) return std::nullopt;
+  auto it = a->second.find(key);
+  if (it == a->second.end()) return std::nullopt;
+  Entry& e = it->second;
+  if (e.confirmed) return Known{e.expected.manifest_hash, e.drifted, e.missing, e.fields, e.digest};
+  Expectation candidate = e.expected;
+  candidate.manifest_hash = manifest_hash;
+  candidate.ignored = std::move(ignored);
+  std::string candidate_digest = StoredDigest(candidate);
+  if (candidate_digest != digest) return std::nullopt;
+  e.expected = std::move(candidate);
+  e.digest = std::move(candidate_digest);
+  e.confirmed = true;
+  e.drifted = e.missing = e.correcting = false;
+  e.fields.clear();
+  return Known{e.expected.manifest_hash, false, false, {}, e.digest};
 }
 
 void Tracker::BeginCorrection(const std::string& app, const apply::ObjectKey& key) {
@@ -97,7 +135,7 @@ std::vector<ObjectDrift> Tracker::Drifted(const std::string& app) const {
   auto a = apps_.find(app);
   if (a == apps_.end()) return out;
   for (const auto& [key, e] : a->second) {
-    if (e.drifted) out.push_back({key, e.missing, e.fields});
+    if (e.confirmed && e.drifted) out.push_back({key, e.missing, e.fields});
   }
   return out;
 }
@@ -117,11 +155,15 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
   {
     MutexLock lock(mu_);
     wake_up = wake_up_;
-    auto a = apps_.find(app);
-    if (a == apps_.end()) return;
-    auto it = a->second.find(key);
-    if (it == a->second.end()) return;
-    Entry& e = it->second;
+    Entry* found = nullptr;
+    if (auto a = apps_.find(app); a != apps_.end()) {
+      if (auto it = a->second.find(key); it != a->second.end()) found = &it->second;
+    }
+    if (found == nullptr || !found->confirmed) {
+      KeepCandidate(app, key, object);
+      return;
+    }
+    Entry& e = *found;
     bool missing = object == nullptr;
     std::vector<std::string> fields =
         missing ? std::vector<std::string>{} : Evaluate(e.expected, *object);
@@ -134,6 +176,24 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
     e.fields = std::move(fields);
   }
   if ((changed || health_changed) && wake_up) wake_up(app);
+}
+
+void Tracker::KeepCandidate(const std::string& app, const apply::ObjectKey& key,
+                            const Json* object) {
+  if (adopt_manager_.empty()) return;
+  std::optional<Expectation> seen;
+  if (object != nullptr) seen = ExpectationFrom(*object, adopt_manager_, 0, {});
+  if (!seen) {
+    // Gone, or not (or no longer) applied by us: nothing to adopt.
+    auto a = apps_.find(app);
+    if (a == apps_.end()) return;
+    a->second.erase(key);
+    if (a->second.empty()) apps_.erase(a);
+    return;
+  }
+  Entry& e = apps_[app][key];
+  e.expected = std::move(*seen);
+  e.confirmed = false;
 }
 
 }  // namespace plumbline::drift

@@ -5,6 +5,10 @@
 // server's defaulting and normalization are in both sides, other managers' fields in neither, so
 // the decision is exact and costs no request.
 //
+// After a restart nothing is known: objects our manager applied are kept as candidates as the
+// watches list them, and Adopt turns one into an expectation when status.inventory's digest
+// says it is still what our last apply stored, so a restart costs no request per object.
+//
 // Thread-safe: watch threads call Observe, workers the rest.
 #pragma once
 
@@ -48,8 +52,19 @@ std::optional<Expectation> ExpectationFrom(const Json& stored, const std::string
 // The drifted fields of `live` against `expected` (empty: no drift).
 std::vector<std::string> Evaluate(const Expectation& expected, const Json& live);
 
+// What an Expectation says, in 16 hex digits: the manifest hash and every owned value that is
+// not ignored. Kept in status.inventory, it lets a restarted controller trust a live object
+// without a request (Tracker::Adopt): values a manager other than ours changed, or removed, are
+// no longer owned by ours (server-side apply moves the field to the writer), so they change the
+// digest read from the live object too.
+std::string StoredDigest(const Expectation& expected);
+
 class Tracker {
  public:
+  // `adopt_manager`: watched objects that no expectation covers yet, but which this field
+  // manager applied, are kept as candidates for Adopt ("": none are kept).
+  explicit Tracker(std::string adopt_manager = {}) : adopt_manager_(std::move(adopt_manager)) {}
+
   // Called (without locks held) when an Application's drift or an object's health changed.
   using WakeUp = std::function<void(const std::string& app)>;
   void SetWakeUp(WakeUp wake_up);
@@ -64,8 +79,17 @@ class Tracker {
     bool drifted = false;
     bool missing = false;
     std::vector<std::string> fields;  // when drifted
+    std::string digest;               // StoredDigest of the expectation
   };
   std::optional<Known> Find(const std::string& app, const apply::ObjectKey& key) const;
+
+  // After a restart: takes the watched object as what our last apply stored when its digest
+  // (with this manifest hash and these ignored pointers) is `digest`, as status.inventory
+  // recorded it; the object then has an expectation, as if applied now. Nullopt when nothing
+  // was watched for it, or it differs (it must then be applied or learnt as usual).
+  std::optional<Known> Adopt(const std::string& app, const apply::ObjectKey& key,
+                             size_t manifest_hash, std::vector<std::string> ignored,
+                             const std::string& digest);
 
   // The object is being re-applied to correct its drift (until Record or EndCorrection): a live
   // change that makes it match git is then our own write and wakes nobody up.
@@ -87,14 +111,21 @@ class Tracker {
  private:
   struct Entry {
     Expectation expected;
+    std::string digest;     // StoredDigest(expected), once confirmed
+    bool confirmed = true;  // false: a candidate read from the watch, not yet adopted
     bool drifted = false;
     bool missing = false;
     bool correcting = false;
     std::vector<std::string> fields;
   };
+  // A watched object without a confirmed expectation: kept (or dropped) as a candidate.
+  void KeepCandidate(const std::string& app, const apply::ObjectKey& key, const Json* object)
+      REQUIRES(mu_);
+
   mutable Mutex mu_;
   std::map<std::string, std::map<apply::ObjectKey, Entry>> apps_ GUARDED_BY(mu_);
   WakeUp wake_up_;  // set before use
+  const std::string adopt_manager_;
 };
 
 }  // namespace plumbline::drift

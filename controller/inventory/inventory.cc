@@ -32,10 +32,28 @@ Keys AfterPrune(Keys after_apply, const apply::ChangeSet& pruned) {
   return after_apply;
 }
 
-Json ToJson(const Keys& keys) {
+Json ToJson(const Keys& keys, const Digests& digests) {
   Json inv = Json::array();
-  for (const auto& k : keys) inv.push_back(k.ToInventory());
+  for (const auto& k : keys) {
+    Json entry = k.ToInventory();
+    if (auto d = digests.find(k); d != digests.end() && !d->second.empty()) {
+      entry["digest"] = d->second;
+    }
+    inv.push_back(std::move(entry));
+  }
   return inv;
+}
+
+Digests DigestsOf(const Json& inventory) {
+  Digests out;
+  if (!inventory.is_array()) return out;
+  for (const auto& e : inventory) {
+    if (!e.is_object()) continue;
+    auto d = e.find("digest");
+    if (d == e.end() || !d->is_string()) continue;
+    out[apply::ObjectKey::FromInventory(e)] = d->get<std::string>();
+  }
+  return out;
 }
 
 }  // namespace plumbline::inventory

@@ -4,7 +4,9 @@
 // managed is ever forgotten (and left behind) or pruned by mistake (PRODUCT §3).
 #pragma once
 
+#include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "apply/change_set.h"
@@ -27,7 +29,16 @@ Keys AfterApply(const Keys& previous, const KeySet& in_git, const apply::ChangeS
 // The inventory once the prune ran: what the prune failed to delete stays managed.
 Keys AfterPrune(Keys after_apply, const apply::ChangeSet& pruned);
 
-// status.inventory: one {group, version, kind, namespace, name} per key.
-Json ToJson(const Keys& keys);
+// What our last apply stored, per object (drift::StoredDigest), kept beside the inventory so a
+// restarted controller can trust unchanged live objects without asking for them again.
+using Digests = std::map<apply::ObjectKey, std::string>;
+
+// status.inventory: one {group, version, kind, namespace, name} per key, plus `digest` where
+// `digests` has one.
+Json ToJson(const Keys& keys, const Digests& digests = {});
+
+// The digests of a status.inventory (entries without one, or not of the expected shape, have
+// none).
+Digests DigestsOf(const Json& inventory);
 
 }  // namespace plumbline::inventory

@@ -1,6 +1,6 @@
 #include "reconcile/planner.h"
 
-#include <functional>
+#include "common/digest.h"
 
 namespace plumbline::reconcile {
 
@@ -33,9 +33,11 @@ std::optional<std::string> KnownLiveVersion(const ObjectFacts& facts) {
 }
 
 size_t ManifestHash(const Json& object, const std::vector<std::string>& ignored) {
-  std::string text = object.dump();
-  for (const auto& p : ignored) text += "\n" + p;
-  return std::hash<std::string>{}(text);
+  // Stable across restarts: status.inventory keeps digests built on it.
+  Digest digest;
+  digest.Add(object.dump());
+  for (const auto& p : ignored) digest.Add(p);
+  return digest.value();
 }
 
 }  // namespace plumbline::reconcile

@@ -23,6 +23,9 @@ namespace plumbline::reconcile {
 
 struct Reconciler::Memory {
   Mutex mu;
+  // The resourceVersion of our last write of the Application (its status or finalizer): a cached
+  // copy older than that misses it.
+  std::string written_version;
   std::string health_revision;  // the revision whose rollout is being watched
   std::chrono::steady_clock::time_point health_since{};
   DriftEpisodes drift;
@@ -50,9 +53,10 @@ struct Reconciler::Run {
   kube::Client* client = nullptr;                // the one that applies and prunes
   apply::Owner owner;
   std::vector<apply::PreparedObject> prepared;
-  inventory::KeySet in_git;   // the keys of `prepared`
-  inventory::Keys previous;   // status.inventory as the reconcile found it
-  inventory::Keys inventory;  // as it will be written
+  inventory::KeySet in_git;    // the keys of `prepared`
+  inventory::Keys previous;    // status.inventory as the reconcile found it
+  inventory::Digests digests;  // and what its applies stored (drift::StoredDigest)
+  inventory::Keys inventory;   // as it will be written
   apply::ChangeSet applied, pruned;
   std::string summary;  // "Applied revision abc: 2 created, ..."
   // Drifted objects this reconcile re-applies, as the tracker saw them when planning; those
@@ -78,6 +82,10 @@ namespace {
 constexpr size_t kTrimAfterObjects = 100;
 
 std::string Short(const std::string& sha) { return sha.substr(0, 12); }
+
+std::string ResourceVersionOf(const Json& object) {
+  return StringAt(MemberAt(&object, "metadata"), "resourceVersion");
+}
 
 void MarkFailed(Json* status, int64_t gen, const std::string& reason, const std::string& message) {
   app::SetCondition(status, app::kReady, false, reason, message, gen);
@@ -123,9 +131,11 @@ Reconciler::Reconciler(kube::Client& client, source::SharedFetcher& fetcher,
       log_(logger),
       metrics_(metrics),
       options_(std::move(options)),
+      tracker_(app::kFieldManager),
       live_(client, logger, {app::kNameLabel, app::kNamespaceLabel},
             [this](const apply::ObjectKey& key, const std::string& app, const Json* object,
-                   bool health_changed) { tracker_.Observe(key, app, object, health_changed); }) {}
+                   bool health_changed) { tracker_.Observe(key, app, object, health_changed); }),
+      apply_pool_(options_.apply_concurrency) {}
 
 Reconciler::~Reconciler() { Stop(); }
 
@@ -146,7 +156,7 @@ void Reconciler::Forget(const std::string& key) {
   if (slash != std::string::npos) metrics_.AppGone(key.substr(0, slash), key.substr(slash + 1));
 }
 
-Status Reconciler::SetFinalizer(const Json& application, bool present) {
+Result<std::string> Reconciler::SetFinalizer(const Json& application, bool present) {
   // Our field manager owns only the finalizer; applying without it removes it.
   Json patch = {{"apiVersion", app::kApiVersion},
                 {"kind", app::kKind},
@@ -160,10 +170,10 @@ Status Reconciler::SetFinalizer(const Json& application, bool present) {
   options.field_manager = "plumbline-finalizer";
   auto applied = client_.Apply(patch, options);
   if (!applied.ok()) return applied.error();
-  return Status::Ok();
+  return ResourceVersionOf(*applied);
 }
 
-Status Reconciler::WriteStatus(Run& run) {
+Result<std::string> Reconciler::WriteStatus(Run& run) {
   // run.status is already safe (Reconcile made it so before comparing); the patch is dumped as
   // JSON, which throws on bytes that are not UTF-8.
   Json patch = {{"apiVersion", app::kApiVersion},
@@ -177,15 +187,27 @@ Status Reconciler::WriteStatus(Run& run) {
     log_.Error("status write failed", {{"app", run.key}, {"error", written.error().message()}});
     return written.error();
   }
-  return Status::Ok();
+  return ResourceVersionOf(*written);
 }
 
 ReconcileResult Reconciler::Reconcile(const Json& cached) {
   const auto start = std::chrono::steady_clock::now();
-  // Read the Application fresh: the cache may not have our last status write yet, and the
-  // inventory in it decides what gets pruned.
+  std::shared_ptr<Memory> memory;
+  {
+    MutexLock lock(mu_);
+    auto& m = memory_[app::KeyOf(cached)];
+    if (!m) m = std::make_shared<Memory>();
+    memory = m;
+  }
+  MutexLock app_lock(memory->mu);
+  // The cached copy is the Application, unless it misses our own last write: then its inventory
+  // may be stale, and the inventory decides what gets pruned. Read it fresh only then, so an idle
+  // reconcile costs no request.
   Json application = cached;
-  if (auto apps = client_.Resource({app::kGroup, app::kVersion, app::kKind}); apps.ok()) {
+  if (!memory->written_version.empty() &&
+      drift::MaybeNewer(memory->written_version, ResourceVersionOf(cached))) {
+    auto apps = client_.Resource({app::kGroup, app::kVersion, app::kKind});
+    if (!apps.ok()) return ReconcileResult::Retry();
     auto fresh = client_.Get(*apps, cached["metadata"].value("namespace", ""),
                              cached["metadata"].value("name", ""));
     if (fresh.ok()) {
@@ -207,6 +229,7 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.status = application.value("status", Json::object());
   if (!run.status.is_object()) run.status = Json::object();
   run.previous = app::InventoryOf(run.status);
+  run.digests = inventory::DigestsOf(run.status.value("inventory", Json()));
   run.inventory = run.previous;  // until the apply and prune phases move it
   // Read defensively: status is ours, but anyone allowed to write it may have mangled it.
   if (const Json* count = MemberAt(MemberAt(&run.status, "drift"), "count");
@@ -216,13 +239,7 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   if (auto t = ParseRfc3339(StringAt(&run.status, "lastAppliedTime")); t.ok()) {
     run.reported.last_applied = *t;
   }
-  {
-    MutexLock lock(mu_);
-    auto& m = memory_[run.key];
-    if (!m) m = std::make_shared<Memory>();
-    run.memory = m;
-  }
-  MutexLock app_lock(run.memory->mu);
+  run.memory = memory;
 
   if (application["metadata"].contains("deletionTimestamp")) {
     try {
@@ -239,10 +256,13 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   bool has_finalizer = false;
   for (const auto& f : finalizers) has_finalizer |= f == app::kFinalizer;
   if (!has_finalizer) {
-    if (Status s = SetFinalizer(application, true); !s.ok()) {
-      log_.Error("cannot add the finalizer", {{"app", run.key}, {"error", s.error().message()}});
+    auto written = SetFinalizer(application, true);
+    if (!written.ok()) {
+      log_.Error("cannot add the finalizer",
+                 {{"app", run.key}, {"error", written.error().message()}});
       return ReconcileResult::Retry();
     }
+    memory->written_version = *written;
   }
 
   metrics_.AppSeen(run.ns, run.name);
@@ -264,7 +284,9 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   MakeSafe(&run.status);
   if (run.status != status_before) {
     // Only a change is written: a reconcile that finds nothing new makes no write at all.
-    if (Status s = WriteStatus(run); !s.ok()) {
+    if (auto written = WriteStatus(run); written.ok()) {
+      memory->written_version = *written;
+    } else {
       result = ReconcileResult::Retry();
       run.failed = true;
     }
@@ -389,6 +411,13 @@ std::vector<apply::PlannedObject> Reconciler::Plan(Run& run,
     facts.watched = live_.Synced({key.group, key.version, key.kind});
     if (facts.watched) facts.live = live_.Lookup(key);
     facts.known = tracker_.Find(run.key, key);
+    if (!facts.known && facts.live) {
+      // First sight since a restart: the watch holds what our last apply stored, if its digest
+      // is the one status.inventory recorded.
+      if (auto d = run.digests.find(key); d != run.digests.end()) {
+        facts.known = tracker_.Adopt(run.key, key, hash, planned.ignored, d->second);
+      }
+    }
     planned.live_version = KnownLiveVersion(facts);
 
     Step step = Decide(facts, hash, run.spec.drift, applied_before);
@@ -488,7 +517,7 @@ ReconcileResult Reconciler::Finalize(Run& run) {
     log_.Info("Application deleted; its objects are left in place (prune is off)",
               {{"app", run.key}});
   }
-  if (Status s = SetFinalizer(run.app, false); !s.ok() && !kube::IsNotFound(s.error())) {
+  if (auto s = SetFinalizer(run.app, false); !s.ok() && !kube::IsNotFound(s.error())) {
     return ReconcileResult::Retry();
   }
   return ReconcileResult::Done();
@@ -649,16 +678,29 @@ Reconciler::PhaseEnd Reconciler::ApplyPhase(Run& run) {
   run.phase = "Apply";
   WatchKinds(run, run.prepared);
   std::vector<apply::PlannedObject> plan = Plan(run, std::move(run.prepared), *run.client);
-  run.applied = apply::ApplyAll(
-      std::move(plan), {run.client, run.owner, run.spec.destination_namespace, run.deadline});
+  apply::ApplyContext ctx{run.client, run.owner, run.spec.destination_namespace, run.deadline};
+  ctx.pool = &apply_pool_;
+  run.applied = apply::ApplyAll(std::move(plan), ctx);
   Learn(run, run.applied);
   tracker_.Retain(run.key, run.in_git);
   run.inventory = inventory::AfterApply(run.previous, run.in_git, run.applied);
   if (run.applied.HasFailures()) {
-    run.status["inventory"] = inventory::ToJson(run.inventory);
+    run.status["inventory"] = InventoryJson(run);
     return Fail(run, app::reason::kApplyFailed, run.applied.FirstFailure());
   }
   return std::nullopt;
+}
+
+Json Reconciler::InventoryJson(const Run& run) const {
+  inventory::Digests digests;
+  for (const auto& key : run.inventory) {
+    if (auto known = tracker_.Find(run.key, key)) {
+      digests[key] = known->digest;
+    } else if (auto d = run.digests.find(key); d != run.digests.end()) {
+      digests[key] = d->second;  // not applied now (it failed): what the last apply stored
+    }
+  }
+  return inventory::ToJson(run.inventory, digests);
 }
 
 Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
@@ -669,7 +711,7 @@ Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
     run.pruned = apply::Prune(stale, ctx);
     run.inventory = inventory::AfterPrune(std::move(run.inventory), run.pruned);
   }
-  run.status["inventory"] = inventory::ToJson(run.inventory);
+  run.status["inventory"] = InventoryJson(run);
   if (run.pruned.HasFailures()) {
     return Fail(run, app::reason::kPruneFailed, run.pruned.FirstFailure());
   }

@@ -9,6 +9,11 @@
 // (drift: correct) or are missing are applied; the rest cost no request. A drift wakes the
 // Application up (SetWakeUp) so it is reported or corrected within moments.
 //
+// API cost (PRODUCT §9): the Application is the controller's cached copy, read again only when
+// it is older than our own last write of it; an idle reconcile then makes no request at all.
+// After a restart, status.inventory's digests let the tracker adopt what the watches list
+// instead of applying or dry-running each object again.
+//
 // Thread-safe: workers call Reconcile for different Applications at once (the work queue never
 // hands one Application to two workers).
 #pragma once
@@ -25,6 +30,7 @@
 #include "apply/object_key.h"
 #include "common/json.h"
 #include "common/mutex.h"
+#include "common/task_pool.h"
 #include "drift/live_cache.h"
 #include "drift/tracker.h"
 #include "events/recorder.h"
@@ -54,6 +60,9 @@ struct ReconcilerOptions {
   // spec.destination.namespace and every namespaced object it renders); cluster-scoped objects
   // are left to the RBAC of the ServiceAccount it acts as.
   bool no_cross_namespace_refs = false;
+  // Objects applied at once, across every Application reconciled at the same time
+  // (--apply-concurrency); the objects of one apply phase go out together.
+  size_t apply_concurrency = 16;
 };
 
 // What the work queue does with the Application next. Made by one of the three constructors.
@@ -125,8 +134,11 @@ class Reconciler {
   void Learn(Run& run, const apply::ChangeSet& applied);
   void ReportDrift(Run& run);
   void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
-  Status WriteStatus(Run& run);
-  Status SetFinalizer(const Json& application, bool present);
+  // status.inventory as this run leaves it, with what each object's last apply stored.
+  Json InventoryJson(const Run& run) const;
+  // Both return the Application's resourceVersion after the write.
+  Result<std::string> WriteStatus(Run& run);
+  Result<std::string> SetFinalizer(const Json& application, bool present);
 
   kube::Client& client_;
   source::SharedFetcher& fetcher_;
@@ -136,6 +148,7 @@ class Reconciler {
   const ReconcilerOptions options_;
   drift::Tracker tracker_;
   drift::LiveCache live_;
+  TaskPool apply_pool_;
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);
 };

@@ -70,6 +70,15 @@ class PrintLogOfFailedTests : public ::testing::EmptyTestEventListener {
 };
 }  // namespace
 
+std::unique_ptr<reconcile::Reconciler> GitOpsEnvironment::NewReconciler() {
+  reconcile::ReconcilerOptions ropts;
+  ropts.controller_namespace = kControllerNamespace;
+  ropts.fetch_timeout = std::chrono::seconds(20);
+  ropts.health_recheck = options_.health_recheck;
+  return std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_, *metrics_,
+                                                 ropts);
+}
+
 GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
 
 GitOpsEnvironment* AddGitOpsEnvironment(GitOpsOptions options) {
@@ -178,12 +187,7 @@ void GitOpsEnvironment::SetUp() {
   git_ = source::NewLibgit2Source(dir_ + "/cache", git_options);
   fetcher_ = std::make_unique<source::SharedFetcher>(*git_);
   events_ = std::make_unique<events::Recorder>(*client_, "plumbline");
-  reconcile::ReconcilerOptions ropts;
-  ropts.controller_namespace = kControllerNamespace;
-  ropts.fetch_timeout = std::chrono::seconds(20);
-  ropts.health_recheck = options_.health_recheck;
-  reconciler_ = std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_,
-                                                        *metrics_, ropts);
+  reconciler_ = NewReconciler();
   reconcile::ControllerOptions copts;
   copts.workers = 4;
   copts.queue.base_backoff = std::chrono::milliseconds(200);

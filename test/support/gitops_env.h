@@ -83,6 +83,9 @@ class GitOpsEnvironment : public ::testing::Environment {
   RequestCounts& request_counts() { return counts_; }
   metrics::Metrics& metrics() { return *metrics_; }
   reconcile::Reconciler& reconciler() { return *reconciler_; }
+  // Another reconciler as a restarted controller has one: nothing learnt yet, no watches; the
+  // same (counted) client, fetcher and Event recorder.
+  std::unique_ptr<reconcile::Reconciler> NewReconciler();
   kube::Client& client() { return *client_; }
 
  private:

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "support/gitops_env.h"
@@ -129,9 +130,9 @@ TEST_F(LifecycleTest, AppliesAndFailuresAreRecordedAsEvents) {
 }
 
 TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
-  // The live cache knows the objects match git: a GET of the Application, and one status apply
-  // only because the sync request is recorded as handled. Before the drift work this was one
-  // server-side apply per object as well.
+  // The live cache knows the objects match git, the Application comes from the controller's
+  // cache: one status apply only because the sync request is recorded as handled. Before the
+  // drift work this was one server-side apply per object as well, and a GET of the Application.
   constexpr int kObjects = 20;
   std::string url;
   GitRepo repo = NewRepo("cost", &url);
@@ -160,7 +161,7 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
   // The request hook runs just after the response that made the status visible.
   ASSERT_TRUE(Eventually([&] { return counts.SentSince(since)["apply"] > 0; }));
   auto sent = counts.SentSince(since);
-  EXPECT_EQ(sent["get"], 1);    // the Application
+  EXPECT_EQ(sent["get"], 0);    // the Application is the cached copy
   EXPECT_EQ(sent["apply"], 1);  // the status: lastHandledRequestedAt
   EXPECT_EQ(sent["list"], 0);
   EXPECT_EQ(sent["create"], 0);  // no Event: nothing changed
@@ -169,6 +170,141 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
   std::cout << "reconcile of " << kObjects
             << " unchanged objects: " << sent["get"] + sent["apply"] + sent["list"]
             << " API requests\n";
+}
+
+// Twenty ConfigMaps applied and Ready, interval 1h (so only the test reconciles), cached.
+class IdleTest : public LifecycleTest {
+ protected:
+  static constexpr int kObjects = 20;
+
+  void SetUp() override {
+    LifecycleTest::SetUp();
+    std::string url;
+    GitRepo repo = NewRepo("idle", &url);
+    for (int i = 0; i < kObjects; ++i) {
+      repo.Write("app/cm" + std::to_string(i) + ".yaml",
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm" + std::to_string(i) +
+                     "}\ndata: {v: \"" + std::to_string(i) + "\"}\n");
+    }
+    sha_ = repo.Commit("twenty");
+    spec_ = Spec(url);
+    spec_["interval"] = "1h";
+    spec_["prune"] = true;
+    ApplyApp("web", spec_);
+    ASSERT_TRUE(ReadyAt("web", sha_));
+    for (int i = 0; i < kObjects; ++i) names_.push_back("cm" + std::to_string(i));
+    ASSERT_TRUE(WaitCached("v1", "ConfigMap", names_));
+    // The controller's own last reconcile (and its status write) is over once the status holds
+    // every digest and the inventory is complete.
+    ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+      const Json inv = StatusOf(a).value("inventory", Json::array());
+      if (inv.size() != size_t(kObjects)) return false;
+      for (const auto& e : inv) {
+        if (!e.contains("digest")) return false;
+      }
+      return true;
+    }));
+    for (const auto& n : names_) versions_[n] = VersionOf(n);
+  }
+
+  std::string VersionOf(const std::string& name) {
+    return Live("v1", "ConfigMap", namespace_, name)["metadata"].value("resourceVersion", "");
+  }
+
+  Json spec_;
+  std::string sha_;
+  std::vector<std::string> names_;
+  std::map<std::string, std::string> versions_;
+};
+
+TEST_F(IdleTest, AnIdleReconcileMakesNoRequestAtAll) {
+  // PRODUCT §9: the Application from the cache (here: as the API has it now, which the cache
+  // would hold), the objects from the watches, nothing to write.
+  auto* env = GitOpsEnvironment::Get();
+  const Json app = GetApp("web");
+  const auto since = std::chrono::steady_clock::now();
+  reconcile::ReconcileResult result = env->reconciler().Reconcile(app);
+  EXPECT_EQ(result.requeue_after, std::chrono::milliseconds(std::chrono::hours(1)));
+  EXPECT_FALSE(result.retry);
+  std::map<std::string, int> sent = env->request_counts().SentSince(since);
+  int total = 0;
+  for (const auto& [verb, n] : sent) total += n;
+  EXPECT_EQ(total, 0) << "get " << sent["get"] << ", apply " << sent["apply"] << ", list "
+                      << sent["list"] << ", create " << sent["create"];
+  EXPECT_EQ(Cond(GetApp("web"), "Ready"), "True");
+}
+
+TEST_F(IdleTest, AStaleCachedCopyIsReadAgainBeforeItsInventoryIsTrusted) {
+  // A copy older than the controller's own last status write: its inventory may miss objects
+  // the controller manages now, and the inventory decides what a prune deletes.
+  auto* env = GitOpsEnvironment::Get();
+  Json stale = GetApp("web");
+  stale["metadata"]["resourceVersion"] = "1";
+  stale["status"]["inventory"] = Json::array();
+  // Make the reconciler write once, so that it knows a version newer than the stale copy.
+  RequestSync("web", "write-once");
+  ASSERT_TRUE(WaitApp("web", [&](const Json& a) {
+    return StatusOf(a).value("lastHandledRequestedAt", "") == "write-once";
+  }));
+  const auto since = std::chrono::steady_clock::now();
+  env->reconciler().Reconcile(stale);
+  EXPECT_EQ(env->request_counts().SentSince(since)["get"], 1);  // the Application, fresh
+  EXPECT_EQ(StatusOf(GetApp("web")).value("inventory", Json::array()).size(), size_t(kObjects));
+}
+
+TEST_F(IdleTest, ARestartOverUnchangedObjectsMakesNoPerObjectRequestAndNoWrite) {
+  // A restarted controller: nothing learnt, no watches. It lists and watches the kind once, and
+  // trusts each object whose watched state has the digest status.inventory kept for it.
+  auto* env = GitOpsEnvironment::Get();
+  std::unique_ptr<reconcile::Reconciler> restarted = env->NewReconciler();
+  const Json app = GetApp("web");
+  const auto since = std::chrono::steady_clock::now();
+  reconcile::ReconcileResult result = restarted->Reconcile(app);
+  restarted->Stop();
+  EXPECT_FALSE(result.retry);
+  std::map<std::string, int> sent = env->request_counts().SentSince(since);
+  EXPECT_EQ(sent["get"], 0);
+  EXPECT_EQ(sent["apply"], 0);  // no object, no status
+  EXPECT_EQ(sent["create"], 0);
+  EXPECT_EQ(sent["update"], 0);
+  EXPECT_EQ(sent["delete"], 0);
+  EXPECT_EQ(sent["list"], 1);  // the one kind, ConfigMap
+  for (const auto& n : names_) EXPECT_EQ(VersionOf(n), versions_[n]) << n;
+  EXPECT_TRUE(restarted->tracker().Drifted(namespace_ + "/web").empty());
+}
+
+TEST_F(IdleTest, ARestartStillSeesWhatChangedWhileNobodyWatched) {
+  auto* env = GitOpsEnvironment::Get();
+  // drift: report, so that the running controller leaves the changes below in place.
+  spec_["drift"] = "report";
+  ApplyApp("web", spec_);
+  ASSERT_TRUE(WaitApp("web", [](const Json& a) {
+    return StatusOf(a).value("observedGeneration", int64_t(0)) ==
+           a["metadata"].value("generation", int64_t(-1));
+  }));
+  // While "down": a live edit by another manager (as kubectl edit makes), and a deletion.
+  Json edited = Live("v1", "ConfigMap", namespace_, "cm1");
+  edited["data"]["v"] = "edited";
+  auto cms = client_->Resource({"", "v1", "ConfigMap"});
+  ASSERT_TRUE(cms.ok());
+  ASSERT_TRUE(client_->Update(edited, "kubectl-edit").ok());
+  ASSERT_TRUE(client_->Delete(*cms, namespace_, "cm2").ok());
+  std::unique_ptr<reconcile::Reconciler> restarted = env->NewReconciler();
+  restarted->Reconcile(GetApp("web"));
+  restarted->Stop();
+  // The edit is not taken for what the last apply stored: it is drift, reported, not applied.
+  std::vector<drift::ObjectDrift> drifted = restarted->tracker().Drifted(namespace_ + "/web");
+  ASSERT_EQ(drifted.size(), 1u);
+  EXPECT_EQ(drifted[0].key.name, "cm1");
+  EXPECT_EQ(drifted[0].fields, std::vector<std::string>{"/data/v"});
+  EXPECT_EQ(Live("v1", "ConfigMap", namespace_, "cm1")["data"]["v"], "edited");
+  // A missing object is applied (nothing to learn from).
+  EXPECT_FALSE(Live("v1", "ConfigMap", namespace_, "cm2").is_null());
+  for (const auto& n : names_) {
+    if (n != "cm1" && n != "cm2") {
+      EXPECT_EQ(VersionOf(n), versions_[n]) << n;
+    }
+  }
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "fakes/fake_kube_client.h"
@@ -255,6 +257,50 @@ TEST_F(ApplierTest, NothingIsSentPastTheDeadline) {
   prune.deadline = ctx.deadline;
   EXPECT_EQ(Prune({ObjectKey{"", "v1", "ConfigMap", "team", "late"}}, prune).Summary(), "failed 1");
   EXPECT_TRUE(kube_.Requests().empty());
+}
+
+TEST_F(ApplierTest, TheObjectsOfOnePhaseGoOutTogetherAndTheNextPhaseWaitsForThem) {
+  TaskPool pool(4);
+  std::mutex mu;
+  std::condition_variable cv;
+  int in_flight = 0, most = 0;
+  bool namespace_done = false, config_before_namespace = false;
+  // Each ConfigMap apply waits (a bounded time) for the others: applied one after another, none
+  // would ever see another in flight.
+  kube_.SetInterceptor([&](const std::string& verb, const std::string& path) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (path.find("/configmaps/") == std::string::npos) {
+      if (verb == "apply") namespace_done = true;
+      return std::optional<Error>();
+    }
+    config_before_namespace |= !namespace_done;
+    if (verb != "apply") return std::optional<Error>();
+    most = std::max(most, ++in_flight);
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(3), [&] { return most >= 3; });
+    --in_flight;
+    return std::optional<Error>();
+  });
+  std::vector<PlannedObject> plan;
+  for (auto& p :
+       Prepare({ConfigMap("a", "1"), ConfigMap("b", "2"), ConfigMap("c", "3"), Namespace("team")},
+               {&kube_, owner_, ""})) {
+    PlannedObject planned;
+    planned.prepared = std::move(p);
+    planned.live_version = "";  // known absent: no reads
+    plan.push_back(std::move(planned));
+  }
+  ApplyContext ctx{&kube_, owner_, ""};
+  ctx.pool = &pool;
+  ChangeSet applied = ApplyAll(std::move(plan), ctx);
+  EXPECT_EQ(most, 3);
+  EXPECT_FALSE(config_before_namespace);
+  EXPECT_EQ(applied.Count(Action::kCreated), 4);
+  // Reported in plan order, whatever order the answers came in.
+  ASSERT_EQ(applied.changes.size(), 4u);
+  EXPECT_EQ(applied.changes[0].key.kind, "Namespace");
+  EXPECT_EQ(applied.changes[1].key.name, "a");
+  EXPECT_EQ(applied.changes[3].key.name, "c");
 }
 
 }  // namespace

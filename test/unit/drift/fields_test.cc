@@ -217,3 +217,79 @@ TEST(Tracker, ReportsAChangeOnceAndWakesTheApplication) {
 
 }  // namespace
 }  // namespace plumbline::drift
+
+namespace plumbline::drift {
+namespace {
+
+// After a restart (PRODUCT §9): the tracker keeps the watched objects our manager applied as
+// candidates, and adopts one only when the digest status.inventory kept for it still holds.
+class Adopt : public ::testing::Test {
+ protected:
+  const apply::ObjectKey key_{"apps", "v1", "Deployment", "ns", "web"};
+  const std::string digest_ = StoredDigest(*ExpectationFrom(Stored(), "plumbline", 7, {}));
+};
+
+TEST_F(Adopt, AWatchedObjectAsOurApplyStoredItIsAdoptedWithoutARequest) {
+  Tracker tracker("plumbline");
+  Json live = Stored();
+  live["metadata"]["resourceVersion"] = "99";  // another controller wrote its status since
+  live["status"]["replicas"] = 3;
+  tracker.Observe(key_, "ns/app", &live, false);
+  EXPECT_FALSE(tracker.Find("ns/app", key_));  // a candidate is not an expectation
+  EXPECT_TRUE(tracker.Drifted("ns/app").empty());
+  auto known = tracker.Adopt("ns/app", key_, 7, {}, digest_);
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->manifest_hash, 7u);
+  EXPECT_FALSE(known->drifted);
+  EXPECT_EQ(known->digest, digest_);
+  ASSERT_TRUE(tracker.Find("ns/app", key_));
+  // From now on, live changes are judged against it.
+  live["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:evil";
+  live["metadata"]["resourceVersion"] = "100";
+  tracker.Observe(key_, "ns/app", &live, false);
+  ASSERT_EQ(tracker.Drifted("ns/app").size(), 1u);
+}
+
+TEST_F(Adopt, AChangeWhileNobodyWatchedIsNotAdopted) {
+  Tracker tracker("plumbline");
+  // kubectl scaled it while the controller was down: the field moved to kubectl's manager.
+  Json live = Stored();
+  live["spec"]["replicas"] = 5;
+  Json& owned = live["metadata"]["managedFields"][1]["fieldsV1"];
+  owned["f:spec"].erase("f:replicas");
+  tracker.Observe(key_, "ns/app", &live, false);
+  EXPECT_FALSE(tracker.Adopt("ns/app", key_, 7, {}, digest_));
+  // Ignored there (ignoreDifferences), it is adopted: the digest then leaves it out.
+  const std::vector<std::string> ignored = {"/spec/replicas"};
+  const std::string ignoring = StoredDigest(*ExpectationFrom(Stored(), "plumbline", 7, ignored));
+  EXPECT_TRUE(tracker.Adopt("ns/app", key_, 7, ignored, ignoring));
+}
+
+TEST_F(Adopt, AChangeInGitOrAnUnknownObjectIsNotAdopted) {
+  Tracker tracker("plumbline");
+  Json live = Stored();
+  tracker.Observe(key_, "ns/app", &live, false);
+  EXPECT_FALSE(tracker.Adopt("ns/app", key_, 8, {}, digest_));  // git renders something else now
+  EXPECT_FALSE(tracker.Adopt("ns/other", key_, 7, {}, digest_));
+  tracker.Observe(key_, "ns/app", nullptr, false);  // deleted meanwhile
+  EXPECT_FALSE(tracker.Adopt("ns/app", key_, 7, {}, digest_));
+  Tracker no_candidates;  // without a manager to adopt for, nothing is kept
+  no_candidates.Observe(key_, "ns/app", &live, false);
+  EXPECT_FALSE(no_candidates.Adopt("ns/app", key_, 7, {}, digest_));
+  EXPECT_EQ(no_candidates.objects(), 0u);
+}
+
+TEST_F(Adopt, TheDigestIsStableAndCoversEveryOwnedValue) {
+  // Kept in status across restarts and upgrades: a fixed input has a fixed digest.
+  EXPECT_EQ(digest_, StoredDigest(*ExpectationFrom(Stored(), "plumbline", 7, {})));
+  EXPECT_EQ(digest_.size(), 16u);
+  Json other = Stored();
+  other["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "dev";
+  EXPECT_NE(digest_, StoredDigest(*ExpectationFrom(other, "plumbline", 7, {})));
+  Json unowned = Stored();
+  unowned["metadata"]["labels"]["other"] = "y";  // not ours: no part of it
+  EXPECT_EQ(digest_, StoredDigest(*ExpectationFrom(unowned, "plumbline", 7, {})));
+}
+
+}  // namespace
+}  // namespace plumbline::drift

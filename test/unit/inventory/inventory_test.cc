@@ -98,5 +98,17 @@ TEST(Inventory, ToJsonWritesTheStatusForm) {
   EXPECT_EQ(ToJson({}), Json::array());
 }
 
+TEST(Inventory, DigestsTravelWithTheirEntriesAndAMangledOneIsNone) {
+  Json inv = ToJson({Cm("a"), Cm("b")}, {{Cm("a"), "00ff"}, {Cm("c"), "1234"}});
+  ASSERT_EQ(inv.size(), 2u);
+  EXPECT_EQ(inv[0].value("digest", ""), "00ff");
+  EXPECT_FALSE(inv[1].contains("digest"));
+  EXPECT_EQ(DigestsOf(inv), (Digests{{Cm("a"), "00ff"}}));
+  inv[1]["digest"] = 42;  // anyone allowed to write the status may mangle it
+  inv.push_back("not an entry");
+  EXPECT_EQ(DigestsOf(inv), (Digests{{Cm("a"), "00ff"}}));
+  EXPECT_TRUE(DigestsOf(Json()).empty());
+}
+
 }  // namespace
 }  // namespace plumbline::inventory

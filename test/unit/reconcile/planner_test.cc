@@ -14,7 +14,7 @@ ObjectFacts Agreeing() {
   ObjectFacts f;
   f.watched = true;
   f.live = drift::LiveObject{"7", "team/web", {}};
-  f.known = drift::Tracker::Known{kHash, false, false, {}};
+  f.known = drift::Tracker::Known{kHash, false, false, {}, ""};
   return f;
 }
 
