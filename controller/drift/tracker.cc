@@ -42,7 +42,9 @@ std::vector<std::string> Evaluate(const Expectation& expected, const Json& live)
 std::string StoredDigest(const Expectation& expected) {
   Digest digest;
   digest.Add(uint64_t{expected.manifest_hash});
-  for (const auto& [path, v] : expected.values) {
+  for (const auto& entry : expected.values) {
+    const std::string& path = entry.first;
+    const FieldValue& v = entry.second;
     const bool ignored = std::any_of(expected.ignored.begin(), expected.ignored.end(),
                                      [&](const std::string& i) { return Covers(i, v.pointer); });
     if (ignored) continue;

@@ -63,14 +63,15 @@ Status Controller::Start(bool run_workers) {
           [this](const Error& e) {
             log_.Warn("watch of Applications interrupted", {{"error", e.message()}});
           }});
-  // Secrets only wake the Applications that name them; the reconcile reads the one it needs.
-  // Metadata only, so no Secret's data (of every tenant of the cluster) is held or parsed here.
+  // Secrets only wake the Applications that name them, and tell the reconciler to read a
+  // changed one again; the reconcile reads the one it needs. Metadata only, so no Secret's data
+  // (of every tenant of the cluster) is held or parsed here.
   kube::ListWatchOptions secrets_lw = lw;
   secrets_lw.metadata_only = true;
   secrets_watch_ = std::make_unique<kube::ListWatcher>(
       client_, *secrets, secrets_lw,
-      kube::ListWatchHandlers{nullptr, [this](const kube::WatchEvent& e) { OnSecretEvent(e); },
-                              nullptr});
+      kube::ListWatchHandlers{[this](const std::vector<Json>&) { reconciler_.SecretsListed(); },
+                              [this](const kube::WatchEvent& e) { OnSecretEvent(e); }, nullptr});
   apps_watch_->Start();
   secrets_watch_->Start();
   if (run_workers) StartWorkers();
@@ -145,6 +146,7 @@ void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
 void Controller::OnSecretEvent(const kube::WatchEvent& event) {
   const std::string ns = event.object["metadata"].value("namespace", "");
   const std::string name = event.object["metadata"].value("name", "");
+  reconciler_.SecretChanged(ns, name);
   std::vector<std::string> keys;
   {
     MutexLock lock(mu_);

@@ -156,6 +156,37 @@ void Reconciler::Forget(const std::string& key) {
   if (slash != std::string::npos) metrics_.AppGone(key.substr(0, slash), key.substr(slash + 1));
 }
 
+void Reconciler::SecretsListed() {
+  MutexLock lock(auth_mu_);
+  secrets_watched_ = true;
+  ++secret_events_;
+  auth_.clear();
+}
+
+void Reconciler::SecretChanged(const std::string& ns, const std::string& name) {
+  MutexLock lock(auth_mu_);
+  ++secret_events_;
+  auth_.erase(ns + "/" + name);
+}
+
+Result<source::GitAuth> Reconciler::GitAuthFor(const std::string& ns, const std::string& secret) {
+  const std::string key = ns + "/" + secret;
+  uint64_t events_before = 0;
+  {
+    MutexLock lock(auth_mu_);
+    if (auto it = auth_.find(key); it != auth_.end()) return it->second;
+    events_before = secret_events_;
+  }
+  auto auth = app::ReadGitAuth(client_, ns, secret);
+  if (auth.ok()) {
+    MutexLock lock(auth_mu_);
+    // Kept only when no Secret event came in while it was read: that event may be about a
+    // newer version than the one read.
+    if (secrets_watched_ && secret_events_ == events_before) auth_[key] = *auth;
+  }
+  return auth;
+}
+
 Result<std::string> Reconciler::SetFinalizer(const Json& application, bool present) {
   // Our field manager owns only the finalizer; applying without it removes it.
   Json patch = {{"apiVersion", app::kApiVersion},
@@ -584,7 +615,7 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
   request.revision = run.spec.revision;
   request.timeout = std::min(options_.fetch_timeout, run.spec.timeout);
   if (!run.spec.secret_name.empty()) {
-    auto auth = app::ReadGitAuth(client_, run.ns, run.spec.secret_name);
+    auto auth = GitAuthFor(run.ns, run.spec.secret_name);
     if (!auth.ok()) {
       metrics_.GitFetched(run.ns, run.name, false, 0);
       return Fail(run, app::reason::kFetchFailed, auth.error().message());

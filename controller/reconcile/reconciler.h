@@ -88,6 +88,11 @@ class Reconciler {
   ReconcileResult Reconcile(const Json& application);
   // Drops what is remembered about an Application that no longer exists.
   void Forget(const std::string& key);
+  // Git credentials from the Secrets Applications name are kept until the Secret changes, once a
+  // watch of Secrets reports to these: SecretsListed on each (re)list (every kept credential is
+  // dropped), SecretChanged on each event. Without a watch every reconcile reads the Secret.
+  void SecretsListed();
+  void SecretChanged(const std::string& ns, const std::string& name);
   // Called with an Application's key when one of its objects drifted or changed health.
   void SetWakeUp(std::function<void(const std::string& key)> wake_up);
   // Stops the watches of managed objects.
@@ -134,6 +139,8 @@ class Reconciler {
   void Learn(Run& run, const apply::ChangeSet& applied);
   void ReportDrift(Run& run);
   void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
+  // The credentials of spec.source.secretRef: kept ones, else read (one GET).
+  Result<source::GitAuth> GitAuthFor(const std::string& ns, const std::string& secret);
   // status.inventory as this run leaves it, with what each object's last apply stored.
   Json InventoryJson(const Run& run) const;
   // Both return the Application's resourceVersion after the write.
@@ -151,6 +158,10 @@ class Reconciler {
   TaskPool apply_pool_;
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);
+  Mutex auth_mu_;
+  bool secrets_watched_ GUARDED_BY(auth_mu_) = false;
+  std::map<std::string, source::GitAuth> auth_ GUARDED_BY(auth_mu_);  // "ns/name" -> credentials
+  uint64_t secret_events_ GUARDED_BY(auth_mu_) = 0;  // a read that saw none since may be kept
 };
 
 }  // namespace plumbline::reconcile

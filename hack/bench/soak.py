@@ -26,13 +26,13 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
+
+import benchlib
+from benchlib import BenchError as SoakError
+from benchlib import cpu_seconds, log, mib, proc_status, seconds
 
 NAMESPACE = "soak"
 NAME_LABEL = "plumbline.dev/name"  # controller/app/application.h kNameLabel
@@ -44,81 +44,14 @@ SAMPLE_EVERY = 30.0
 PROGRESS_EVERY = 60.0
 READY_TIMEOUT = 600.0
 CONVERGE_TIMEOUT = 300.0
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-class SoakError(Exception):
-    pass
-
-
-def log(msg):
-    print(f"soak: {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SoakError(f"{what} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SoakError(f"{what} did not listen on port {port} within {timeout:.0f} s")
-
-
-def proc_status(pid):
-    """VmRSS and VmHWM of pid in KiB (None when it is gone)."""
-    out = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    out[key] = int(value.split()[0])
-    except OSError:
-        return None
-    return out
-
-
-def cpu_seconds(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # Fields after the command name start at field 3 (state): utime is 14, stime 15.
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def mib(kib):
-    return "n/a" if kib is None else f"{kib / 1024:.1f} MiB"
-
-
-def seconds(s):
-    return "n/a" if s is None else f"{s:.1f} s"
-
-
-class Soak:
+class Soak(benchlib.Bench):
     def __init__(self, args):
+        super().__init__("soak", args.root, args.bin_dir, args.keep_tmp)
         self.args = args
-        self.root = args.root
-        self.kubectl_bin = os.path.join(args.bin_dir, "kubectl")
-        self.tmp = tempfile.mkdtemp(prefix="plumbline-soak-")
-        self.cluster_dir = os.path.join(self.tmp, "cluster")
-        self.cluster_up = False
-        self.children = []  # (name, Popen), stopped in reverse order
-        self.controller = None
         self.proxy = None
         self.rng = random.Random(args.seed)
-        self.work = os.path.join(self.tmp, "work")
         # What git holds: app -> {configmap name: value}; and the next ConfigMap index per app.
         self.model = {}
         self.next_cm = {}
@@ -126,99 +59,22 @@ class Soak:
         self.counts = {"commits": 0, "change": 0, "add": 0, "remove": 0,
                        "drifts": 0, "drift_misses": 0, "resets": 0}
         self.rss_samples = []
-        self.controller_log = os.path.join(self.tmp, "controller.log")
-
-    # ---- processes -------------------------------------------------------------------------
-
-    def run(self, cmd, check=True, timeout=300, **kw):
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=timeout, **kw)
-        if check and p.returncode != 0:
-            raise SoakError(f"{' '.join(cmd[:4])}... failed ({p.returncode}): "
-                            f"{p.stderr.strip()[-2000:]}")
-        return p
-
-    def start(self, name, cmd, logfile, **kw):
-        out = open(logfile, "ab")
-        try:
-            p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True, **kw)
-        finally:
-            out.close()
-        self.children.append((name, p))
-        return p
-
-    def stop_children(self):
-        for name, p in reversed(self.children):
-            if p.poll() is not None:
-                continue
-            try:
-                # Each child leads its own session: its group holds what it forked (git daemon's
-                # per-connection children).
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-            try:
-                p.wait(timeout=30 if p is self.controller else 5)
-            except subprocess.TimeoutExpired:
-                log(f"{name} did not stop on SIGTERM; killing it")
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait()
-        self.children.clear()
-
-    def kubectl(self, *args, check=True, stdin=None):
-        return self.run([self.kubectl_bin, "--kubeconfig", self.kubeconfig, *args],
-                        check=check, timeout=120, input=stdin)
-
-    def git(self, *args):
-        return self.run(["git", "-c", "user.name=soak", "-c", "user.email=soak@example.invalid",
-                         "-C", self.work, *args]).stdout.strip()
 
     # ---- setup -----------------------------------------------------------------------------
 
-    def start_cluster(self):
-        log(f"starting a control plane in {self.cluster_dir}")
-        p = self.run([os.path.join(self.root, "hack/local-cluster.sh"), "up", "--dir",
-                      self.cluster_dir, "--owner-pid", str(os.getpid())], check=False,
-                     timeout=900)
-        self.cluster_up = True
-        if p.returncode != 0:
-            raise SoakError(f"hack/local-cluster.sh up failed:\n{p.stderr[-3000:]}")
-        last = p.stdout.strip().splitlines()[-1]
-        if not last.startswith("export KUBECONFIG="):
-            raise SoakError(f"unexpected last line from local-cluster.sh up: {last!r}")
-        self.kubeconfig = last[len("export KUBECONFIG="):]
-        with open(self.kubeconfig) as f:
-            text = f.read()
-        m = re.search(r"server: https://127\.0\.0\.1:(\d+)", text)
-        if not m:
-            raise SoakError("no loopback server in the cluster's kubeconfig")
-        self.api_port = int(m.group(1))
-        self.kubeconfig_text = text
-
     def start_proxy(self):
-        self.proxy_port = free_port()
+        self.proxy_port = benchlib.free_port()
         self.proxy_log = os.path.join(self.tmp, "proxy.log")
         script = os.path.join(self.root, "test/support/scripts/cutting_proxy.py")
         self.proxy = self.start("proxy", [sys.executable, script, str(self.proxy_port),
                                           str(self.api_port), "0", "0", self.proxy_log],
                                 os.path.join(self.tmp, "proxy.out"))
-        wait_port(self.proxy_port, self.proxy, "the proxy")
+        benchlib.wait_port(self.proxy_port, self.proxy, "the proxy")
         self.proxied_kubeconfig = os.path.join(self.tmp, "kubeconfig-proxied")
         text = self.kubeconfig_text.replace(f"server: https://127.0.0.1:{self.api_port}",
                                             f"server: https://127.0.0.1:{self.proxy_port}")
         with open(self.proxied_kubeconfig, "w") as f:
             f.write(text)
-
-    def setup_api(self):
-        crd = os.path.join(self.root, "crds/application.yaml")
-        self.kubectl("apply", "-f", crd)
-        self.kubectl("wait", "--for=condition=Established",
-                     "crd/applications.plumbline.dev", "--timeout=60s")
-        self.kubectl("create", "namespace", NAMESPACE)
 
     def write_cm(self, app, name, value):
         d = os.path.join(self.work, "apps", app)
@@ -232,12 +88,7 @@ class Soak:
         return str(self.next_value)
 
     def setup_git(self):
-        repos = os.path.join(self.tmp, "repos")
-        bare = os.path.join(repos, "deploy.git")
-        os.makedirs(repos)
-        self.run(["git", "init", "-q", "--bare", "-b", "main", bare])
-        self.run(["git", "init", "-q", "-b", "main", self.work])
-        self.git("remote", "add", "origin", bare)
+        repos = self.init_repo()
         for i in range(self.args.apps):
             app = f"app-{i}"
             self.model[app] = {}
@@ -246,17 +97,8 @@ class Soak:
                 self.model[app][name] = value
                 self.write_cm(app, name, value)
             self.next_cm[app] = INITIAL_CMS
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", f"soak: {self.args.apps} apps")
-        self.git("push", "-q", "origin", "main")
-        self.head = self.git("rev-parse", "HEAD")
-
-        port = free_port()
-        daemon = self.start("git daemon", [
-            "git", "daemon", "--reuseaddr", f"--base-path={repos}", "--export-all",
-            f"--port={port}", "--listen=127.0.0.1", repos], os.path.join(self.tmp, "git-daemon.log"))
-        wait_port(port, daemon, "git daemon")
-        self.repo_url = f"git://127.0.0.1:{port}/deploy.git"
+        self.head = self.commit_and_push(f"soak: {self.args.apps} apps")
+        self.repo_url = self.serve_git(repos)
 
     def create_apps(self):
         items = []
@@ -271,27 +113,8 @@ class Soak:
         self.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
                                                           "items": items}))
 
-    def start_controller(self):
-        self.metrics_port = free_port()
-        health_port = free_port()
-        cmd = [os.path.join(self.root, "build/plumbline"), "run",
-               "--kubeconfig", self.proxied_kubeconfig,
-               "--watch-namespace", NAMESPACE, "--controller-namespace", NAMESPACE,
-               "--metrics-addr", f"127.0.0.1:{self.metrics_port}",
-               "--health-addr", f"127.0.0.1:{health_port}",
-               "--cache-dir", os.path.join(self.tmp, "cache")]
-        self.controller = self.start("plumbline", cmd, self.controller_log)
-        self.controller_started = time.monotonic()
-
-    # ---- observation -----------------------------------------------------------------------
-
-    def check_controller(self):
-        if self.controller.poll() is not None:
-            raise SoakError(f"the controller exited with {self.controller.returncode}")
-
     def applications(self):
-        out = self.kubectl("get", "applications", "-n", NAMESPACE, "-o", "json").stdout
-        return {a["metadata"]["name"]: a for a in json.loads(out)["items"]}
+        return super().applications(NAMESPACE)
 
     def live_configmaps(self):
         """app -> {name: data.v} of the ConfigMaps labelled as that app's."""
@@ -303,12 +126,7 @@ class Soak:
             live.setdefault(app, {})[cm["metadata"]["name"]] = (cm.get("data") or {}).get("v")
         return live
 
-    @staticmethod
-    def ready(app):
-        for c in app.get("status", {}).get("conditions", []):
-            if c.get("type") == "Ready":
-                return c.get("status") == "True"
-        return False
+    ready = staticmethod(benchlib.ready)
 
     def at_head(self, apps):
         return [n for n, a in apps.items()
@@ -335,25 +153,15 @@ class Soak:
 
     def metrics(self):
         """Sums of a few controller metrics (empty when /metrics cannot be read)."""
-        import urllib.request
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics",
-                                        timeout=10) as r:
-                text = r.read().decode()
-        except OSError:
+        samples = benchlib.scrape_metrics(self.metrics_port)
+        if samples is None:
             return {}
         sums = {}
-        for line in text.splitlines():
-            if line.startswith("#"):
-                continue
-            m = re.match(r'^(\w+)(\{[^}]*\})?\s+(\S+)$', line)
-            if not m:
-                continue
-            name, labels, value = m.group(1), m.group(2) or "", float(m.group(3))
+        for name, labels, value in samples:
             key = name
             if name == "plumbline_reconcile_total":
-                key += '{result="failure"}' if 'result="failure"' in labels else ""
-            if name == "plumbline_kube_requests_total" and 'code="0"' in labels:
+                key += '{result="failure"}' if labels.get("result") == "failure" else ""
+            if name == "plumbline_kube_requests_total" and labels.get("code") == "0":
                 key += '{code="0"}'
             sums[key] = sums.get(key, 0) + value
         return sums
@@ -378,10 +186,7 @@ class Soak:
             name = self.rng.choice(sorted(cms))
             del cms[name]
             os.remove(os.path.join(self.work, "apps", app, f"{name[len(app) + 1:]}.yaml"))
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", f"soak: {op} {name}")
-        self.git("push", "-q", "origin", "main")
-        self.head = self.git("rev-parse", "HEAD")
+        self.head = self.commit_and_push(f"soak: {op} {name}")
         self.counts["commits"] += 1
         self.counts[op] += 1
 
@@ -506,10 +311,10 @@ class Soak:
         print(f"soak: seed {args.seed}, {args.apps} apps, {args.duration} s", flush=True)
         self.start_cluster()
         self.start_proxy()
-        self.setup_api()
+        self.install_crd(NAMESPACE)
         self.setup_git()
         self.create_apps()
-        self.start_controller()
+        self.start_controller(self.proxied_kubeconfig, NAMESPACE)
         self.wait_ready()
         rss_start = (self.sample_rss() or {}).get("VmRSS")
         log(f"all Ready at HEAD after {self.ready_after:.1f} s; RSS {mib(rss_start)}")
@@ -581,29 +386,6 @@ class Soak:
             return 1
         return 0
 
-    def print_log_tail(self):
-        try:
-            with open(self.controller_log, errors="replace") as f:
-                lines = f.readlines()[-50:]
-        except OSError:
-            return
-        print("\nlast 50 lines of the controller log:")
-        sys.stdout.write("".join(lines))
-        sys.stdout.flush()
-
-    def cleanup(self):
-        self.stop_children()
-        if self.cluster_up:
-            p = subprocess.run([os.path.join(self.root, "hack/local-cluster.sh"), "down", "--dir",
-                                self.cluster_dir], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
-            if p.returncode != 0:
-                log(f"local-cluster.sh down failed: {p.stderr.strip()}")
-        if self.args.keep_tmp:
-            log(f"kept {self.tmp}")
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
 
 def main():
     parser = argparse.ArgumentParser(
@@ -623,28 +405,10 @@ def main():
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 31)
 
-    def terminate(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGHUP, terminate)
+    benchlib.set_log_prefix("soak")
+    benchlib.install_signal_handlers()
     soak = Soak(args)
-    code = 1
-    try:
-        code = soak.main()
-    except SoakError as e:
-        log(f"error: {e}")
-        if soak.controller is not None:
-            soak.print_log_tail()
-    except KeyboardInterrupt:
-        log("interrupted")
-        code = 130
-    finally:
-        # No second Ctrl-C or SIGTERM may cut the cleanup short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        soak.cleanup()
-    return code
+    return benchlib.guarded(soak, soak.main)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,34 @@ TEST_F(LifecycleTest, AReconcileOfUnchangedObjectsMakesNoPerObjectRequest) {
             << " API requests\n";
 }
 
+TEST_F(LifecycleTest, CredentialsAreReadAgainOnlyWhenTheirSecretChanges) {
+  // A private repository's reconcile costs no request either: the Secret's credentials are kept
+  // until the watch of Secrets says it changed.
+  auto* env = GitOpsEnvironment::Get();
+  std::string url;
+  GitRepo repo = NewRepo("private", &url);
+  repo.Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+  std::string sha = repo.Commit("one");
+  ApplySecret("creds", {{"username", "ci"}, {"password", "first"}});
+  Json spec = Spec(url);
+  spec["interval"] = "1h";
+  spec["source"]["secretRef"] = {{"name", "creds"}};
+  ApplyApp("web", spec);
+  ASSERT_TRUE(ReadyAt("web", sha));
+  ASSERT_TRUE(WaitCached("v1", "ConfigMap", {"a"}));
+  auto& reconciler = env->reconciler();
+  auto gets = [&] {
+    const auto since = std::chrono::steady_clock::now();
+    reconciler.Reconcile(GetApp("web"));
+    return env->request_counts().SentSince(since)["get"];
+  };
+  (void)gets();  // reads the Secret if the controller's own reconcile did not keep it
+  EXPECT_EQ(gets(), 0);
+  ApplySecret("creds", {{"username", "ci"}, {"password", "second"}});
+  EXPECT_TRUE(Eventually([&] { return gets() == 1; }));  // once the watch saw the change
+  EXPECT_EQ(gets(), 0);
+}
+
 // Twenty ConfigMaps applied and Ready, interval 1h (so only the test reconciles), cached.
 class IdleTest : public LifecycleTest {
  protected:
