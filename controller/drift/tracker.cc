@@ -53,6 +53,26 @@ std::string StoredDigest(const Expectation& expected) {
   return digest.Hex();
 }
 
+Tracker::Packed Tracker::Pack(const Expectation& e) {
+  Json values = Json::array();
+  for (const auto& [path, v] : e.values) values.push_back({path, v.pointer, v.present, v.value});
+  return {e.manager,       e.manifest_hash, e.resource_version,
+          e.fields.dump(), values.dump(),   e.ignored};
+}
+
+Expectation Tracker::Unpack(const Packed& p) {
+  Expectation e;
+  e.manager = p.manager;
+  e.manifest_hash = p.manifest_hash;
+  e.resource_version = p.resource_version;
+  e.fields = Json::parse(p.fields);
+  for (const auto& v : Json::parse(p.values)) {
+    e.values[v[0].get<std::string>()] = {v[1].get<std::string>(), v[2].get<bool>(), v[3]};
+  }
+  e.ignored = p.ignored;
+  return e;
+}
+
 void Tracker::SetWakeUp(WakeUp wake_up) {
   MutexLock lock(mu_);
   wake_up_ = std::move(wake_up);
@@ -64,7 +84,7 @@ void Tracker::Record(const std::string& app, const apply::ObjectKey& key, Expect
   Entry& e = apps_[app][key];
   e.digest = StoredDigest(expected);
   e.confirmed = true;
-  e.expected = std::move(expected);
+  e.expected = Pack(expected);
   e.correcting = false;
   e.missing = false;
   e.drifted = !drifted.empty();
@@ -92,12 +112,12 @@ std::optional<Tracker::Known> Tracker::Adopt(const std::string& app, const apply
   if (it == a->second.end()) return std::nullopt;
   Entry& e = it->second;
   if (e.confirmed) return Known{e.expected.manifest_hash, e.drifted, e.missing, e.fields, e.digest};
-  Expectation candidate = e.expected;
+  Expectation candidate = Unpack(e.expected);
   candidate.manifest_hash = manifest_hash;
   candidate.ignored = std::move(ignored);
   std::string candidate_digest = StoredDigest(candidate);
   if (candidate_digest != digest) return std::nullopt;
-  e.expected = std::move(candidate);
+  e.expected = Pack(candidate);
   e.digest = std::move(candidate_digest);
   e.confirmed = true;
   e.drifted = e.missing = e.correcting = false;
@@ -167,8 +187,13 @@ void Tracker::Observe(const apply::ObjectKey& key, const std::string& app, const
     }
     Entry& e = *found;
     bool missing = object == nullptr;
-    std::vector<std::string> fields =
-        missing ? std::vector<std::string>{} : Evaluate(e.expected, *object);
+    std::vector<std::string> fields;
+    // Our own write (the resourceVersion our apply stored) needs no comparison, nor unpacking.
+    if (!missing && (e.expected.resource_version.empty() ||
+                     StringAt(MemberAt(object, "metadata"), "resourceVersion") !=
+                         e.expected.resource_version)) {
+      fields = Evaluate(Unpack(e.expected), *object);
+    }
     bool drifted = missing || !fields.empty();
     changed = drifted != e.drifted || missing != e.missing || fields != e.fields;
     // Our correction's own write, seen before the reconcile recorded it: nothing to wake for.
@@ -194,7 +219,7 @@ void Tracker::KeepCandidate(const std::string& app, const apply::ObjectKey& key,
     return;
   }
   Entry& e = apps_[app][key];
-  e.expected = std::move(*seen);
+  e.expected = Pack(*seen);
   e.confirmed = false;
 }
 

@@ -1,5 +1,7 @@
 #include "kube/watch.h"
 
+#include <malloc.h>
+
 #include "common/mutex.h"
 #include "kube/errors.h"
 
@@ -46,6 +48,8 @@ Result<WatchEvent> ParseWatchEvent(std::string_view line) {
 }
 
 namespace {
+
+constexpr size_t kTrimAfterListOf = 500;  // items
 
 class HttpWatchStream : public WatchStream {
  public:
@@ -129,17 +133,24 @@ bool ListWatcher::ListOnce() {
   ListOptions list_options;
   list_options.label_selector = options_.label_selector;
   list_options.metadata_only = options_.metadata_only;
-  auto list = client_.List(resource_, options_.ns, list_options);
-  ++lists_;
-  if (!list.ok()) {
-    if (handlers_.on_error) handlers_.on_error(list.error());
-    return false;
-  }
+  bool large = false;
   {
-    MutexLock lock(mu_);
-    resource_version_ = list->resource_version;
+    auto list = client_.List(resource_, options_.ns, list_options);
+    ++lists_;
+    if (!list.ok()) {
+      if (handlers_.on_error) handlers_.on_error(list.error());
+      return false;
+    }
+    {
+      MutexLock lock(mu_);
+      resource_version_ = list->resource_version;
+    }
+    if (handlers_.on_list) Deliver([&] { handlers_.on_list(list->items); });
+    large = list->items.size() >= kTrimAfterListOf;
   }
-  if (handlers_.on_list) Deliver([&] { handlers_.on_list(list->items); });
+  // A large list's parsed form is many times its text. Once handed on and freed, give the
+  // memory back, so that resident memory follows what the handlers keep, not the list's peak.
+  if (large) malloc_trim(0);
   return true;
 }
 

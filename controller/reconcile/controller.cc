@@ -6,17 +6,6 @@
 namespace plumbline::reconcile {
 namespace {
 
-// Whether a change to an Application asks for a reconcile. Our own writes (status, the
-// finalizer) also arrive as MODIFIED events; reacting to them would loop, so only a spec change,
-// deletion, or an annotation change (a sync request) counts.
-bool NeedsReconcile(const Json& before, const Json& after) {
-  const Json& b = before["metadata"];
-  const Json& a = after["metadata"];
-  return b.value("generation", int64_t(0)) != a.value("generation", int64_t(0)) ||
-         a.contains("deletionTimestamp") != b.contains("deletionTimestamp") ||
-         b.value("annotations", Json::object()) != a.value("annotations", Json::object());
-}
-
 std::string SecretNameOf(const Json& application) {
   const Json spec = application.value("spec", Json::object());
   if (!spec.is_object() || !spec.contains("source") || !spec["source"].is_object()) return "";
@@ -25,7 +14,37 @@ std::string SecretNameOf(const Json& application) {
   return src["secretRef"].value("name", "");
 }
 
+// Whether a change to an Application asks for a reconcile. Our own writes (status, the
+// finalizer) also arrive as MODIFIED events; reacting to them would loop, so only a spec change,
+// deletion, or an annotation change (a sync request) counts.
+bool NeedsReconcile(const CachedApplication& before, const CachedApplication& after) {
+  return before.generation != after.generation || before.deleting != after.deleting ||
+         before.annotations != after.annotations;
+}
+
 }  // namespace
+
+CachedApplication CachedApplication::Of(const Json& application) {
+  CachedApplication c;
+  const Json* meta = MemberAt(&application, "metadata");
+  if (meta != nullptr && meta->is_object()) {
+    if (const Json* g = MemberAt(meta, "generation"); g != nullptr && g->is_number_integer()) {
+      c.generation = g->get<int64_t>();
+    }
+    c.deleting = meta->contains("deletionTimestamp");
+    if (const Json* a = MemberAt(meta, "annotations"); a != nullptr) c.annotations = a->dump();
+  }
+  c.secret = SecretNameOf(application);
+  // managedFields are the API server's bookkeeping, which no reconcile reads.
+  Json stored = application;
+  if (stored.contains("metadata") && stored["metadata"].is_object()) {
+    stored["metadata"].erase("managedFields");
+  }
+  c.text = stored.dump();
+  return c;
+}
+
+Json CachedApplication::Parse() const { return Json::parse(text); }
 
 Controller::Controller(kube::Client& client, Reconciler& reconciler, log::Logger& logger,
                        ControllerOptions options)
@@ -106,7 +125,7 @@ std::vector<Json> Controller::Applications() {
   MutexLock lock(mu_);
   std::vector<Json> out;
   out.reserve(apps_.size());
-  for (const auto& [_, app] : apps_) out.push_back(app);
+  for (const auto& [_, app] : apps_) out.push_back(app.Parse());
   return out;
 }
 
@@ -114,8 +133,8 @@ void Controller::OnApplications(const std::vector<Json>& items) {
   std::vector<std::string> keys;
   {
     MutexLock lock(mu_);
-    std::map<std::string, Json> fresh;
-    for (const auto& item : items) fresh[app::KeyOf(item)] = item;
+    std::map<std::string, CachedApplication> fresh;
+    for (const auto& item : items) fresh[app::KeyOf(item)] = CachedApplication::Of(item);
     for (const auto& [key, _] : apps_) {
       if (!fresh.count(key)) keys.push_back(key);  // deleted while we were not watching
     }
@@ -136,8 +155,9 @@ void Controller::OnApplicationEvent(const kube::WatchEvent& event) {
       apps_.erase(key);
       enqueue = true;
     } else {
-      enqueue = it == apps_.end() || NeedsReconcile(it->second, event.object);
-      apps_[key] = event.object;
+      CachedApplication now = CachedApplication::Of(event.object);
+      enqueue = it == apps_.end() || NeedsReconcile(it->second, now);
+      apps_[key] = std::move(now);
     }
   }
   if (enqueue) Enqueue(key);
@@ -151,8 +171,7 @@ void Controller::OnSecretEvent(const kube::WatchEvent& event) {
   {
     MutexLock lock(mu_);
     for (const auto& [key, application] : apps_) {
-      if (application["metadata"].value("namespace", "") == ns &&
-          SecretNameOf(application) == name) {
+      if (application.secret == name && key.compare(0, ns.size() + 1, ns + "/") == 0) {
         keys.push_back(key);
       }
     }
@@ -167,7 +186,7 @@ void Controller::Work() {
     {
       MutexLock lock(mu_);
       auto it = apps_.find(*key);
-      if (it != apps_.end()) application = it->second;
+      if (it != apps_.end()) application = it->second.Parse();
     }
     if (application.is_null()) {
       reconciler_.Forget(*key);

@@ -30,6 +30,19 @@ struct ControllerOptions {
   std::function<void(size_t)> on_queue_depth;  // sampled as keys come and go
 };
 
+// One cached Application: as JSON text (parsed, nlohmann::json takes about 8 times the memory,
+// which at 1,000 Applications is tens of MiB) and the few fields the watch handlers compare.
+struct CachedApplication {
+  static CachedApplication Of(const Json& application);
+  Json Parse() const;
+
+  std::string text;  // without metadata.managedFields
+  int64_t generation = 0;
+  bool deleting = false;
+  std::string annotations;  // as JSON text: a changed one may be a sync request
+  std::string secret;       // spec.source.secretRef.name
+};
+
 class Controller {
  public:
   Controller(kube::Client& client, Reconciler& reconciler, log::Logger& logger,
@@ -68,7 +81,7 @@ class Controller {
   std::vector<std::thread> workers_ GUARDED_BY(workers_mu_);
   std::atomic<bool> synced_{false};
   Mutex mu_;
-  std::map<std::string, Json> apps_ GUARDED_BY(mu_);  // key -> latest Application
+  std::map<std::string, CachedApplication> apps_ GUARDED_BY(mu_);  // key -> latest Application
 };
 
 }  // namespace plumbline::reconcile

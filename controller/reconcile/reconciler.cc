@@ -78,8 +78,9 @@ struct Reconciler::Run {
 
 namespace {
 
-// Reconciles that applied at least this many objects return freed memory to the system.
-constexpr size_t kTrimAfterObjects = 100;
+// Once this many objects were applied (by one reconcile or by many small ones together), freed
+// memory goes back to the system.
+constexpr size_t kTrimAfterObjects = 500;
 
 std::string Short(const std::string& sha) { return sha.substr(0, 12); }
 
@@ -323,9 +324,14 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     }
   }
   RecordMetrics(run, start);
-  // A large apply leaves its peak (rendered manifests, every stored object) in malloc's free
-  // lists; hand it back, so that resident memory follows what is kept, not what was once built.
-  if (run.applied_objects >= kTrimAfterObjects) malloc_trim(0);
+  // Applies leave their peak (rendered manifests, every stored object) in malloc's free lists;
+  // hand it back, so that resident memory follows what is kept, not what was once built.
+  if (run.applied_objects > 0 &&
+      applied_since_trim_.fetch_add(run.applied_objects) + run.applied_objects >=
+          kTrimAfterObjects) {
+    applied_since_trim_ = 0;
+    malloc_trim(0);
+  }
   return result;
 }
 

@@ -18,6 +18,7 @@
 // hands one Application to two workers).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -156,6 +157,7 @@ class Reconciler {
   drift::Tracker tracker_;
   drift::LiveCache live_;
   TaskPool apply_pool_;
+  std::atomic<size_t> applied_since_trim_{0};
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);
   Mutex auth_mu_;

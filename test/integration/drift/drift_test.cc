@@ -62,7 +62,8 @@ TEST_F(DriftTest, ReportModeReportsTheEditLeavesItAndClearsWhenItIsUndone) {
   EXPECT_EQ(drift["objects"][0].value("kind", ""), "Deployment");
   EXPECT_EQ(drift["objects"][0].value("name", ""), "web");
   EXPECT_EQ(drift["objects"][0]["fields"], Json::array({kImagePointer}));
-  EXPECT_EQ(AppMetric("plumbline_drifted_resources"), 1);
+  // The gauge is set once the status write is answered: a moment after the status shows it.
+  EXPECT_TRUE(Eventually([&] { return AppMetric("plumbline_drifted_resources") == 1; }));
   EXPECT_EQ(Cond(GetApp("web"), "Drifted", "reason"), "DriftDetected");
   EXPECT_EQ(LiveImage(), "nginx:evil");  // reported, not corrected
 
