@@ -210,6 +210,8 @@ void AddRunFlags(Flags& flags) {
       .Add("check-flags", "false", "validate the flags, then exit without starting", true);
 }
 
+constexpr int kMaxThreadsPerFlag = 1024;
+
 // The flags of `plumbline run` that need more than a string, checked before anything starts.
 struct RunSettings {
   log::Format log_format = log::Format::kText;
@@ -246,6 +248,13 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
                    std::string("--") + name + " must be a positive number");
     }
     settings.numbers[name] = *v;
+  }
+  // Each is a thread: a typo must not start a million of them.
+  for (const char* name : {"workers", "apply-concurrency"}) {
+    if (settings.numbers[name] > kMaxThreadsPerFlag) {
+      return Error(ErrorCode::kInvalidArgument, std::string("--") + name + " must be at most " +
+                                                    std::to_string(kMaxThreadsPerFlag));
+    }
   }
   for (const char* name : {"default-interval", "leader-lease-duration", "leader-renew-deadline",
                            "leader-retry-period"}) {

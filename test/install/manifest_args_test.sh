@@ -57,3 +57,13 @@ grep -q -- '--default-service-account=deployer' "$work/chart-tenancy.yaml" ||
 grep -q -- '--no-cross-namespace-refs=true' "$work/chart-tenancy.yaml" ||
   fail "helm chart, multi-tenant: no --no-cross-namespace-refs"
 check "helm chart, multi-tenant lockdown" "$work/chart-tenancy.yaml"
+
+# The thread-count flags: a typo is refused at start, not a million threads.
+for bad in "--apply-concurrency=0" "--apply-concurrency=5000" "--workers=100000"; do
+  if "$binary" run "$bad" --check-flags >"$work/out" 2>&1; then
+    fail "plumbline run $bad was accepted"
+  fi
+done
+"$binary" run --apply-concurrency=64 --workers=8 --check-flags >"$work/out" 2>&1 ||
+  fail "plumbline run --apply-concurrency=64 --workers=8: $(cat "$work/out")"
+echo "ok: thread-count flags bounded"
