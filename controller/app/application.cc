@@ -100,6 +100,51 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
       out.ignore_differences.push_back(std::move(ig));
     }
   }
+  if (src.contains("helm") && !src["helm"].is_null()) {
+    const Json& h = src["helm"];
+    if (!h.is_object()) return Error(ErrorCode::kInvalidArgument, "spec.source.helm must be a map");
+    HelmSpec helm;
+    auto release = OptionalString(h, "releaseName", "");
+    if (!release.ok()) return release.error();
+    helm.release_name = *release;
+    if (h.contains("valuesFiles") && !h["valuesFiles"].is_null()) {
+      if (!h["valuesFiles"].is_array()) {
+        return Error(ErrorCode::kInvalidArgument, "spec.source.helm.valuesFiles must be a list");
+      }
+      for (const auto& f : h["valuesFiles"]) {
+        if (!f.is_string() || f.get<std::string>().empty()) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "spec.source.helm.valuesFiles holds a value that is not a path");
+        }
+        helm.values_files.push_back(f.get<std::string>());
+      }
+    }
+    if (h.contains("values") && !h["values"].is_null()) {
+      if (!h["values"].is_object()) {
+        return Error(ErrorCode::kInvalidArgument, "spec.source.helm.values must be a map");
+      }
+      helm.values = h["values"];
+    }
+    out.helm = std::move(helm);
+  }
+  if (spec.contains("decryption") && !spec["decryption"].is_null()) {
+    const Json& d = spec["decryption"];
+    if (!d.is_object()) return Error(ErrorCode::kInvalidArgument, "spec.decryption must be a map");
+    auto provider = OptionalString(d, "provider", "sops");
+    if (!provider.ok()) return provider.error();
+    if (*provider != "sops") {
+      return Error(ErrorCode::kInvalidArgument, "spec.decryption.provider must be sops");
+    }
+    if (d.contains("secretRef") && d["secretRef"].is_object()) {
+      auto name = OptionalString(d["secretRef"], "name", "");
+      if (!name.ok()) return name.error();
+      out.decryption_secret = *name;
+    }
+    if (out.decryption_secret.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "spec.decryption.secretRef.name is required (the Secret with the age keys)");
+    }
+  }
   return out;
 }
 

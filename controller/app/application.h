@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ enum class DriftMode {
 // "correct" or "report", as spec.drift spells it.
 const char* ToString(DriftMode mode);
 
+// spec.source.helm: the path holds a chart, rendered with `helm template`.
+struct HelmSpec {
+  std::string release_name;               // "" = the Application's name
+  std::vector<std::string> values_files;  // relative to the chart's path, in order
+  Json values = Json::object();           // applied last, over the files
+};
+
 struct Spec {
   std::string repo_url;
   std::string revision;  // "" = the remote's HEAD branch
@@ -50,6 +58,9 @@ struct Spec {
   std::string service_account_name;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   std::vector<IgnoreDifference> ignore_differences;
+  std::optional<HelmSpec> helm;
+  // spec.decryption (provider sops): the Secret holding the age keys; "" = not configured.
+  std::string decryption_secret;
 };
 
 // Reads spec with defaults (`default_interval` for an Application that sets none). Errors are

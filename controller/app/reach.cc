@@ -55,4 +55,32 @@ Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
   return auth;
 }
 
+Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& ns,
+                                       const std::string& name) {
+  auto secrets = client.Resource({"", "v1", "Secret"});
+  if (!secrets.ok()) return secrets.error();
+  auto secret = client.Get(*secrets, ns, name);
+  if (!secret.ok()) return secret.error().Wrap("spec.decryption.secretRef");
+  std::string keys;
+  const std::string suffix = ".agekey";
+  const Json data = secret->value("data", Json::object());
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    const std::string& key = it.key();
+    const Json& value = it.value();
+    if (key.size() < suffix.size() ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0 || !value.is_string()) {
+      continue;
+    }
+    auto decoded = Base64Decode(value.get<std::string>());
+    if (!decoded.ok()) continue;
+    keys += *decoded;
+    if (!keys.empty() && keys.back() != '\n') keys += '\n';
+  }
+  if (keys.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "spec.decryption.secretRef: Secret " + ns + "/" +
+                                                  name + " has no key ending in .agekey");
+  }
+  return keys;
+}
+
 }  // namespace plumbline::app

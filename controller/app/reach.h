@@ -18,6 +18,11 @@ namespace plumbline::app {
 Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
                                     const std::string& secret_name);
 
+// Reads spec.decryption.secretRef: every data key ending in ".agekey" holds age identities
+// (AGE-SECRET-KEY-1...), joined one per line. A Secret with none is an error.
+Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& ns,
+                                       const std::string& secret_name);
+
 // The client for an Application's objects: its spec.serviceAccountName, else
 // `default_service_account` (--default-service-account), both in the Application's namespace
 // `ns`; null when neither is set: use `client` itself.

@@ -17,6 +17,7 @@ Commands:
   history    the revisions an Application applied
   revert     commit and push the revert of a commit (default: the last applied), then sync
   diff       what applying git (or a local checkout) would change; exit 1 when something would
+  render     print the objects an Application's path renders to (manifests, kustomize, helm)
   version    print the client version (and the API server's, with --server)
 
 Run "plumbline COMMAND --help" for a command's flags.
@@ -40,6 +41,7 @@ int Main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (command == "history") return HistoryCommand(rest, out, err);
   if (command == "diff") return DiffCommand(rest, out, err);
   if (command == "revert") return RevertCommand(rest, out, err);
+  if (command == "render") return RenderCommand(rest, out, err);
   err << "plumbline: unknown command \"" << command << "\"\n\n" << kUsage;
   return 2;
 }

@@ -20,6 +20,8 @@ int SuspendCommand(const std::vector<std::string>& args, std::ostream& out, std:
                    bool suspend);
 // Exit 0: no changes, 1: changes, 2: an error.
 int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Exit 0: rendered, 2: an error.
+int RenderCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int HistoryCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

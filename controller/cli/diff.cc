@@ -1,8 +1,6 @@
 // `plumbline diff APP [--local DIR]`: what applying git (or a local checkout: a pull request)
 // would change, computed by server-side dry-run, as a unified diff per object. Secret values
 // are masked. Exit 0: no changes, 1: changes, 2: an error.
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,51 +9,16 @@
 #include "app/reach.h"
 #include "apply/applier.h"
 #include "cli/app_client.h"
+#include "cli/app_render.h"
 #include "cli/cli.h"
 #include "common/redact.h"
-#include "render/render.h"
-#include "source/git_source.h"
 #include "textdiff/unified.h"
 #include "yaml/yaml_json.h"
 
 namespace plumbline::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int kNoChanges = 0, kChanges = 1, kError = 2;
-
-// The files under `dir` of a local checkout, as a git snapshot would list them.
-Result<std::vector<source::File>> ReadLocal(const std::string& root, const std::string& dir) {
-  std::vector<source::File> files;
-  const fs::path base = fs::path(root) / dir;
-  std::error_code ec;
-  if (!fs::exists(base, ec)) {
-    return Error(ErrorCode::kNotFound, "\"" + base.string() + "\" does not exist");
-  }
-  if (!fs::is_directory(base, ec)) {
-    return Error(ErrorCode::kInvalidArgument, "\"" + base.string() + "\" is not a directory");
-  }
-  for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->path().filename() == ".git") {
-      it.disable_recursion_pending();
-      continue;
-    }
-    const std::string rel = fs::relative(it->path(), root).generic_string();
-    if (it->is_symlink()) {
-      return Error(ErrorCode::kInvalidArgument, rel + " is a symbolic link; they are not followed");
-    }
-    if (!it->is_regular_file()) continue;
-    std::ifstream in(it->path(), std::ios::binary);
-    files.push_back(
-        {rel, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())});
-  }
-  if (ec) return Error(ErrorCode::kInternal, "reading " + base.string() + ": " + ec.message());
-  std::sort(files.begin(), files.end(),
-            [](const source::File& a, const source::File& b) { return a.path < b.path; });
-  return files;
-}
 
 // What a reader compares: no bookkeeping the server keeps, no status.
 Json Comparable(Json obj) {
@@ -73,30 +36,6 @@ Json Comparable(Json obj) {
     }
   }
   return obj;
-}
-
-// Secret values never appear: "***" on both sides, "*** (changed)" where git changes one.
-void MaskSecret(Json* live, Json* desired) {
-  for (const char* field : {"data", "stringData"}) {
-    Json* sides[] = {live, desired};
-    std::set<std::string> keys;
-    for (Json* side : sides) {
-      if (side && side->is_object() && side->contains(field) && (*side)[field].is_object()) {
-        for (auto it = (*side)[field].begin(); it != (*side)[field].end(); ++it)
-          keys.insert(it.key());
-      }
-    }
-    for (const auto& key : keys) {
-      Json before = live && live->is_object()
-                        ? live->value(field, Json::object()).value(key, Json())
-                        : Json();
-      Json after = desired && desired->is_object()
-                       ? desired->value(field, Json::object()).value(key, Json())
-                       : Json();
-      if (!before.is_null()) (*live)[field][key] = "***";
-      if (!after.is_null()) (*desired)[field][key] = before == after ? "***" : "*** (changed)";
-    }
-  }
 }
 
 // Fields git leaves to others (ignoreDifferences): the live value stands.
@@ -195,9 +134,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
       "cluster: a server-side dry run, printed as a unified diff per object. Secret values are "
       "masked.\nExit code: 0 no changes, 1 changes, 2 error.");
   AddAppFlags(flags);
-  flags.Add("local", "", "render the Application's path from this checkout instead of fetching")
-      .Add("cache-dir", UserCacheDir("cli-git"), "where fetched repositories are cached")
-      .Add("git-timeout", "60", "seconds the fetch may take");
+  AddRenderFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline diff: " << s.error().message() << "\n";
     return kError;
@@ -222,40 +159,10 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   auto spec = app::ParseSpec(*application);
   if (!spec.ok()) return fail(spec.error().Wrap("the Application's spec"));
 
-  // The files: a local checkout, or the tracked revision fetched now.
-  std::vector<source::File> files;
-  std::string from;
-  if (!flags.Get("local").empty()) {
-    auto local =
-        render::DeletedPathAsEmpty(ReadLocal(flags.Get("local"), spec->path), spec->allow_empty);
-    if (!local.ok()) return fail(local.error());
-    files = std::move(*local);
-    from = "local checkout " + flags.Get("local");
-  } else {
-    source::FetchRequest request;
-    request.url = spec->repo_url;
-    request.revision = spec->revision;
-    auto timeout = flags.GetDouble("git-timeout");
-    request.timeout = std::chrono::milliseconds(int64_t((timeout.ok() ? *timeout : 60) * 1000));
-    if (!spec->secret_name.empty()) {
-      auto auth = app::ReadGitAuth(*apps->client, apps->ns, spec->secret_name);
-      if (!auth.ok()) return fail(auth.error());
-      request.auth = *auth;
-    }
-    auto git = source::NewLibgit2Source(flags.Get("cache-dir"));
-    auto snapshot = git->Fetch(request);
-    if (!snapshot.ok()) return fail(snapshot.error().Wrap("fetching " + spec->repo_url));
-    auto read = render::DeletedPathAsEmpty(
-        (*snapshot)->ReadDir(spec->path, render::ReadOptionsFor(render::RenderOptions())),
-        spec->allow_empty);
-    if (!read.ok()) return fail(read.error());
-    files = std::move(*read);
-    from = RedactUrls(spec->repo_url) + " at " + (*snapshot)->commit().sha.substr(0, 12);
-  }
-  auto rendered = render::Render(files);
+  auto rendered = RenderApplication(flags, *apps, name, *spec);
   if (!rendered.ok()) return fail(rendered.error());
-  std::vector<Json> objects;
-  for (auto& r : *rendered) objects.push_back(r.object);
+  const std::vector<Json>& objects = rendered->objects;
+  const std::string& from = rendered->from;
 
   // Dry-run each object as the controller would apply it (labels, namespaces, order), and apply
   // nothing.

@@ -200,6 +200,15 @@ void AddRunFlags(Flags& flags) {
       .Add("max-file-bytes", std::to_string(4 << 20), "largest manifest file rendered")
       .Add("max-documents", "10000", "most YAML documents rendered for one Application")
       .Add("max-objects", "10000", "most objects rendered for one Application")
+      .Add("kustomize-path", "kustomize",
+           "the kustomize program, for a path holding kustomization.yaml (looked up on PATH)")
+      .Add("helm-path", "helm", "the helm program, for a path holding Chart.yaml")
+      .Add("sops-path", "sops", "the sops program, for files encrypted with SOPS")
+      .Add("allow-remote-bases", "false",
+           "let kustomize fetch resources that are not in the repository (git or HTTP URLs); "
+           "refused by default, as they reach the network as the controller",
+           true)
+      .Add("render-timeout", "60", "seconds kustomize, helm or sops may run for one render")
       .Add("default-service-account", "",
            "the ServiceAccount (of each Application's own namespace) that an Application without "
            "spec.serviceAccountName acts as; default: the controller's own identity")
@@ -240,8 +249,9 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
   }
   settings.log_level = level->second;
 
-  for (const char* name : {"workers", "apply-concurrency", "git-timeout", "max-file-bytes",
-                           "max-documents", "max-objects", "webhook-rate", "webhook-burst"}) {
+  for (const char* name :
+       {"workers", "apply-concurrency", "git-timeout", "render-timeout", "max-file-bytes",
+        "max-documents", "max-objects", "webhook-rate", "webhook-burst"}) {
     auto v = flags.GetDouble(name);
     if (!v.ok() || *v <= 0) {
       return Error(ErrorCode::kInvalidArgument,
@@ -410,6 +420,11 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.render.max_file_bytes = size_t(number("max-file-bytes"));
   ropts.render.max_documents = size_t(number("max-documents"));
   ropts.render.max_objects = size_t(number("max-objects"));
+  ropts.render.kustomize = flags.Get("kustomize-path");
+  ropts.render.helm = flags.Get("helm-path");
+  ropts.render.sops = flags.Get("sops-path");
+  ropts.render.allow_remote_bases = flags.GetBool("allow-remote-bases");
+  ropts.render.tool_timeout = std::chrono::milliseconds(int64_t(number("render-timeout") * 1000));
   ropts.default_service_account = flags.Get("default-service-account");
   ropts.no_cross_namespace_refs = flags.GetBool("no-cross-namespace-refs");
   ropts.apply_concurrency = size_t(number("apply-concurrency"));

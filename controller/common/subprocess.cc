@@ -43,7 +43,7 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
   c_argv.push_back(nullptr);
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
+  for (char** e = environ; options.inherit_env && *e; ++e) {
     std::string entry(*e);
     bool replaced = false;
     for (const auto& [k, v] : options.extra_env) {

@@ -1,6 +1,6 @@
 // Runs an external program to completion and captures its output, with a time bound.
-// Used for kubeconfig exec credential plugins (and later kustomize). Thread-safe: each call
-// owns its own pipes and child.
+// Used for kubeconfig exec credential plugins and the renderers (kustomize, helm, sops).
+// Thread-safe: each call owns its own pipes and child.
 #pragma once
 
 #include <chrono>
@@ -18,6 +18,9 @@ struct SubprocessOptions {
   std::string working_dir;  // empty: the parent's
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   size_t max_output_bytes = 16 << 20;  // each of stdout and stderr
+  // False: the child sees only extra_env, nothing of the parent's environment (the controller's
+  // own credentials stay out of programs that a tenant's files drive).
+  bool inherit_env = true;
 };
 
 struct SubprocessResult {

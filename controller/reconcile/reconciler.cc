@@ -162,12 +162,14 @@ void Reconciler::SecretsListed() {
   secrets_watched_ = true;
   ++secret_events_;
   auth_.clear();
+  age_keys_.clear();
 }
 
 void Reconciler::SecretChanged(const std::string& ns, const std::string& name) {
   MutexLock lock(auth_mu_);
   ++secret_events_;
   auth_.erase(ns + "/" + name);
+  age_keys_.erase(ns + "/" + name);
 }
 
 Result<source::GitAuth> Reconciler::GitAuthFor(const std::string& ns, const std::string& secret) {
@@ -186,6 +188,23 @@ Result<source::GitAuth> Reconciler::GitAuthFor(const std::string& ns, const std:
     if (secrets_watched_ && secret_events_ == events_before) auth_[key] = *auth;
   }
   return auth;
+}
+
+Result<std::string> Reconciler::DecryptionKeysFor(const std::string& ns,
+                                                  const std::string& secret) {
+  const std::string key = ns + "/" + secret;
+  uint64_t events_before = 0;
+  {
+    MutexLock lock(auth_mu_);
+    if (auto it = age_keys_.find(key); it != age_keys_.end()) return it->second;
+    events_before = secret_events_;
+  }
+  auto keys = app::ReadDecryptionKeys(client_, ns, secret);
+  if (keys.ok()) {
+    MutexLock lock(auth_mu_);
+    if (secrets_watched_ && secret_events_ == events_before) age_keys_[key] = *keys;
+  }
+  return keys;
 }
 
 Result<std::string> Reconciler::SetFinalizer(const Json& application, bool present) {
@@ -651,24 +670,45 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
 
 Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
   run.phase = "Render";
-  auto files = render::DeletedPathAsEmpty(
-      run.snapshot->ReadDir(run.spec.path, render::ReadOptionsFor(options_.render)),
-      run.spec.allow_empty);
-  if (!files.ok() && files.error().code() == ErrorCode::kNotFound) {
-    return Fail(run, app::reason::kRenderFailed,
-                files.error().message() + " (set spec.allowEmpty to render it as empty and prune)");
+  render::PathRequest request;
+  request.path = run.spec.path;
+  request.allow_empty = run.spec.allow_empty;
+  request.helm.release_name = run.name;
+  request.helm.ns =
+      run.spec.destination_namespace.empty() ? run.ns : run.spec.destination_namespace;
+  if (run.spec.helm) {
+    request.helm_required = true;
+    if (!run.spec.helm->release_name.empty()) {
+      request.helm.release_name = run.spec.helm->release_name;
+    }
+    request.helm.values_files = run.spec.helm->values_files;
+    request.helm.values = run.spec.helm->values;
   }
-  if (!files.ok()) return Fail(run, app::reason::kRenderFailed, files.error().message());
-  auto rendered = render::Render(*files, options_.render);
+  if (!run.spec.decryption_secret.empty()) {
+    auto keys = DecryptionKeysFor(run.ns, run.spec.decryption_secret);
+    if (!keys.ok()) return Fail(run, app::reason::kRenderFailed, keys.error().message());
+    request.age_keys = std::move(*keys);
+  }
+  std::shared_ptr<const source::Snapshot> snapshot = run.snapshot;
+  auto rendered = render::RenderPath(
+      [snapshot](const std::string& dir, const source::ReadOptions& read) {
+        return snapshot->ReadDir(dir, read);
+      },
+      request, options_.render);
+  if (!rendered.ok() && rendered.error().code() == ErrorCode::kNotFound) {
+    return Fail(
+        run, app::reason::kRenderFailed,
+        rendered.error().message() + " (set spec.allowEmpty to render it as empty and prune)");
+  }
   if (!rendered.ok()) return Fail(run, app::reason::kRenderFailed, rendered.error().message());
   // Kubernetes takes only UTF-8 (and JSON cannot carry anything else): say where, not fail later.
-  for (const auto& r : *rendered) {
+  for (const auto& r : rendered->objects) {
     if (auto where = FindInvalidUtf8(r.object)) {
       return Fail(run, app::reason::kRenderFailed,
                   r.source + ": " + *where + " is not valid UTF-8");
     }
   }
-  run.rendered = std::move(*rendered);
+  run.rendered = std::move(rendered->objects);
   return std::nullopt;
 }
 

@@ -38,7 +38,7 @@
 #include "kube/client.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
-#include "render/render.h"
+#include "render/path.h"
 #include "source/shared_fetcher.h"
 
 namespace plumbline::reconcile {
@@ -142,6 +142,8 @@ class Reconciler {
   void RecordMetrics(Run& run, std::chrono::steady_clock::time_point start);
   // The credentials of spec.source.secretRef: kept ones, else read (one GET).
   Result<source::GitAuth> GitAuthFor(const std::string& ns, const std::string& secret);
+  // The age keys of spec.decryption, kept like git credentials until their Secret changes.
+  Result<std::string> DecryptionKeysFor(const std::string& ns, const std::string& secret);
   // status.inventory as this run leaves it, with what each object's last apply stored.
   Json InventoryJson(const Run& run) const;
   // Both return the Application's resourceVersion after the write.
@@ -163,6 +165,7 @@ class Reconciler {
   Mutex auth_mu_;
   bool secrets_watched_ GUARDED_BY(auth_mu_) = false;
   std::map<std::string, source::GitAuth> auth_ GUARDED_BY(auth_mu_);  // "ns/name" -> credentials
+  std::map<std::string, std::string> age_keys_ GUARDED_BY(auth_mu_);  // "ns/name" -> keys
   uint64_t secret_events_ GUARDED_BY(auth_mu_) = 0;  // a read that saw none since may be kept
 };
 

@@ -44,6 +44,52 @@ bool IsKustomization(const std::string& base) {
   return base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization";
 }
 
+// Appends the objects of one YAML (or JSON) stream, counting its documents into `documents`.
+Status AppendObjects(const source::File& file, const RenderOptions& options, size_t* documents_seen,
+                     std::vector<RenderedObject>* out_objects) {
+  size_t& documents = *documents_seen;
+  std::vector<RenderedObject>& out = *out_objects;
+  if (file.content.size() > options.max_file_bytes) {
+    return Error(ErrorCode::kInvalidArgument,
+                 file.path + ": file is " + std::to_string(file.content.size()) +
+                     " bytes, over the limit of " + std::to_string(options.max_file_bytes));
+  }
+  // JSON is YAML, so one parser reads both, with the same line numbers in errors.
+  auto docs = yaml::ParseDocumentsWithLines(file.content, file.path);
+  if (!docs.ok()) return docs.error();
+  documents += docs->size();
+  if (documents > options.max_documents) {
+    return Error(ErrorCode::kInvalidArgument, file.path + ": more than " +
+                                                  std::to_string(options.max_documents) +
+                                                  " YAML documents under the path");
+  }
+  for (auto& doc : *docs) {
+    std::string where = file.path + ":" + std::to_string(doc.line);
+    if (doc.value.is_null()) continue;
+    // A v1 List holds objects: flatten it, as kubectl does.
+    // Any document may hold anything: compare without value(), which throws on a non-string.
+    if (doc.value.is_object() && doc.value.contains("kind") && doc.value["kind"] == "List" &&
+        doc.value.contains("items")) {
+      if (!doc.value["items"].is_array()) {
+        return Error(ErrorCode::kInvalidArgument, where + ": List items must be a list");
+      }
+      for (auto& item : doc.value["items"]) {
+        if (auto s = CheckObject(item, where); !s.ok()) return s;
+        out.push_back({std::move(item), where});
+      }
+    } else {
+      if (auto s = CheckObject(doc.value, where); !s.ok()) return s;
+      out.push_back({std::move(doc.value), where});
+    }
+    if (out.size() > options.max_objects) {
+      return Error(
+          ErrorCode::kInvalidArgument,
+          where + ": more than " + std::to_string(options.max_objects) + " objects under the path");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool Reads(const std::string& path) {
@@ -66,50 +112,30 @@ Result<std::vector<RenderedObject>> Render(const std::vector<source::File>& file
   for (const auto& file : files) {
     std::string base = BaseName(file.path);
     if (IsKustomization(base)) {
-      return Error(ErrorCode::kInvalidArgument, file.path + ": kustomize is not supported yet");
+      return Error(ErrorCode::kInvalidArgument,
+                   file.path +
+                       ": a kustomization below the Application's path; set spec.source.path to "
+                       "its directory to build it with kustomize");
+    }
+    if (base == "Chart.yaml") {
+      return Error(ErrorCode::kInvalidArgument,
+                   file.path +
+                       ": a Helm chart below the Application's path; set spec.source.path to its "
+                       "directory to render it with helm");
     }
     bool yaml = HasSuffix(base, ".yaml") || HasSuffix(base, ".yml");
     bool json = HasSuffix(base, ".json");
     if (!yaml && !json) continue;
-    if (file.content.size() > options.max_file_bytes) {
-      return Error(ErrorCode::kInvalidArgument,
-                   file.path + ": file is " + std::to_string(file.content.size()) +
-                       " bytes, over the limit of " + std::to_string(options.max_file_bytes));
-    }
-    // JSON is YAML, so one parser reads both, with the same line numbers in errors.
-    auto docs = yaml::ParseDocumentsWithLines(file.content, file.path);
-    if (!docs.ok()) return docs.error();
-    documents += docs->size();
-    if (documents > options.max_documents) {
-      return Error(ErrorCode::kInvalidArgument, file.path + ": more than " +
-                                                    std::to_string(options.max_documents) +
-                                                    " YAML documents under the path");
-    }
-    for (auto& doc : *docs) {
-      std::string where = file.path + ":" + std::to_string(doc.line);
-      if (doc.value.is_null()) continue;
-      // A v1 List holds objects: flatten it, as kubectl does.
-      // Any document may hold anything: compare without value(), which throws on a non-string.
-      if (doc.value.is_object() && doc.value.contains("kind") && doc.value["kind"] == "List" &&
-          doc.value.contains("items")) {
-        if (!doc.value["items"].is_array()) {
-          return Error(ErrorCode::kInvalidArgument, where + ": List items must be a list");
-        }
-        for (auto& item : doc.value["items"]) {
-          if (auto s = CheckObject(item, where); !s.ok()) return s.error();
-          out.push_back({std::move(item), where});
-        }
-      } else {
-        if (auto s = CheckObject(doc.value, where); !s.ok()) return s.error();
-        out.push_back({std::move(doc.value), where});
-      }
-      if (out.size() > options.max_objects) {
-        return Error(ErrorCode::kInvalidArgument, where + ": more than " +
-                                                      std::to_string(options.max_objects) +
-                                                      " objects under the path");
-      }
-    }
+    if (auto s = AppendObjects(file, options, &documents, &out); !s.ok()) return s.error();
   }
+  return out;
+}
+
+Result<std::vector<RenderedObject>> RenderStream(const source::File& stream,
+                                                 const RenderOptions& options) {
+  std::vector<RenderedObject> out;
+  size_t documents = 0;
+  if (auto s = AppendObjects(stream, options, &documents, &out); !s.ok()) return s.error();
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "common/base64.h"
 #include "kube/errors.h"
 #include "support/control_plane.h"
+#include "support/render_tools.h"
 #include "yaml/yaml_json.h"
 
 namespace plumbline::testing {
@@ -23,6 +24,10 @@ class LogBuffer : public std::streambuf {
   std::string Take() {
     std::lock_guard<std::mutex> lock(mu_);
     return std::exchange(text_, {});
+  }
+  std::string Peek() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
   }
 
  protected:
@@ -75,11 +80,14 @@ std::unique_ptr<reconcile::Reconciler> GitOpsEnvironment::NewReconciler() {
   ropts.controller_namespace = kControllerNamespace;
   ropts.fetch_timeout = std::chrono::seconds(20);
   ropts.health_recheck = options_.health_recheck;
+  UseRenderTools(&ropts.render);
   return std::make_unique<reconcile::Reconciler>(*client_, *fetcher_, *events_, *logger_, *metrics_,
                                                  ropts);
 }
 
 GitOpsEnvironment* GitOpsEnvironment::Get() { return g_env; }
+
+std::string GitOpsEnvironment::ControllerLog() { return g_log_buffer->Peek(); }
 
 GitOpsEnvironment* AddGitOpsEnvironment(GitOpsOptions options) {
   g_env = new GitOpsEnvironment(std::move(options));

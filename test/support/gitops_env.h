@@ -87,6 +87,8 @@ class GitOpsEnvironment : public ::testing::Environment {
   // same (counted) client, fetcher and Event recorder.
   std::unique_ptr<reconcile::Reconciler> NewReconciler();
   kube::Client& client() { return *client_; }
+  // What the in-process controller logged during the current test so far.
+  static std::string ControllerLog();
 
  private:
   const GitOpsOptions options_;

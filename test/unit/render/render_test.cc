@@ -59,10 +59,20 @@ TEST(Render, ErrorsNameTheFileAndLine) {
   EXPECT_EQ(scalar.error().message(), "z.yaml:1: a manifest must be a map");
 }
 
-TEST(Render, KustomizationIsRefusedClearly) {
+TEST(Render, AKustomizationOrAChartBelowThePathIsRefusedClearly) {
+  // The path itself renders with kustomize or helm (render/path.h); one found deeper is a
+  // mistake in spec.source.path, not manifests.
   auto r = Render({{"base/kustomization.yaml", "resources: [a.yaml]\n"}});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message(), "base/kustomization.yaml: kustomize is not supported yet");
+  EXPECT_EQ(r.error().message(),
+            "base/kustomization.yaml: a kustomization below the Application's path; set "
+            "spec.source.path to its directory to build it with kustomize");
+  auto chart = Render({{"charts/web/Chart.yaml", "apiVersion: v2\nname: web\n"},
+                       {"charts/web/templates/a.yaml", "{{ .Values.x }}"}});
+  ASSERT_FALSE(chart.ok());
+  EXPECT_EQ(chart.error().message(),
+            "charts/web/Chart.yaml: a Helm chart below the Application's path; set "
+            "spec.source.path to its directory to render it with helm");
 }
 
 TEST(Render, EnforcesLimits) {

@@ -1,0 +1,300 @@
+#include "render/path.h"
+
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "render/kustomize.h"
+#include "render/sops.h"
+#include "render/workspace.h"
+#include "yaml/yaml_json.h"
+
+namespace plumbline::render {
+namespace {
+
+std::string Under(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// What kustomize would fetch from the network instead of reading the repository.
+bool LooksRemote(const std::string& entry) {
+  return entry.find("://") != std::string::npos || StartsWith(entry, "git@") ||
+         StartsWith(entry, "github.com/") || StartsWith(entry, "gitlab.com/") ||
+         StartsWith(entry, "bitbucket.org/") || entry.find("?ref=") != std::string::npos ||
+         entry.find("?version=") != std::string::npos;
+}
+
+source::ReadOptions AllFiles(const RenderOptions& options) {
+  source::ReadOptions read;
+  read.max_file_bytes = options.max_file_bytes;
+  return read;
+}
+
+// Gathers files by path, with the whole tree bounded.
+class Tree {
+ public:
+  explicit Tree(size_t max_bytes) : max_bytes_(max_bytes) {}
+  Status Add(std::vector<source::File> files) {
+    for (auto& f : files) {
+      if (files_.count(f.path)) continue;
+      bytes_ += f.content.size();
+      if (bytes_ > max_bytes_) {
+        return Error(ErrorCode::kInvalidArgument, "the files to render are over " +
+                                                      std::to_string(max_bytes_) + " bytes (at " +
+                                                      f.path + ")");
+      }
+      files_.emplace(f.path, std::move(f));
+    }
+    return Status::Ok();
+  }
+  bool Has(const std::string& path) const { return files_.count(path) > 0; }
+  std::vector<source::File> Files() const {
+    std::vector<source::File> out;
+    for (const auto& [path, f] : files_) out.push_back(f);
+    return out;
+  }
+  std::map<std::string, source::File>& map() { return files_; }
+
+ private:
+  size_t max_bytes_;
+  size_t bytes_ = 0;
+  std::map<std::string, source::File> files_;
+};
+
+// The kustomization at `dir` and every directory of the repository it builds on. A reference
+// that leaves the repository is refused; one that is not in it is a remote base.
+Status ReadKustomizeTree(const TreeReader& read, const std::string& dir,
+                         const RenderOptions& options, Tree* tree) {
+  std::set<std::string> seen;
+  std::deque<std::string> todo = {dir};
+  while (!todo.empty()) {
+    const std::string at = todo.front();
+    todo.pop_front();
+    if (!seen.insert(at).second) continue;
+    auto files = read(at, AllFiles(options));
+    if (!files.ok()) return files.error();
+    auto kustomization = KustomizationIn(*files, at);
+    if (auto s = tree->Add(std::move(*files)); !s.ok()) return s;
+    if (!kustomization) continue;  // kustomize says what a directory without one lacks
+    auto docs = yaml::ParseDocumentsWithLines(kustomization->content, kustomization->path);
+    if (!docs.ok()) return docs.error();
+    if (docs->empty()) continue;
+    for (const std::string& entry : KustomizationReferences(docs->front().value)) {
+      // An absolute entry would be joined under `at` by CleanRepoPath: never a repository path.
+      auto local = !entry.empty() && entry[0] == '/'
+                       ? Result<std::string>(Error(ErrorCode::kInvalidArgument, "absolute"))
+                       : source::CleanRepoPath(Under(at, entry));
+      if (local.ok() && tree->Has(*local)) continue;  // a file of a directory already read
+      if (local.ok()) {
+        auto probe = read(*local, AllFiles(options));
+        if (probe.ok()) {
+          todo.push_back(*local);
+          continue;
+        }
+        if (probe.error().code() != ErrorCode::kNotFound) {
+          return probe.error().Wrap(kustomization->path + ": \"" + entry + "\"");
+        }
+      }
+      if (LooksRemote(entry)) {
+        if (options.allow_remote_bases) continue;
+        return Error(ErrorCode::kInvalidArgument,
+                     kustomization->path + ": remote base \"" + entry +
+                         "\" is refused: everything a kustomization builds on must be in the "
+                         "repository (the controller runs with --allow-remote-bases off)");
+      }
+      if (!local.ok()) {
+        return Error(ErrorCode::kInvalidArgument,
+                     kustomization->path + ": \"" + entry +
+                         "\" is outside the repository; kustomize may read only the repository");
+      }
+      return Error(ErrorCode::kInvalidArgument,
+                   kustomization->path + ": \"" + entry + "\" does not exist in the repository");
+    }
+  }
+  return Status::Ok();
+}
+
+// The Helm chart at `dir` and the values files, which may live elsewhere in the repository.
+Status ReadHelmTree(const TreeReader& read, const std::string& dir, HelmRelease* release,
+                    const RenderOptions& options, Tree* tree) {
+  auto files = read(dir, AllFiles(options));
+  if (!files.ok()) return files.error();
+  if (auto s = tree->Add(std::move(*files)); !s.ok()) return s;
+  std::vector<std::string> resolved;
+  for (const auto& f : release->values_files) {
+    auto path = source::CleanRepoPath(Under(dir, f));
+    if (!path.ok() || path->empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "spec.source.helm.valuesFiles: \"" + f + "\" is outside the repository");
+    }
+    if (!tree->Has(*path)) {
+      const auto slash = path->rfind('/');
+      const std::string parent = slash == std::string::npos ? "" : path->substr(0, slash);
+      source::ReadOptions one = AllFiles(options);
+      const std::string wanted = *path;
+      one.wanted = [wanted](const std::string& p) { return p == wanted; };
+      auto got = read(parent, one);
+      if (got.ok()) {
+        if (auto s = tree->Add(std::move(*got)); !s.ok()) return s;
+      } else if (got.error().code() != ErrorCode::kNotFound) {
+        return got.error().Wrap("spec.source.helm.valuesFiles");
+      }
+      if (!tree->Has(*path)) {
+        return Error(ErrorCode::kInvalidArgument, "spec.source.helm.valuesFiles: \"" + *path +
+                                                      "\" does not exist in the repository");
+      }
+    }
+    resolved.push_back(*path);
+  }
+  release->values_files = std::move(resolved);
+  return Status::Ok();
+}
+
+bool HasFile(const std::vector<source::File>& files, const std::string& path) {
+  for (const auto& f : files) {
+    if (f.path == path) return true;
+  }
+  return false;
+}
+
+Status RefusedEncrypted(const std::string& path) {
+  return Error(ErrorCode::kInvalidArgument,
+               path +
+                   ": encrypted with SOPS, and spec.decryption is not set; refusing to apply it "
+                   "encrypted");
+}
+
+// Decrypts, in the workspace, every SOPS file among `files`; `in_place` writes the plaintext
+// over the file there (for kustomize and helm, which read it), else only `files` gets it.
+Status DecryptAll(std::vector<source::File>* files, Workspace* workspace,
+                  const std::optional<std::string>& age_keys, bool in_place,
+                  const RenderOptions& options, std::vector<std::string>* secrets,
+                  size_t* decrypted) {
+  for (auto& f : *files) {
+    if (!IsSopsEncrypted(f.path, f.content)) continue;
+    if (!age_keys) return RefusedEncrypted(f.path);
+    auto plain = SopsDecrypt(f, *workspace, *age_keys, options);
+    if (!plain.ok()) return plain.error();
+    auto values = SecretValuesOf(f.path, f.content, *plain);
+    secrets->insert(secrets->end(), values.begin(), values.end());
+    if (in_place) {
+      const std::string at = "repo/" + f.path;
+      std::remove((workspace->root() + "/" + at).c_str());
+      if (auto s = workspace->WriteAt(at, *plain); !s.ok()) return s;
+    }
+    f.content = std::move(*plain);
+    ++*decrypted;
+  }
+  return Status::Ok();
+}
+
+Result<RenderedPath> Parse(const std::string& label, std::string stream, Renderer renderer,
+                           const RenderOptions& options) {
+  RenderOptions parse = options;
+  parse.max_file_bytes = options.max_tool_output_bytes;
+  auto objects = RenderStream({label, std::move(stream)}, parse);
+  if (!objects.ok()) return objects.error();
+  for (const auto& o : *objects) {
+    if (o.object.contains("sops")) {
+      return Error(ErrorCode::kInvalidArgument,
+                   o.source +
+                       ": still encrypted with SOPS after the build (a file sops did not "
+                       "decrypt); refusing to apply it");
+    }
+  }
+  return RenderedPath{renderer, std::move(*objects), 0};
+}
+
+Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& request,
+                                Renderer renderer, const RenderOptions& options,
+                                std::vector<std::string>* secrets) {
+  Tree tree(options.max_tree_bytes);
+  HelmRelease release = request.helm;
+  Status s = renderer == Renderer::kHelm
+                 ? ReadHelmTree(read, request.path, &release, options, &tree)
+                 : ReadKustomizeTree(read, request.path, options, &tree);
+  if (!s.ok()) return s.error();
+  auto workspace = Workspace::Create(options.temp_dir);
+  if (!workspace.ok()) return workspace.error();
+  std::vector<source::File> files = tree.Files();
+  if (auto w = (*workspace)->Write(files); !w.ok()) return w.error();
+  size_t decrypted = 0;
+  if (auto d = DecryptAll(&files, workspace->get(), request.age_keys, /*in_place=*/true, options,
+                          secrets, &decrypted);
+      !d.ok()) {
+    return d.error();
+  }
+  auto stream = renderer == Renderer::kHelm ? RunHelm(**workspace, request.path, release, options)
+                                            : RunKustomize(**workspace, request.path, options);
+  if (!stream.ok()) return stream.error();
+  const std::string label =
+      (request.path.empty() ? "." : request.path) +
+      (renderer == Renderer::kHelm ? " (helm template)" : " (kustomize build)");
+  auto parsed = Parse(label, std::move(*stream), renderer, options);
+  if (parsed.ok()) parsed->decrypted_files = decrypted;
+  return parsed;
+}
+
+}  // namespace
+
+const char* ToString(Renderer renderer) {
+  switch (renderer) {
+    case Renderer::kKustomize:
+      return "kustomize";
+    case Renderer::kHelm:
+      return "helm";
+    case Renderer::kManifests:
+      break;
+  }
+  return "manifests";
+}
+
+Result<RenderedPath> RenderPath(const TreeReader& read, const PathRequest& request,
+                                const RenderOptions& options) {
+  auto files = DeletedPathAsEmpty(read(request.path, ReadOptionsFor(options)), request.allow_empty);
+  if (!files.ok()) return files.error();
+  std::vector<std::string> secrets;  // decrypted values, kept out of every message
+  auto scrubbed = [&secrets](Result<RenderedPath> r) -> Result<RenderedPath> {
+    if (r.ok() || secrets.empty()) return r;
+    return Error(r.error().code(), Scrub(r.error().message(), secrets));
+  };
+
+  const bool chart = HasFile(*files, Under(request.path, "Chart.yaml"));
+  if (request.helm_required && !chart) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "spec.source.helm is set, but path \"" + request.path + "\" holds no Chart.yaml");
+  }
+  if (chart) return scrubbed(RenderTool(read, request, Renderer::kHelm, options, &secrets));
+  if (KustomizationIn(*files, request.path)) {
+    return scrubbed(RenderTool(read, request, Renderer::kKustomize, options, &secrets));
+  }
+
+  // Plain manifests: only the encrypted ones go through a workspace, and their plaintext comes
+  // back through sops' output, never written.
+  size_t decrypted = 0;
+  bool any_encrypted = false;
+  for (const auto& f : *files) any_encrypted = any_encrypted || IsSopsEncrypted(f.path, f.content);
+  if (any_encrypted) {
+    std::vector<source::File> encrypted;
+    for (const auto& f : *files) {
+      if (IsSopsEncrypted(f.path, f.content)) encrypted.push_back(f);
+    }
+    if (!request.age_keys) return RefusedEncrypted(encrypted.front().path).error();
+    auto workspace = Workspace::Create(options.temp_dir);
+    if (!workspace.ok()) return workspace.error();
+    if (auto w = (*workspace)->Write(encrypted); !w.ok()) return w.error();
+    if (auto d = DecryptAll(&*files, workspace->get(), request.age_keys, /*in_place=*/false,
+                            options, &secrets, &decrypted);
+        !d.ok()) {
+      return scrubbed(d.error());
+    }
+  }
+  auto objects = Render(*files, options);
+  if (!objects.ok()) return scrubbed(objects.error());
+  return RenderedPath{Renderer::kManifests, std::move(*objects), decrypted};
+}
+
+}  // namespace plumbline::render

@@ -1,0 +1,368 @@
+// RenderPath with the real, pinned kustomize, helm and sops (hack/build-render-tools.sh), over a
+// checkout on disk: what a kustomization, a chart or an encrypted file renders to, and how each
+// way of failing reads. The cluster-facing cases are in test/integration/gitops/repositories_test.
+#include "render/path.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "render/sops.h"
+#include "source/local_tree.h"
+#include "support/render_tools.h"
+
+namespace plumbline::render {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::AgeKey;
+using testing::NewAgeKey;
+using testing::SopsEncrypt;
+
+class RenderPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/plumbline-render-path-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    root_ = dir;
+    fs::create_directories(root_ + "/checkout");
+    fs::create_directories(root_ + "/tmp");
+    testing::UseRenderTools(&options_);
+    options_.temp_dir = root_ + "/tmp";
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  void Write(const std::string& path, const std::string& content) {
+    const fs::path full = fs::path(root_) / "checkout" / path;
+    fs::create_directories(full.parent_path());
+    std::ofstream(full) << content;
+  }
+  Result<RenderedPath> RenderAt(const std::string& path, PathRequest request = {}) {
+    request.path = path;
+    if (request.helm.release_name.empty()) request.helm.release_name = "app";
+    if (request.helm.ns.empty()) request.helm.ns = "team";
+    const std::string checkout = root_ + "/checkout";
+    auto rendered = RenderPath(
+        [checkout](const std::string& dir, const source::ReadOptions& read) {
+          return source::ReadLocalDir(checkout, dir, read);
+        },
+        request, options_);
+    // Every workspace is gone once the render returns, whatever it returned.
+    EXPECT_TRUE(fs::is_empty(root_ + "/tmp")) << "a render workspace was left behind";
+    return rendered;
+  }
+  static const Json* Find(const RenderedPath& r, const std::string& kind,
+                          const std::string& name_prefix) {
+    for (const auto& o : r.objects) {
+      if (o.object.value("kind", "") == kind &&
+          o.object["metadata"].value("name", "").rfind(name_prefix, 0) == 0) {
+        return &o.object;
+      }
+    }
+    return nullptr;
+  }
+  void WriteBaseAndOverlay() {
+    Write("base/kustomization.yaml",
+          "resources: [deploy.yaml]\n"
+          "configMapGenerator:\n- name: web-config\n  literals: [color=blue]\n");
+    Write("base/deploy.yaml",
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+          "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
+          "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+          "      - name: web\n        image: registry.example/web:1.0.0\n"
+          "        envFrom: [{configMapRef: {name: web-config}}]\n");
+    Write("overlays/prod/kustomization.yaml",
+          "namespace: prod\nresources: [../../base]\n"
+          "images:\n- name: registry.example/web\n  newTag: 2.0.0\n"
+          "replicas:\n- name: web\n  count: 3\n"
+          "configMapGenerator:\n- name: web-config\n  behavior: merge\n  literals: [color=red]\n");
+  }
+
+  std::string root_;
+  RenderOptions options_;
+};
+
+TEST_F(RenderPathTest, AnOverlayBuildsWithImagesReplicasAndAHashedGeneratedConfigMap) {
+  WriteBaseAndOverlay();
+  auto r = RenderAt("overlays/prod");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->renderer, Renderer::kKustomize);
+  ASSERT_EQ(r->objects.size(), 2u);
+  const Json* deploy = Find(*r, "Deployment", "web");
+  ASSERT_NE(deploy, nullptr);
+  EXPECT_EQ((*deploy)["metadata"]["namespace"], "prod");
+  EXPECT_EQ((*deploy)["spec"]["replicas"], 3);
+  const Json& container = (*deploy)["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(container["image"], "registry.example/web:2.0.0");
+  const Json* cm = Find(*r, "ConfigMap", "web-config-");
+  ASSERT_NE(cm, nullptr);
+  EXPECT_EQ((*cm)["data"]["color"], "red");
+  // The Deployment names the hashed ConfigMap, so a change of values rolls it.
+  EXPECT_EQ(container["envFrom"][0]["configMapRef"]["name"], (*cm)["metadata"]["name"]);
+  EXPECT_NE((*cm)["metadata"]["name"], "web-config");
+}
+
+TEST_F(RenderPathTest, ARemoteBaseIsRefusedUnlessAllowed) {
+  Write("app/kustomization.yaml",
+        "resources:\n- https://github.com/example/deploy//base?ref=v1\n- cm.yaml\n");
+  Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+  auto r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(
+      r.error().message(),
+      "app/kustomization.yaml: remote base \"https://github.com/example/deploy//base?ref=v1\" "
+      "is refused: everything a kustomization builds on must be in the repository (the "
+      "controller runs with --allow-remote-bases off)");
+  for (const char* remote :
+       {"github.com/example/deploy/base?ref=v1", "git@github.com:example/deploy.git//base"}) {
+    Write("app/kustomization.yaml", std::string("resources: [\"") + remote + "\"]\n");
+    auto again = RenderAt("app");
+    ASSERT_FALSE(again.ok());
+    EXPECT_NE(again.error().message().find("remote base"), std::string::npos)
+        << again.error().message();
+  }
+}
+
+TEST_F(RenderPathTest, NothingOutsideTheRepositoryIsRead) {
+  Write("app/kustomization.yaml", "resources: [../../../../etc]\n");
+  auto r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(),
+            "app/kustomization.yaml: \"../../../../etc\" is outside the repository; kustomize "
+            "may read only the repository");
+  Write("app/kustomization.yaml", "resources: [/etc/passwd]\n");
+  r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("is outside the repository"), std::string::npos);
+  // A file outside the kustomization's own directory is not even copied for kustomize (whose
+  // load restrictor would refuse it too).
+  Write("secret.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n");
+  Write("app/kustomization.yaml", "configMapGenerator:\n- name: x\n  files: [../secret.yaml]\n");
+  r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message().rfind("app: kustomize build failed:", 0), 0u)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("../secret.yaml"), std::string::npos) << r.error().message();
+}
+
+TEST_F(RenderPathTest, AFailedBuildNamesTheFileInRepositoryTerms) {
+  Write("app/kustomization.yaml", "resources: [missing.yaml]\n");
+  auto r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  const std::string& m = r.error().message();
+  EXPECT_EQ(m.rfind("app/kustomization.yaml: \"missing.yaml\" does not exist in the repository", 0),
+            0u)
+      << m;
+  Write("app/kustomization.yaml", "resources: [cm.yaml]\npatches:\n- path: patch.yaml\n");
+  Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+  r = RenderAt("app");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("app: kustomize build failed:"), std::string::npos);
+  EXPECT_NE(r.error().message().find("patch.yaml"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().message().find(root_), std::string::npos)
+      << "a path of the machine in: " << r.error().message();
+}
+
+TEST_F(RenderPathTest, AChartRendersWithItsValuesFilesInOrderAndItsCrds) {
+  Write("charts/web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+  Write("charts/web/values.yaml", "replicas: 1\ncolor: blue\nsize: s\n");
+  Write("charts/web/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata: {name: widgets.example.com}\n"
+        "spec:\n  group: example.com\n  scope: Namespaced\n"
+        "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+        "  versions:\n  - name: v1\n    served: true\n    storage: true\n"
+        "    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: "
+        "true}}\n");
+  Write("charts/web/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n"
+        "  namespace: {{ .Release.Namespace }}\n"
+        "data:\n  replicas: \"{{ .Values.replicas }}\"\n  color: {{ .Values.color }}\n"
+        "  size: {{ .Values.size }}\n");
+  Write("charts/web/templates/hook.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n"
+        "  annotations: {\"helm.sh/hook\": pre-install}\n"
+        "spec: {template: {spec: {restartPolicy: Never, containers: [{name: m, image: x}]}}}\n");
+  Write("env/prod/values.yaml", "replicas: 3\ncolor: red\n");
+  PathRequest request;
+  request.helm.release_name = "web-prod";
+  request.helm.values_files = {"../../env/prod/values.yaml"};
+  request.helm.values = {{"size", "xl"}};
+  auto r = RenderAt("charts/web", request);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->renderer, Renderer::kHelm);
+  ASSERT_EQ(r->objects.size(), 2u) << "the CRD and the ConfigMap; the hook is not rendered";
+  EXPECT_NE(Find(*r, "CustomResourceDefinition", "widgets.example.com"), nullptr);
+  const Json* cm = Find(*r, "ConfigMap", "web-prod-settings");
+  ASSERT_NE(cm, nullptr);
+  EXPECT_EQ((*cm)["metadata"]["namespace"], "team");
+  EXPECT_EQ((*cm)["data"], Json({{"replicas", "3"}, {"color", "red"}, {"size", "xl"}}));
+
+  request.helm.values_files = {"../../../outside.yaml"};
+  auto outside = RenderAt("charts/web", request);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(outside.error().message(),
+            "spec.source.helm.valuesFiles: \"../../../outside.yaml\" is outside the repository");
+  request.helm.values_files = {"missing.yaml"};
+  auto missing = RenderAt("charts/web", request);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message(),
+            "spec.source.helm.valuesFiles: \"charts/web/missing.yaml\" does not exist in the "
+            "repository");
+}
+
+TEST_F(RenderPathTest, AChartWithADependencyThatIsNotVendoredFailsWithoutTheNetwork) {
+  Write("chart/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n"
+        "- name: redis\n  version: 1.0.0\n  repository: https://charts.example.com\n");
+  Write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+  auto r = RenderAt("chart");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("chart: helm template failed:"), std::string::npos);
+  EXPECT_NE(r.error().message().find("redis"), std::string::npos) << r.error().message();
+}
+
+TEST_F(RenderPathTest, HelmSetButNoChartIsAClearError) {
+  Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+  PathRequest request;
+  request.helm_required = true;
+  auto r = RenderAt("app", request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "spec.source.helm is set, but path \"app\" holds no Chart.yaml");
+}
+
+constexpr char kPlainSecret[] =
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n"
+    "stringData:\n  password: hunter2-plaintext-marker\n  user: admin-user-marker\n";
+
+TEST_F(RenderPathTest, AnEncryptedManifestIsDecryptedWithTheKeysAndRefusedWithoutThem) {
+  const AgeKey key = NewAgeKey();
+  const std::string encrypted = SopsEncrypt(kPlainSecret, "yaml", key.recipient);
+  ASSERT_EQ(encrypted.find("hunter2"), std::string::npos);
+  Write("app/secret.yaml", encrypted);
+  Write("app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+
+  PathRequest with_key;
+  with_key.age_keys = key.identity + "\n";
+  auto r = RenderAt("app", with_key);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->decrypted_files, 1u);
+  const Json* secret = Find(*r, "Secret", "db");
+  ASSERT_NE(secret, nullptr);
+  EXPECT_EQ((*secret)["stringData"]["password"], "hunter2-plaintext-marker");
+  EXPECT_FALSE(secret->contains("sops"));
+
+  auto refused = RenderAt("app");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message(),
+            "app/secret.yaml: encrypted with SOPS, and spec.decryption is not set; refusing to "
+            "apply it encrypted");
+
+  PathRequest wrong;
+  wrong.age_keys = NewAgeKey().identity;
+  auto failed = RenderAt("app", wrong);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message().rfind(
+                "app/secret.yaml: sops cannot decrypt it with the keys of spec.decryption: ", 0),
+            0u)
+      << failed.error().message();
+}
+
+TEST_F(RenderPathTest, OnlyTheKeysAnEncryptedRegexNamesAreEncryptedAndJsonWorksToo) {
+  const AgeKey key = NewAgeKey();
+  const std::string partly =
+      SopsEncrypt(kPlainSecret, "yaml", key.recipient, "^(data|stringData)$");
+  EXPECT_NE(partly.find("name: db"), std::string::npos) << "metadata stays readable";
+  Write("app/secret.yaml", partly);
+  const std::string json_secret = R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"api"},)"
+                                  R"("stringData":{"token":"json-token-marker"}})";
+  Write("app/api.json", SopsEncrypt(json_secret, "json", key.recipient));
+  PathRequest request;
+  request.age_keys = key.identity;
+  auto r = RenderAt("app", request);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->decrypted_files, 2u);
+  EXPECT_EQ((*Find(*r, "Secret", "db"))["stringData"]["user"], "admin-user-marker");
+  EXPECT_EQ((*Find(*r, "Secret", "api"))["stringData"]["token"], "json-token-marker");
+}
+
+TEST_F(RenderPathTest, EncryptedFilesInAKustomizationAndInHelmValuesAreDecryptedBeforeTheBuild) {
+  const AgeKey key = NewAgeKey();
+  WriteBaseAndOverlay();
+  Write("overlays/prod/secret.yaml", SopsEncrypt(kPlainSecret, "yaml", key.recipient));
+  Write("overlays/prod/kustomization.yaml",
+        "namespace: prod\nresources: [../../base, secret.yaml]\n"
+        "secretGenerator:\n- name: generated\n  envs: [app.env]\n");
+  Write("overlays/prod/app.env", SopsEncrypt("API_KEY=env-key-marker\n", "dotenv", key.recipient));
+  PathRequest request;
+  request.age_keys = key.identity;
+  auto r = RenderAt("overlays/prod", request);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(r->decrypted_files, 2u);
+  const Json* secret = Find(*r, "Secret", "db");
+  ASSERT_NE(secret, nullptr);
+  // Decrypted before kustomize set the namespace, so the MAC held.
+  EXPECT_EQ((*secret)["metadata"]["namespace"], "prod");
+  EXPECT_EQ((*secret)["stringData"]["password"], "hunter2-plaintext-marker");
+  const Json* generated = Find(*r, "Secret", "generated-");
+  ASSERT_NE(generated, nullptr);
+  EXPECT_EQ((*generated)["data"]["API_KEY"], "ZW52LWtleS1tYXJrZXI=");  // base64
+
+  Write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+  Write("chart/templates/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: from-values}\n"
+        "stringData: {password: {{ .Values.password | quote }}}\n");
+  Write("chart/secrets.yaml",
+        SopsEncrypt("password: values-password-marker\n", "yaml", key.recipient));
+  request.helm.values_files = {"secrets.yaml"};
+  auto chart = RenderAt("chart", request);
+  ASSERT_TRUE(chart.ok()) << chart.error().message();
+  EXPECT_EQ((*Find(*chart, "Secret", "from-values"))["stringData"]["password"],
+            "values-password-marker");
+  request.age_keys.reset();
+  auto refused = RenderAt("chart", request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message(),
+            "chart/secrets.yaml: encrypted with SOPS, and spec.decryption is not set; refusing "
+            "to apply it encrypted");
+}
+
+TEST_F(RenderPathTest, NoDecryptedValueReachesAnErrorMessage) {
+  const AgeKey key = NewAgeKey();
+  // Both decrypt fine (sops encrypts every value by default, the name too), then kustomize
+  // refuses the second and names the object: by its decrypted name.
+  const std::string secret =
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: hunter2-plaintext-marker}\n"
+      "stringData: {password: p}\n";
+  Write("app/kustomization.yaml", "resources: [a.yaml, b.yaml]\n");
+  Write("app/a.yaml", SopsEncrypt(secret, "yaml", key.recipient));
+  Write("app/b.yaml", SopsEncrypt(secret, "yaml", key.recipient));
+  PathRequest request;
+  request.age_keys = key.identity;
+  auto r = RenderAt("app", request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("already registered id"), std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(r.error().message().find("hunter2-plaintext-marker"), std::string::npos)
+      << r.error().message();
+}
+
+TEST(Scrub, ReplacesEveryDecryptedValueLongestFirst) {
+  EXPECT_EQ(Scrub("user admin, password admin-secret, again admin-secret",
+                  {"admin", "admin-secret", "ab"}),
+            "user ***, password ***, again ***");
+  EXPECT_EQ(Scrub("nothing to hide", {}), "nothing to hide");
+}
+
+TEST(Sops, OnlyFilesWithSopsMetadataCountAsEncrypted) {
+  EXPECT_FALSE(IsSopsEncrypted("a.yaml", "apiVersion: v1\nkind: ConfigMap\n"));
+  EXPECT_FALSE(IsSopsEncrypted("a.yaml", "sops: just a word, mac too\n"));
+  EXPECT_TRUE(IsSopsEncrypted("a.yaml", "a: ENC[x]\nsops:\n  mac: ENC[y]\n"));
+  EXPECT_TRUE(IsSopsEncrypted("a.json", R"({"a":"ENC[x]","sops":{"mac":"ENC[y]"}})"));
+  EXPECT_TRUE(IsSopsEncrypted("a.env", "A=ENC[x]\nsops_mac=ENC[y]\n"));
+  EXPECT_FALSE(IsSopsEncrypted("a.txt", "sops:\n  mac: ENC[y]\n"));
+}
+
+}  // namespace
+}  // namespace plumbline::render
