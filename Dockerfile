@@ -4,6 +4,14 @@ WORKDIR /src
 COPY . .
 RUN hack/install-deps.sh && hack/build.sh --no-tests
 
+# What the controller runs to render and decrypt: kustomize, helm and sops at the versions pinned
+# in hack/versions.env, built from the Go module proxy by the same script the tests use.
+# test/install/dockerfile_tools_test.sh checks this stage and the COPY below.
+FROM golang:1.26-bookworm AS tools
+WORKDIR /src
+COPY hack/versions.env hack/build-render-tools.sh hack/build-helm.sh hack/
+RUN XDG_CACHE_HOME=/cache hack/build-render-tools.sh --install /out
+
 FROM debian:bookworm-slim
 # Exactly the packages of the shared libraries build/plumbline needs directly (`readelf -d`), plus
 # CA certificates; what those libraries need (libssh2, mbedTLS, civetweb, Brotli, zlib, ...) comes
@@ -15,5 +23,7 @@ RUN apt-get update \
       libprometheus-cpp-pull1.0 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/plumbline /usr/local/bin/plumbline
+# Found on PATH: the defaults of --kustomize-path, --helm-path and --sops-path.
+COPY --from=tools /out/kustomize /out/helm /out/sops /usr/local/bin/
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/plumbline", "run"]

@@ -4,10 +4,12 @@
 # version pinned in hack/versions.env, into a cache directory outside the repo; a binary already
 # in the cache is not rebuilt.
 #
-#   hack/build-render-tools.sh [--print-env]
+#   hack/build-render-tools.sh [--print-env | --install DIR]
 #
-# With --print-env, prints PLUMBLINE_KUSTOMIZE=..., PLUMBLINE_HELM=..., PLUMBLINE_SOPS=... and
-# PLUMBLINE_AGE_KEYGEN=... lines (what hack/test.sh exports for the tests); otherwise the paths.
+# Prints the four paths, one per line. With --print-env, prints PLUMBLINE_KUSTOMIZE=...,
+# PLUMBLINE_HELM=..., PLUMBLINE_SOPS=... and PLUMBLINE_AGE_KEYGEN=... lines instead (what the
+# tests read). With --install DIR, copies kustomize, helm and sops into DIR (the Docker image
+# does this) and prints nothing.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,10 +17,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
 
 print_env=0
+install_dir=
 case "${1:-}" in
   --print-env) print_env=1 ;;
+  --install)
+    [ $# -eq 2 ] || { echo "usage: $0 [--print-env | --install DIR]" >&2; exit 2; }
+    install_dir=$2 ;;
   "") ;;
-  *) echo "usage: $0 [--print-env]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--print-env | --install DIR]" >&2; exit 2 ;;
 esac
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/plumbline
@@ -58,7 +64,12 @@ sops=$(build sops github.com/getsops/sops/v3 "$SOPS_VERSION" github.com/getsops/
 age_keygen=$(build age-keygen filippo.io/age "$AGE_VERSION" filippo.io/age/cmd/age-keygen)
 helm=$("$here/build-helm.sh" | tail -1)
 
-if [ "$print_env" = 1 ]; then
+if [ -n "$install_dir" ]; then
+  mkdir -p "$install_dir"
+  install -m 0755 "$kustomize" "$install_dir/kustomize"
+  install -m 0755 "$helm" "$install_dir/helm"
+  install -m 0755 "$sops" "$install_dir/sops"
+elif [ "$print_env" = 1 ]; then
   echo "PLUMBLINE_KUSTOMIZE=$kustomize"
   echo "PLUMBLINE_HELM=$helm"
   echo "PLUMBLINE_SOPS=$sops"

@@ -16,6 +16,10 @@ dir=$(cd "$dir" && pwd)
 "$root/hack/install-deps.sh"
 "$root/hack/build.sh" --no-tests
 bin=$("$root/hack/build-control-plane.sh" --with-controller-manager --with-kubectl | tail -n 1)
+# kustomize, helm and sops, for Applications whose path holds a kustomization, a chart or
+# SOPS-encrypted files.
+tools=$("$root/hack/build-render-tools.sh")
+kustomize=$(sed -n 1p <<<"$tools"); helm=$(sed -n 2p <<<"$tools"); sops=$(sed -n 3p <<<"$tools")
 kubectl=$bin/kubectl
 
 daemon_pid=
@@ -92,6 +96,7 @@ Press Ctrl-C to stop everything.
 MSG
 # In the background so that a signal reaches this script's trap at once; the trap stops it.
 "$root/build/plumbline" run --kubeconfig "$KUBECONFIG" --controller-namespace plumbline-system \
-  --cache-dir "$dir/git-cache" --metrics-addr "127.0.0.1:$metrics_port" &
+  --cache-dir "$dir/git-cache" --metrics-addr "127.0.0.1:$metrics_port" \
+  --kustomize-path "$kustomize" --helm-path "$helm" --sops-path "$sops" &
 controller_pid=$!
 wait "$controller_pid"
