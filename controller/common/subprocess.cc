@@ -93,8 +93,9 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   std::string* sinks[2] = {&result.out, &result.err};
   auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool timed_out = false;
+  bool overflowed = false;
   char buf[65536];
-  while (fds[0] >= 0 || fds[1] >= 0) {
+  while ((fds[0] >= 0 || fds[1] >= 0) && !overflowed) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -119,20 +120,29 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
       ssize_t got = read(fds[i], buf, sizeof buf);
       if (got <= 0) {
         CloseFd(fds[i]);
-      } else if (sinks[i]->size() < options.max_output_bytes) {
+      } else if (sinks[i]->size() + size_t(got) > options.max_output_bytes) {
+        // Cut output must never pass for the whole of it (a render missing objects prunes).
+        overflowed = true;
+        break;
+      } else {
         sinks[i]->append(buf, size_t(got));
       }
     }
   }
   CloseFd(fds[0]);
   CloseFd(fds[1]);
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out || overflowed) kill(pid, SIGKILL);
   int wstatus = 0;
   while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
   if (timed_out) {
     return Error(ErrorCode::kTimeout, argv[0] + " did not finish within " +
                                           std::to_string(options.timeout.count()) + "ms");
+  }
+  if (overflowed) {
+    return Error(ErrorCode::kInvalidArgument,
+                 argv[0] + " printed more than " + std::to_string(options.max_output_bytes) +
+                     " bytes");
   }
   result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   return result;

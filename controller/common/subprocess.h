@@ -17,7 +17,7 @@ struct SubprocessOptions {
   std::vector<std::pair<std::string, std::string>> extra_env;
   std::string working_dir;  // empty: the parent's
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
-  size_t max_output_bytes = 16 << 20;  // each of stdout and stderr
+  size_t max_output_bytes = 16 << 20;  // each of stdout and stderr; more is an error
   // False: the child sees only extra_env, nothing of the parent's environment (the controller's
   // own credentials stay out of programs that a tenant's files drive).
   bool inherit_env = true;
@@ -30,7 +30,7 @@ struct SubprocessResult {
 };
 
 // argv[0] is looked up on PATH. Fails (not a SubprocessResult) only when the program could not
-// start or ran past the timeout, in which case it is killed.
+// start, ran past the timeout or printed more than max_output_bytes, in which case it is killed.
 Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                        const SubprocessOptions& options = {});
 

@@ -67,6 +67,40 @@ TEST(ParseSpec, SpecErrorsAreClear) {
   EXPECT_NE(bad_interval.error().message().find("spec.interval"), std::string::npos);
 }
 
+TEST(ParseSpec, ReadsHelmAndDecryption) {
+  auto spec = ParseSpec(Json::parse(R"({"spec": {
+      "source": {"repoURL": "git://h/r", "path": "charts/web",
+                 "helm": {"releaseName": "web", "valuesFiles": ["a.yaml", "../b.yaml"],
+                          "values": {"replicas": 3}}},
+      "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}}})"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  ASSERT_TRUE(spec->helm.has_value());
+  EXPECT_EQ(spec->helm->release_name, "web");
+  EXPECT_EQ(spec->helm->values_files, (std::vector<std::string>{"a.yaml", "../b.yaml"}));
+  EXPECT_EQ(spec->helm->values, Json({{"replicas", 3}}));
+  EXPECT_EQ(spec->decryption_secret, "sops-age");
+
+  auto plain = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}}})"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->helm.has_value());
+  EXPECT_EQ(plain->decryption_secret, "");
+
+  for (const auto& [body, message] : std::vector<std::pair<const char*, const char*>>{
+           {R"("source": {"repoURL": "git://h/r", "helm": {"valuesFiles": "a.yaml"}})",
+            "spec.source.helm.valuesFiles must be a list"},
+           {R"("source": {"repoURL": "git://h/r", "helm": {"values": [1]}})",
+            "spec.source.helm.values must be a map"},
+           {R"("source": {"repoURL": "git://h/r"}, "decryption": {"provider": "vault"})",
+            "spec.decryption.provider must be sops"},
+           {R"("source": {"repoURL": "git://h/r"}, "decryption": {"provider": "sops"})",
+            "spec.decryption.secretRef.name is required (the Secret with the age keys)"},
+       }) {
+    auto bad = ParseSpec(Json::parse(std::string(R"({"spec": {)") + body + "}}"));
+    ASSERT_FALSE(bad.ok()) << body;
+    EXPECT_EQ(bad.error().message(), message);
+  }
+}
+
 TEST(CleanRepoPath, NormalizesAndRefusesEscapes) {
   EXPECT_EQ(*source::CleanRepoPath("."), "");
   EXPECT_EQ(*source::CleanRepoPath("a/./b//c/"), "a/b/c");

@@ -15,6 +15,35 @@ TEST(Subprocess, CapturesOutputExitCodeAndEnvironment) {
   EXPECT_EQ(r->exit_code, 3);
 }
 
+// Output past the bound is an error and the program is stopped: a truncated render read as whole
+// would miss objects, and missing objects are pruned.
+TEST(Subprocess, OutputPastTheBoundIsAnErrorNotATruncatedResult) {
+  SubprocessOptions options;
+  options.max_output_bytes = 1000;
+  options.timeout = std::chrono::seconds(20);
+  auto flood = RunSubprocess({"sh", "-c", "head -c 5000 /dev/zero; exit 0"}, options);
+  ASSERT_FALSE(flood.ok());
+  EXPECT_EQ(flood.error().message(), "sh printed more than 1000 bytes");
+  auto endless = RunSubprocess({"yes"}, options);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.error().message(), "yes printed more than 1000 bytes");
+  auto fits = RunSubprocess({"sh", "-c", "head -c 1000 /dev/zero"}, options);
+  ASSERT_TRUE(fits.ok());
+  EXPECT_EQ(fits->out.size(), 1000u);
+}
+
+// Without the parent's environment the program sees only what it is given.
+TEST(Subprocess, AProgramCanBeGivenOnlyItsOwnEnvironment) {
+  setenv("PLUMBLINE_PARENT_SECRET", "parent", 1);
+  SubprocessOptions options;
+  options.inherit_env = false;
+  options.extra_env = {{"ONLY", "this"}};
+  auto r = RunSubprocess({"/usr/bin/env"}, options);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->out, "ONLY=this\n");
+  unsetenv("PLUMBLINE_PARENT_SECRET");
+}
+
 TEST(Subprocess, AMissingProgramIsAnError) {
   auto r = RunSubprocess({"plumbline-no-such-program"});
   ASSERT_FALSE(r.ok());

@@ -348,6 +348,35 @@ TEST_F(RenderPathTest, NoDecryptedValueReachesAnErrorMessage) {
       << r.error().message();
 }
 
+// A renderer that never ends, or prints without end, is stopped: the bounds are the controller's,
+// not the program's. Stand-ins for kustomize here; the real one does neither on request.
+TEST_F(RenderPathTest, ARendererIsBoundInTimeAndOutput) {
+  Write("app/kustomization.yaml", "resources: []\n");
+  Write("bin/hang", "#!/bin/sh\nexec /bin/sleep 30\n");
+  Write("bin/flood", "#!/bin/sh\nexec /usr/bin/yes 'a: b'\n");
+  for (const char* bin : {"bin/hang", "bin/flood"}) {
+    fs::permissions(root_ + "/checkout/" + bin, fs::perms::owner_all);
+  }
+  options_.kustomize = root_ + "/checkout/bin/hang";
+  options_.tool_timeout = std::chrono::milliseconds(300);
+  auto hung = RenderAt("app");
+  ASSERT_FALSE(hung.ok());
+  EXPECT_EQ(hung.error().message().rfind("app: kustomize build: cannot run ", 0), 0u)
+      << hung.error().message();
+  EXPECT_NE(hung.error().message().find("did not finish within 300ms"), std::string::npos)
+      << hung.error().message();
+
+  options_.kustomize = root_ + "/checkout/bin/flood";
+  options_.tool_timeout = std::chrono::seconds(20);
+  options_.max_tool_output_bytes = 1 << 20;
+  auto flooded = RenderAt("app");
+  ASSERT_FALSE(flooded.ok());
+  EXPECT_EQ(flooded.error().message().rfind("app: kustomize build: cannot run ", 0), 0u)
+      << flooded.error().message();
+  EXPECT_NE(flooded.error().message().find("printed more than 1048576 bytes"), std::string::npos)
+      << flooded.error().message();
+}
+
 TEST(Scrub, ReplacesEveryDecryptedValueLongestFirst) {
   EXPECT_EQ(Scrub("user admin, password admin-secret, again admin-secret",
                   {"admin", "admin-secret", "ab"}),
