@@ -140,9 +140,9 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
                                           std::to_string(options.timeout.count()) + "ms");
   }
   if (overflowed) {
-    return Error(ErrorCode::kInvalidArgument,
-                 argv[0] + " printed more than " + std::to_string(options.max_output_bytes) +
-                     " bytes");
+    return Error(
+        ErrorCode::kInvalidArgument,
+        argv[0] + " printed more than " + std::to_string(options.max_output_bytes) + " bytes");
   }
   result.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
   return result;
