@@ -690,11 +690,14 @@ Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
     request.age_keys = std::move(*keys);
   }
   std::shared_ptr<const source::Snapshot> snapshot = run.snapshot;
+  render::RenderOptions render_options = options_.render;
+  // Most reconciles see a commit already rendered: its build is kept, no program runs.
+  render_options.cache = &build_cache_;
   auto rendered = render::RenderPath(
       [snapshot](const std::string& dir, const source::ReadOptions& read) {
         return snapshot->ReadDir(dir, read);
       },
-      request, options_.render);
+      request, render_options);
   if (!rendered.ok() && rendered.error().code() == ErrorCode::kNotFound) {
     return Fail(
         run, app::reason::kRenderFailed,

@@ -38,6 +38,7 @@
 #include "kube/client.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
+#include "render/build_cache.h"
 #include "render/path.h"
 #include "source/shared_fetcher.h"
 
@@ -159,6 +160,7 @@ class Reconciler {
   drift::Tracker tracker_;
   drift::LiveCache live_;
   TaskPool apply_pool_;
+  render::BuildCache build_cache_{64 << 20};  // kustomize and helm output by input
   std::atomic<size_t> applied_since_trim_{0};
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "render/build_cache.h"
 #include "render/kustomize.h"
 #include "render/sops.h"
 #include "render/workspace.h"
@@ -176,9 +177,25 @@ Status DecryptAll(std::vector<source::File>* files, Workspace* workspace,
   for (auto& f : *files) {
     if (!IsSopsEncrypted(f.path, f.content)) continue;
     if (!age_keys) return RefusedEncrypted(f.path);
-    auto plain = SopsDecrypt(f, *workspace, *age_keys, options);
+    // Plain manifests keep each file's plaintext by its ciphertext and keys; a build (in_place)
+    // is kept whole by RenderTool instead.
+    std::string key;
+    std::optional<CachedBuild> hit;
+    if (!in_place && options.cache != nullptr) {
+      key = KeyBuilder()
+                .Add("sops")
+                .Add(options.sops)
+                .Add(*age_keys)
+                .Add(f.path)
+                .Add(f.content)
+                .Hex();
+      hit = options.cache->Get(key);
+    }
+    Result<std::string> plain = hit ? Result<std::string>(std::move(hit->stream))
+                                    : SopsDecrypt(f, *workspace, *age_keys, options);
     if (!plain.ok()) return plain.error();
-    auto values = SecretValuesOf(f.path, f.content, *plain);
+    auto values = hit ? std::move(hit->secrets) : SecretValuesOf(f.path, f.content, *plain);
+    if (!key.empty() && !hit) options.cache->Put(key, {*plain, values, 1});
     secrets->insert(secrets->end(), values.begin(), values.end());
     if (in_place) {
       const std::string at = "repo/" + f.path;
@@ -208,6 +225,22 @@ Result<RenderedPath> Parse(const std::string& label, std::string stream, Rendere
   return RenderedPath{renderer, std::move(*objects), 0};
 }
 
+// Everything a build reads, so that equal keys mean equal output.
+std::string BuildKey(Renderer renderer, const PathRequest& request, const HelmRelease& release,
+                     const RenderOptions& options, Tree& tree) {
+  KeyBuilder key;
+  key.Add(ToString(renderer)).Add(request.path);
+  key.Add(renderer == Renderer::kHelm ? options.helm : options.kustomize).Add(options.sops);
+  key.Add(options.allow_remote_bases ? "remote" : "local");
+  if (renderer == Renderer::kHelm) {
+    key.Add(release.release_name).Add(release.ns).Add(release.values.dump());
+    for (const auto& f : release.values_files) key.Add(f);
+  }
+  key.Add(request.age_keys ? "keys:" + *request.age_keys : "no keys");
+  for (const auto& [path, file] : tree.map()) key.Add(path).Add(file.content);
+  return key.Hex();
+}
+
 Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& request,
                                 Renderer renderer, const RenderOptions& options,
                                 std::vector<std::string>* secrets) {
@@ -217,11 +250,25 @@ Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& reque
                  ? ReadHelmTree(read, request.path, &release, options, &tree)
                  : ReadKustomizeTree(read, request.path, options, &tree);
   if (!s.ok()) return s.error();
+  const std::string label =
+      (request.path.empty() ? "." : request.path) +
+      (renderer == Renderer::kHelm ? " (helm template)" : " (kustomize build)");
+  std::string key;
+  if (options.cache != nullptr) {
+    key = BuildKey(renderer, request, release, options, tree);
+    if (auto hit = options.cache->Get(key)) {
+      secrets->insert(secrets->end(), hit->secrets.begin(), hit->secrets.end());
+      auto parsed = Parse(label, std::move(hit->stream), renderer, options);
+      if (parsed.ok()) parsed->decrypted_files = hit->decrypted_files;
+      return parsed;
+    }
+  }
   auto workspace = Workspace::Create(options.temp_dir);
   if (!workspace.ok()) return workspace.error();
   std::vector<source::File> files = tree.Files();
   if (auto w = (*workspace)->Write(files); !w.ok()) return w.error();
   size_t decrypted = 0;
+  const size_t secrets_before = secrets->size();
   if (auto d = DecryptAll(&files, workspace->get(), request.age_keys, /*in_place=*/true, options,
                           secrets, &decrypted);
       !d.ok()) {
@@ -230,9 +277,11 @@ Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& reque
   auto stream = renderer == Renderer::kHelm ? RunHelm(**workspace, request.path, release, options)
                                             : RunKustomize(**workspace, request.path, options);
   if (!stream.ok()) return stream.error();
-  const std::string label =
-      (request.path.empty() ? "." : request.path) +
-      (renderer == Renderer::kHelm ? " (helm template)" : " (kustomize build)");
+  if (options.cache != nullptr) {
+    options.cache->Put(
+        key, {*stream, std::vector<std::string>(secrets->begin() + secrets_before, secrets->end()),
+              decrypted});
+  }
   auto parsed = Parse(label, std::move(*stream), renderer, options);
   if (parsed.ok()) parsed->decrypted_files = decrypted;
   return parsed;

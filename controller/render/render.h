@@ -14,6 +14,8 @@
 
 namespace plumbline::render {
 
+class BuildCache;  // render/build_cache.h
+
 // Limits that keep one bad commit from exhausting the controller; set by flags.
 struct RenderOptions {
   size_t max_file_bytes = 4 << 20;  // one manifest file
@@ -31,6 +33,8 @@ struct RenderOptions {
   // set (--allow-remote-bases): a render would reach the network with the controller's identity.
   bool allow_remote_bases = false;
   std::string temp_dir;  // where render workspaces go; "" = $TMPDIR or /tmp
+  // Where kustomize and helm output is kept by input; null: every render runs the program.
+  BuildCache* cache = nullptr;
 };
 
 struct RenderedObject {

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "render/build_cache.h"
 #include "render/sops.h"
 #include "source/local_tree.h"
 #include "support/render_tools.h"
@@ -375,6 +376,85 @@ TEST_F(RenderPathTest, ARendererIsBoundInTimeAndOutput) {
       << flooded.error().message();
   EXPECT_NE(flooded.error().message().find("printed more than 1048576 bytes"), std::string::npos)
       << flooded.error().message();
+}
+
+// A commit already built is not built again: the program does not run (here it could not), and
+// any change of what the build reads (a file, the keys) builds anew.
+TEST_F(RenderPathTest, ABuildIsKeptByEverythingItReads) {
+  BuildCache cache(1 << 20);
+  options_.cache = &cache;
+  // The programs through links that can be taken away: a render that needs them then fails.
+  const std::string kustomize = root_ + "/kustomize", sops = root_ + "/sops";
+  auto link = [&] {
+    fs::create_symlink(testing::RenderTools().kustomize, kustomize);
+    fs::create_symlink(testing::RenderTools().sops, sops);
+  };
+  auto unlink = [&] {
+    fs::remove(kustomize);
+    fs::remove(sops);
+  };
+  options_.kustomize = kustomize;
+  options_.sops = sops;
+  link();
+  const AgeKey key = NewAgeKey();
+  WriteBaseAndOverlay();
+  Write("overlays/prod/secret.yaml", SopsEncrypt(kPlainSecret, "yaml", key.recipient));
+  Write("overlays/prod/kustomization.yaml",
+        "namespace: prod\nresources: [../../base, secret.yaml]\n");
+  Write("plain/secret.yaml", SopsEncrypt(kPlainSecret, "yaml", key.recipient));
+  PathRequest request;
+  request.age_keys = key.identity;
+  auto first = RenderAt("overlays/prod", request);
+  ASSERT_TRUE(first.ok()) << first.error().message();
+  auto plain = RenderAt("plain", request);
+  ASSERT_TRUE(plain.ok()) << plain.error().message();
+  EXPECT_GT(cache.bytes(), 0u);
+
+  unlink();
+  auto again = RenderAt("overlays/prod", request);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  ASSERT_EQ(again->objects.size(), first->objects.size());
+  for (size_t i = 0; i < first->objects.size(); ++i) {
+    EXPECT_TRUE(again->objects[i].object == first->objects[i].object);
+  }
+  EXPECT_EQ(again->decrypted_files, 1u);
+  // Plain manifests keep each decrypted file.
+  auto plain_again = RenderAt("plain", request);
+  ASSERT_TRUE(plain_again.ok()) << plain_again.error().message();
+  EXPECT_EQ((*Find(*plain_again, "Secret", "db"))["stringData"]["password"],
+            "hunter2-plaintext-marker");
+
+  // Any change of what the build reads builds anew: a file ...
+  Write("base/deploy.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n");
+  auto changed = RenderAt("overlays/prod", request);
+  ASSERT_FALSE(changed.ok()) << "a changed base file was served from the cache";
+  EXPECT_NE(changed.error().message().find("cannot run"), std::string::npos);
+  // ... or the keys: other keys must decrypt (and fail) for themselves.
+  link();
+  PathRequest other = request;
+  other.age_keys = NewAgeKey().identity;
+  auto wrong = RenderAt("overlays/prod", other);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message().find("sops cannot decrypt"), std::string::npos)
+      << wrong.error().message();
+  auto wrong_plain = RenderAt("plain", other);
+  ASSERT_FALSE(wrong_plain.ok());
+  EXPECT_NE(wrong_plain.error().message().find("sops cannot decrypt"), std::string::npos);
+}
+
+TEST(BuildCache, EvictsTheLeastRecentlyUsedPastItsBound) {
+  BuildCache cache(1000);
+  cache.Put("a", {std::string(300, 'a'), {}, 0});
+  cache.Put("b", {std::string(300, 'b'), {}, 0});
+  ASSERT_TRUE(cache.Get("a").has_value());  // now the most recent
+  cache.Put("c", {std::string(300, 'c'), {}, 0});
+  EXPECT_TRUE(cache.Get("a").has_value());
+  EXPECT_FALSE(cache.Get("b").has_value());
+  EXPECT_TRUE(cache.Get("c").has_value());
+  EXPECT_LE(cache.bytes(), 1000u);
+  cache.Put("huge", {std::string(5000, 'h'), {}, 0});
+  EXPECT_FALSE(cache.Get("huge").has_value());
+  EXPECT_TRUE(cache.Get("c").has_value()) << "one entry over the bound evicts nothing";
 }
 
 TEST(Scrub, ReplacesEveryDecryptedValueLongestFirst) {
