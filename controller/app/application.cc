@@ -107,6 +107,20 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
     auto release = OptionalString(h, "releaseName", "");
     if (!release.ok()) return release.error();
     helm.release_name = *release;
+    // As helm checks it (and the CRD does); checked here too, as it is passed to a program.
+    for (char c : helm.release_name) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "spec.source.helm.releaseName must be lowercase letters, digits and '-'");
+      }
+    }
+    if (helm.release_name.size() > 53 ||
+        (!helm.release_name.empty() &&
+         (helm.release_name.front() == '-' || helm.release_name.back() == '-'))) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "spec.source.helm.releaseName must be at most 53 characters and start and end "
+                   "with a letter or digit");
+    }
     if (h.contains("valuesFiles") && !h["valuesFiles"].is_null()) {
       if (!h["valuesFiles"].is_array()) {
         return Error(ErrorCode::kInvalidArgument, "spec.source.helm.valuesFiles must be a list");

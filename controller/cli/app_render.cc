@@ -91,6 +91,7 @@ Result<AppRendering> RenderApplication(const Flags& flags, AppClient& apps, cons
   }
   if (!rendered.ok()) return rendered.error();
   out.renderer = rendered->renderer;
+  out.secret_values = std::move(rendered->secret_values);
   for (auto& r : rendered->objects) out.objects.push_back(std::move(r.object));
   return out;
 }

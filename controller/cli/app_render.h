@@ -23,6 +23,8 @@ struct AppRendering {
   std::vector<Json> objects;
   render::Renderer renderer = render::Renderer::kManifests;
   std::string from;  // "local checkout DIR" or "URL at SHA"
+  // Decrypted values and keys: nothing printed may carry them (render::Scrub).
+  std::vector<std::string> secret_values;
 };
 
 // Renders Application `name` (in apps.ns) with `spec`. Decryption keys come from --age-key-file,

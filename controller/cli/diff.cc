@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "app/application.h"
 #include "app/reach.h"
@@ -12,6 +13,7 @@
 #include "cli/app_render.h"
 #include "cli/cli.h"
 #include "common/redact.h"
+#include "render/sops.h"
 #include "textdiff/unified.h"
 #include "yaml/yaml_json.h"
 
@@ -125,9 +127,9 @@ std::optional<ObjectDiff> NewCustomResource(const apply::PreparedObject& p,
                     textdiff::Unified("", yaml::ToYaml(Comparable(shown)))};
 }
 
-}  // namespace
-
-int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+// The diff, with the decrypted values of the render in `secrets` for the caller to scrub.
+int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+         std::vector<std::string>* secrets) {
   Flags flags(
       "Usage: plumbline diff APP [--local DIR]\n\nShows what applying the Application's git "
       "revision (or, with --local, a checkout such as a pull request's) would change in the "
@@ -161,6 +163,7 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
 
   auto rendered = RenderApplication(flags, *apps, name, *spec);
   if (!rendered.ok()) return fail(rendered.error());
+  *secrets = rendered->secret_values;
   const std::vector<Json>& objects = rendered->objects;
   const std::string& from = rendered->from;
 
@@ -246,6 +249,19 @@ int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   if (diffs.empty()) out << "No changes.\n";
   return diffs.empty() ? kNoChanges : kChanges;
+}
+
+}  // namespace
+
+int DiffCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  // Secrets are masked object by object; a decrypted value anywhere else (a ConfigMap a chart
+  // fills from an encrypted values file, an API server's error quoting a field) is scrubbed.
+  std::ostringstream buffered_out, buffered_err;
+  std::vector<std::string> secrets;
+  const int code = Diff(args, buffered_out, buffered_err, &secrets);
+  out << render::Scrub(buffered_out.str(), secrets);
+  err << render::Scrub(buffered_err.str(), secrets);
+  return code;
 }
 
 }  // namespace plumbline::cli

@@ -2,11 +2,14 @@
 // the controller would apply them before labels and namespaces (like `kustomize build` or `flux
 // build`), for debugging a kustomization, a chart or a decryption. Secret values are masked.
 // Exit 0: rendered, 2: an error (it names the file).
+#include <sstream>
+
 #include "app/application.h"
 #include "cli/app_client.h"
 #include "cli/app_render.h"
 #include "cli/cli.h"
 #include "common/redact.h"
+#include "render/sops.h"
 #include "yaml/yaml_json.h"
 
 namespace plumbline::cli {
@@ -45,9 +48,12 @@ int RenderCommand(const std::vector<std::string>& args, std::ostream& out, std::
   if (!spec.ok()) return fail(spec.error().Wrap("the Application's spec"));
   auto rendered = RenderApplication(flags, *apps, name, *spec);
   if (!rendered.ok()) return fail(rendered.error());
-  out << "# " << apps->ns << "/" << name << ": " << rendered->from << ", path \"" << spec->path
-      << "\", " << render::ToString(rendered->renderer) << ", " << rendered->objects.size()
-      << " objects\n";
+  // Secret objects are masked; a decrypted value elsewhere (a ConfigMap a chart fills from an
+  // encrypted values file) is scrubbed from the whole text.
+  std::ostringstream text;
+  text << "# " << apps->ns << "/" << name << ": " << rendered->from << ", path \"" << spec->path
+       << "\", " << render::ToString(rendered->renderer) << ", " << rendered->objects.size()
+       << " objects\n";
   for (Json object : rendered->objects) {
     if (object.value("apiVersion", "") == "v1" && object.value("kind", "") == "Secret") {
       for (const char* field : {"data", "stringData"}) {
@@ -55,8 +61,9 @@ int RenderCommand(const std::vector<std::string>& args, std::ostream& out, std::
         for (auto& value : object[field]) value = "***";
       }
     }
-    out << "---\n" << yaml::ToYaml(object);
+    text << "---\n" << yaml::ToYaml(object);
   }
+  out << render::Scrub(text.str(), rendered->secret_values);
   return 0;
 }
 

@@ -59,6 +59,8 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   pid_t pid = fork();
   if (pid < 0) return Error(ErrorCode::kInternal, std::string("fork: ") + strerror(errno));
   if (pid == 0) {
+    // Its own process group: a timeout stops whatever it started too (git under kustomize).
+    setpgid(0, 0);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
@@ -131,9 +133,26 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
   }
   CloseFd(fds[0]);
   CloseFd(fds[1]);
-  if (timed_out || overflowed) kill(pid, SIGKILL);
+  // A program may close its output and go on running: the deadline holds for the exit too.
   int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  bool exited = false;
+  while (!timed_out && !overflowed) {
+    pid_t got = waitpid(pid, &wstatus, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR)) {
+      exited = got == pid;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      break;
+    }
+    usleep(2000);
+  }
+  // The whole group: what the program started must not outlive it.
+  kill(-pid, SIGKILL);
+  if (!exited) {
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
   }
   if (timed_out) {
     return Error(ErrorCode::kTimeout, argv[0] + " did not finish within " +

@@ -18,6 +18,7 @@
 #include "kube/errors.h"
 #include "reconcile/decisions.h"
 #include "reconcile/planner.h"
+#include "render/sops.h"
 
 namespace plumbline::reconcile {
 
@@ -33,7 +34,9 @@ struct Reconciler::Memory {
 };
 
 struct Reconciler::Run {
-  Json app;     // as read from the cache
+  Json app;  // as read from the cache
+  // Decrypted values of this render (and the keys): no message of this reconcile may carry one.
+  std::vector<std::string> secret_values;
   Json status;  // what will be written
   std::string key;
   std::string name, ns;
@@ -332,6 +335,7 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
   run.status["observedGeneration"] = run.generation;
   // Commit messages and authors, git's and the API's error texts: anything may hold a URL with
   // credentials or bytes that are not UTF-8.
+  render::ScrubAll(&run.status, run.secret_values);
   MakeSafe(&run.status);
   if (run.status != status_before) {
     // Only a change is written: a reconcile that finds nothing new makes no write at all.
@@ -581,7 +585,7 @@ ReconcileResult Reconciler::Finalize(Run& run) {
 
 ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std::string& msg) {
   run.failed = true;
-  const std::string message = SafeText(msg);
+  const std::string message = SafeText(render::Scrub(msg, run.secret_values));
   if (FailureIsNew(run.status, reason, message)) {
     (void)events_.Record(run.app, events::Type::kWarning, reason, message);
   }
@@ -671,6 +675,7 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
 Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
   run.phase = "Render";
   render::PathRequest request;
+  request.deadline = run.deadline;
   request.path = run.spec.path;
   request.allow_empty = run.spec.allow_empty;
   request.helm.release_name = run.name;
@@ -704,6 +709,7 @@ Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
         rendered.error().message() + " (set spec.allowEmpty to render it as empty and prune)");
   }
   if (!rendered.ok()) return Fail(run, app::reason::kRenderFailed, rendered.error().message());
+  run.secret_values = std::move(rendered->secret_values);
   // Kubernetes takes only UTF-8 (and JSON cannot carry anything else): say where, not fail later.
   for (const auto& r : rendered->objects) {
     if (auto where = FindInvalidUtf8(r.object)) {

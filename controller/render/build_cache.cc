@@ -28,7 +28,8 @@ void BuildCache::Put(const std::string& key, CachedBuild build) {
     entries_.erase(it->second);
     index_.erase(it);
   }
-  if (size > max_bytes_) return;  // would evict everything else for one entry
+  // One entry may not take more than an eighth: a single huge build would evict every tenant's.
+  if (size > max_bytes_ / 8) return;
   entries_.emplace_front(key, std::move(build));
   index_[key] = entries_.begin();
   bytes_ += size;

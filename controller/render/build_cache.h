@@ -5,7 +5,8 @@
 // same bytes, which renders the same output.
 //
 // Holds decrypted output in memory, as the applied objects are anyway; never on disk. Bounded in
-// bytes, least recently used first out. Thread-safe.
+// bytes, least recently used first out; an entry over an eighth of the bound is not kept.
+// Thread-safe.
 #pragma once
 
 #include <list>

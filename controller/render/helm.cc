@@ -7,12 +7,8 @@ namespace plumbline::render {
 Result<std::string> RunHelm(Workspace& workspace, const std::string& dir,
                             const HelmRelease& release, const RenderOptions& options) {
   const std::string where = (dir.empty() ? "." : dir) + ": helm template";
-  std::vector<std::string> argv = {
-      options.helm,         "template",
-      release.release_name, dir.empty() ? workspace.repo() : workspace.repo() + "/" + dir,
-      "--namespace",        release.ns,
-      "--include-crds",     "--no-hooks",
-      "--skip-tests"};
+  std::vector<std::string> argv = {options.helm,     "template",   "--namespace", release.ns,
+                                   "--include-crds", "--no-hooks", "--skip-tests"};
   for (const auto& f : release.values_files) {
     argv.push_back("--values");
     argv.push_back(workspace.repo() + "/" + f);
@@ -24,6 +20,9 @@ Result<std::string> RunHelm(Workspace& workspace, const std::string& dir,
     argv.push_back("--values");
     argv.push_back(workspace.root() + "/values/spec.json");
   }
+  // After "--", the release name is never read as a flag, whatever it holds.
+  argv.insert(argv.end(), {"--", release.release_name,
+                           dir.empty() ? workspace.repo() : workspace.repo() + "/" + dir});
   SubprocessOptions run;
   run.inherit_env = false;
   const std::string home = workspace.home();
@@ -46,6 +45,8 @@ Result<std::string> RunHelm(Workspace& workspace, const std::string& dir,
   if (result->exit_code != 0) {
     std::string why = workspace.Relative(result->err);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    // Enough to say what failed; a message is not a place for megabytes of output.
+    if (why.size() > 4096) why = why.substr(0, 4096) + "...";
     return Error(ErrorCode::kInvalidArgument, where + " failed: " + why);
   }
   return std::move(result->out);

@@ -32,7 +32,10 @@ Result<std::string> RunKustomize(const Workspace& workspace, const std::string& 
                                  const RenderOptions& options) {
   SubprocessOptions run;
   run.inherit_env = false;
-  run.extra_env = {{"HOME", workspace.home()}, {"XDG_CONFIG_HOME", workspace.home()}};
+  // TMPDIR: remote bases are cloned there, inside the workspace, and removed with it.
+  run.extra_env = {{"HOME", workspace.home()},
+                   {"XDG_CONFIG_HOME", workspace.home()},
+                   {"TMPDIR", workspace.home()}};
   if (options.allow_remote_bases) {
     // Remote bases are cloned with git, found on PATH.
     const char* path = std::getenv("PATH");
@@ -58,6 +61,8 @@ Result<std::string> RunKustomize(const Workspace& workspace, const std::string& 
   if (result->exit_code != 0) {
     std::string why = workspace.Relative(result->err);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    // Enough to say what failed; a message is not a place for megabytes of output.
+    if (why.size() > 4096) why = why.substr(0, 4096) + "...";
     return Error(ErrorCode::kInvalidArgument, where + " failed: " + why);
   }
   return std::move(result->out);

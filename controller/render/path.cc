@@ -20,8 +20,10 @@ std::string Under(const std::string& dir, const std::string& name) {
 
 bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-// What kustomize would fetch from the network instead of reading the repository.
+// What kustomize would fetch from the network instead of reading the repository. A relative path
+// ("../x?ref=y") is never one: it is judged as a path.
 bool LooksRemote(const std::string& entry) {
+  if (StartsWith(entry, ".") || StartsWith(entry, "/")) return false;
   return entry.find("://") != std::string::npos || StartsWith(entry, "git@") ||
          StartsWith(entry, "github.com/") || StartsWith(entry, "gitlab.com/") ||
          StartsWith(entry, "bitbucket.org/") || entry.find("?ref=") != std::string::npos ||
@@ -65,54 +67,62 @@ class Tree {
   std::map<std::string, source::File> files_;
 };
 
-// The kustomization at `dir` and every directory of the repository it builds on. A reference
-// that leaves the repository is refused; one that is not in it is a remote base.
+// The kustomization at `dir` and every directory of the repository it builds on, each read once.
+// A reference that leaves the repository is refused; one that is not in it is a remote base,
+// refused unless allowed (then `remote` is set: the build depends on more than these files).
 Status ReadKustomizeTree(const TreeReader& read, const std::string& dir,
-                         const RenderOptions& options, Tree* tree) {
-  std::set<std::string> seen;
-  std::deque<std::string> todo = {dir};
+                         const RenderOptions& options, Tree* tree, bool* remote) {
+  auto first = read(dir, AllFiles(options));
+  if (!first.ok()) return first.error();
+  std::set<std::string> seen = {dir};
+  std::deque<std::pair<std::string, std::vector<source::File>>> todo;
+  todo.emplace_back(dir, std::move(*first));
   while (!todo.empty()) {
-    const std::string at = todo.front();
+    auto [at, files] = std::move(todo.front());
     todo.pop_front();
-    if (!seen.insert(at).second) continue;
-    auto files = read(at, AllFiles(options));
-    if (!files.ok()) return files.error();
-    auto kustomization = KustomizationIn(*files, at);
-    if (auto s = tree->Add(std::move(*files)); !s.ok()) return s;
+    auto kustomization = KustomizationIn(files, at);
+    if (auto s = tree->Add(std::move(files)); !s.ok()) return s;
     if (!kustomization) continue;  // kustomize says what a directory without one lacks
     auto docs = yaml::ParseDocumentsWithLines(kustomization->content, kustomization->path);
     if (!docs.ok()) return docs.error();
     if (docs->empty()) continue;
     for (const std::string& entry : KustomizationReferences(docs->front().value)) {
+      const std::string where = kustomization->path + ": \"" + entry + "\"";
+      if (StartsWith(entry, "file:")) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where +
+                         " reads the controller's disk; kustomize may read only the "
+                         "repository");
+      }
+      const bool url = LooksRemote(entry);
       // An absolute entry would be joined under `at` by CleanRepoPath: never a repository path.
       auto local = !entry.empty() && entry[0] == '/'
                        ? Result<std::string>(Error(ErrorCode::kInvalidArgument, "absolute"))
                        : source::CleanRepoPath(Under(at, entry));
-      if (local.ok() && tree->Has(*local)) continue;  // a file of a directory already read
+      if (!local.ok() && !url) {
+        return Error(ErrorCode::kInvalidArgument,
+                     where + " is outside the repository; kustomize may read only the repository");
+      }
       if (local.ok()) {
+        if (tree->Has(*local) || seen.count(*local)) continue;  // read already
         auto probe = read(*local, AllFiles(options));
         if (probe.ok()) {
-          todo.push_back(*local);
+          seen.insert(*local);
+          todo.emplace_back(*local, std::move(*probe));
           continue;
         }
-        if (probe.error().code() != ErrorCode::kNotFound) {
-          return probe.error().Wrap(kustomization->path + ": \"" + entry + "\"");
-        }
+        if (probe.error().code() != ErrorCode::kNotFound) return probe.error().Wrap(where);
       }
-      if (LooksRemote(entry)) {
-        if (options.allow_remote_bases) continue;
+      if (!url) {
+        return Error(ErrorCode::kInvalidArgument, where + " does not exist in the repository");
+      }
+      if (!options.allow_remote_bases) {
         return Error(ErrorCode::kInvalidArgument,
                      kustomization->path + ": remote base \"" + entry +
                          "\" is refused: everything a kustomization builds on must be in the "
                          "repository (the controller runs with --allow-remote-bases off)");
       }
-      if (!local.ok()) {
-        return Error(ErrorCode::kInvalidArgument,
-                     kustomization->path + ": \"" + entry +
-                         "\" is outside the repository; kustomize may read only the repository");
-      }
-      return Error(ErrorCode::kInvalidArgument,
-                   kustomization->path + ": \"" + entry + "\" does not exist in the repository");
+      *remote = true;
     }
   }
   return Status::Ok();
@@ -126,7 +136,9 @@ Status ReadHelmTree(const TreeReader& read, const std::string& dir, HelmRelease*
   if (auto s = tree->Add(std::move(*files)); !s.ok()) return s;
   std::vector<std::string> resolved;
   for (const auto& f : release->values_files) {
-    auto path = source::CleanRepoPath(Under(dir, f));
+    auto path = !f.empty() && f[0] == '/'
+                    ? Result<std::string>(Error(ErrorCode::kInvalidArgument, ""))
+                    : source::CleanRepoPath(Under(dir, f));
     if (!path.ok() || path->empty()) {
       return Error(ErrorCode::kInvalidArgument,
                    "spec.source.helm.valuesFiles: \"" + f + "\" is outside the repository");
@@ -161,6 +173,21 @@ bool HasFile(const std::vector<source::File>& files, const std::string& path) {
   return false;
 }
 
+// `options` with the time left until `deadline` as the bound of the next program run.
+Result<RenderOptions> Bounded(const RenderOptions& options,
+                              std::chrono::steady_clock::time_point deadline) {
+  RenderOptions bounded = options;
+  if (deadline != std::chrono::steady_clock::time_point::max()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Error(ErrorCode::kTimeout, "rendering ran past the Application's spec.timeout");
+    }
+    bounded.tool_timeout = std::min(bounded.tool_timeout, left);
+  }
+  return bounded;
+}
+
 Status RefusedEncrypted(const std::string& path) {
   return Error(ErrorCode::kInvalidArgument,
                path +
@@ -172,8 +199,8 @@ Status RefusedEncrypted(const std::string& path) {
 // over the file there (for kustomize and helm, which read it), else only `files` gets it.
 Status DecryptAll(std::vector<source::File>* files, Workspace* workspace,
                   const std::optional<std::string>& age_keys, bool in_place,
-                  const RenderOptions& options, std::vector<std::string>* secrets,
-                  size_t* decrypted) {
+                  const RenderOptions& options, std::chrono::steady_clock::time_point deadline,
+                  std::vector<std::string>* secrets, size_t* decrypted) {
   for (auto& f : *files) {
     if (!IsSopsEncrypted(f.path, f.content)) continue;
     if (!age_keys) return RefusedEncrypted(f.path);
@@ -191,10 +218,23 @@ Status DecryptAll(std::vector<source::File>* files, Workspace* workspace,
                 .Hex();
       hit = options.cache->Get(key);
     }
-    Result<std::string> plain = hit ? Result<std::string>(std::move(hit->stream))
-                                    : SopsDecrypt(f, *workspace, *age_keys, options);
+    Result<std::string> plain = Error(ErrorCode::kInternal, "not decrypted");
+    if (hit) {
+      plain = std::move(hit->stream);
+    } else {
+      auto bounded = Bounded(options, deadline);
+      if (!bounded.ok()) return bounded.error();
+      plain = SopsDecrypt(f, *workspace, *age_keys, *bounded);
+    }
     if (!plain.ok()) return plain.error();
-    auto values = hit ? std::move(hit->secrets) : SecretValuesOf(f.path, f.content, *plain);
+    std::vector<std::string> values;
+    if (hit) {
+      values = std::move(hit->secrets);
+    } else {
+      for (const auto& v : SecretValuesOf(f.path, f.content, *plain)) {
+        for (auto& form : FormsOf(v)) values.push_back(std::move(form));
+      }
+    }
     if (!key.empty() && !hit) options.cache->Put(key, {*plain, values, 1});
     secrets->insert(secrets->end(), values.begin(), values.end());
     if (in_place) {
@@ -222,7 +262,7 @@ Result<RenderedPath> Parse(const std::string& label, std::string stream, Rendere
                        "decrypt); refusing to apply it");
     }
   }
-  return RenderedPath{renderer, std::move(*objects), 0};
+  return RenderedPath{renderer, std::move(*objects), 0, {}};
 }
 
 // Everything a build reads, so that equal keys mean equal output.
@@ -246,17 +286,20 @@ Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& reque
                                 std::vector<std::string>* secrets) {
   Tree tree(options.max_tree_bytes);
   HelmRelease release = request.helm;
+  bool remote = false;
   Status s = renderer == Renderer::kHelm
                  ? ReadHelmTree(read, request.path, &release, options, &tree)
-                 : ReadKustomizeTree(read, request.path, options, &tree);
+                 : ReadKustomizeTree(read, request.path, options, &tree, &remote);
   if (!s.ok()) return s.error();
   const std::string label =
       (request.path.empty() ? "." : request.path) +
       (renderer == Renderer::kHelm ? " (helm template)" : " (kustomize build)");
   std::string key;
-  if (options.cache != nullptr) {
+  // A build with remote bases reads what the key cannot see: never kept.
+  BuildCache* cache = remote ? nullptr : options.cache;
+  if (cache != nullptr) {
     key = BuildKey(renderer, request, release, options, tree);
-    if (auto hit = options.cache->Get(key)) {
+    if (auto hit = cache->Get(key)) {
       secrets->insert(secrets->end(), hit->secrets.begin(), hit->secrets.end());
       auto parsed = Parse(label, std::move(hit->stream), renderer, options);
       if (parsed.ok()) parsed->decrypted_files = hit->decrypted_files;
@@ -270,12 +313,14 @@ Result<RenderedPath> RenderTool(const TreeReader& read, const PathRequest& reque
   size_t decrypted = 0;
   const size_t secrets_before = secrets->size();
   if (auto d = DecryptAll(&files, workspace->get(), request.age_keys, /*in_place=*/true, options,
-                          secrets, &decrypted);
+                          request.deadline, secrets, &decrypted);
       !d.ok()) {
     return d.error();
   }
-  auto stream = renderer == Renderer::kHelm ? RunHelm(**workspace, request.path, release, options)
-                                            : RunKustomize(**workspace, request.path, options);
+  auto bounded = Bounded(options, request.deadline);
+  if (!bounded.ok()) return bounded.error();
+  auto stream = renderer == Renderer::kHelm ? RunHelm(**workspace, request.path, release, *bounded)
+                                            : RunKustomize(**workspace, request.path, *bounded);
   if (!stream.ok()) return stream.error();
   if (options.cache != nullptr) {
     options.cache->Put(
@@ -306,8 +351,15 @@ Result<RenderedPath> RenderPath(const TreeReader& read, const PathRequest& reque
   auto files = DeletedPathAsEmpty(read(request.path, ReadOptionsFor(options)), request.allow_empty);
   if (!files.ok()) return files.error();
   std::vector<std::string> secrets;  // decrypted values, kept out of every message
+  if (request.age_keys) {
+    for (auto& line : FormsOf(*request.age_keys)) secrets.push_back(std::move(line));
+  }
   auto scrubbed = [&secrets](Result<RenderedPath> r) -> Result<RenderedPath> {
-    if (r.ok() || secrets.empty()) return r;
+    if (r.ok()) {
+      r->secret_values = std::move(secrets);
+      return r;
+    }
+    if (secrets.empty()) return r;
     return Error(r.error().code(), Scrub(r.error().message(), secrets));
   };
 
@@ -336,14 +388,14 @@ Result<RenderedPath> RenderPath(const TreeReader& read, const PathRequest& reque
     if (!workspace.ok()) return workspace.error();
     if (auto w = (*workspace)->Write(encrypted); !w.ok()) return w.error();
     if (auto d = DecryptAll(&*files, workspace->get(), request.age_keys, /*in_place=*/false,
-                            options, &secrets, &decrypted);
+                            options, request.deadline, &secrets, &decrypted);
         !d.ok()) {
       return scrubbed(d.error());
     }
   }
   auto objects = Render(*files, options);
   if (!objects.ok()) return scrubbed(objects.error());
-  return RenderedPath{Renderer::kManifests, std::move(*objects), decrypted};
+  return scrubbed(RenderedPath{Renderer::kManifests, std::move(*objects), decrypted, {}});
 }
 
 }  // namespace plumbline::render

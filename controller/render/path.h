@@ -10,6 +10,7 @@
 // and the CLI render alike. Thread-safe; each call has its own workspace.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct PathRequest {
   HelmRelease helm;
   bool helm_required = false;           // spec.source.helm is set: the path must hold a chart
   std::optional<std::string> age_keys;  // spec.decryption's keys; nullopt when not configured
+  // All the programs of one render finish by then (the reconcile's spec.timeout), each also
+  // within RenderOptions::tool_timeout.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 enum class Renderer { kManifests, kKustomize, kHelm };
@@ -43,6 +47,9 @@ struct RenderedPath {
   Renderer renderer = Renderer::kManifests;
   std::vector<RenderedObject> objects;
   size_t decrypted_files = 0;
+  // Every decrypted value in the forms a message may quote it (render/sops.h FormsOf), and the
+  // keys: whatever prints messages or objects later (an apply error, the CLI) scrubs them.
+  std::vector<std::string> secret_values;
 };
 
 // A path that does not exist is kNotFound (or no objects with allow_empty), as DeletedPathAsEmpty.

@@ -23,7 +23,7 @@ struct RenderOptions {
   size_t max_objects = 10000;       // objects after expanding Lists
   // What kustomize and helm may read (every file of the directories they build), and print.
   size_t max_tree_bytes = 64 << 20;
-  size_t max_tool_output_bytes = 64 << 20;
+  size_t max_tool_output_bytes = 16 << 20;
   std::chrono::milliseconds tool_timeout{std::chrono::seconds(60)};  // each program run
   // The programs, looked up on PATH unless a path is given (--kustomize-path and the like).
   std::string kustomize = "kustomize";

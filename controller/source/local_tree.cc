@@ -15,6 +15,17 @@ Result<std::vector<File>> ReadLocalDir(const std::string& root, const std::strin
   std::vector<File> files;
   const fs::path base = clean->empty() ? fs::path(root) : fs::path(root) / *clean;
   std::error_code ec;
+  // Each component below the checkout, as a git tree is walked: a symlinked directory on the
+  // way would read outside it.
+  fs::path walked = root;
+  for (const auto& part : fs::path(*clean)) {
+    walked /= part;
+    if (fs::is_symlink(fs::symlink_status(walked, ec))) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "path \"" + walked.lexically_relative(root).generic_string() +
+                       "\" is a symbolic link; they are not followed");
+    }
+  }
   if (!fs::exists(base, ec)) {
     return Error(ErrorCode::kNotFound, "\"" + base.string() + "\" does not exist");
   }
@@ -27,7 +38,7 @@ Result<std::vector<File>> ReadLocalDir(const std::string& root, const std::strin
       it.disable_recursion_pending();
       continue;
     }
-    const std::string rel = fs::relative(it->path(), root).generic_string();
+    const std::string rel = it->path().lexically_relative(root).generic_string();
     if (it->is_symlink()) {
       return Error(ErrorCode::kInvalidArgument, rel + " is a symbolic link; they are not followed");
     }

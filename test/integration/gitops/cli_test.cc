@@ -122,8 +122,8 @@ TEST_F(CliTest, GetSyncHistorySuspendAndResume) {
 }
 
 TEST_F(CliTest, EveryVerbHasHelpAndClearErrors) {
-  for (const char* verb :
-       {"get", "sync", "suspend", "resume", "history", "diff", "revert", "run", "version"}) {
+  for (const char* verb : {"get", "sync", "suspend", "resume", "history", "diff", "render",
+                           "revert", "run", "version"}) {
     std::ostringstream out, err;
     EXPECT_EQ(cli::Main({verb, "--help"}, out, err), 0) << verb;
     EXPECT_NE(out.str().find(std::string("Usage: plumbline ") + verb), std::string::npos) << verb;

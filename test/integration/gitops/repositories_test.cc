@@ -315,6 +315,17 @@ TEST_F(RepositoriesTest, ASopsSecretIsAppliedDecryptedAndItsPlaintextIsShownNowh
     repo.Write(dir + "/cm.yaml",
                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + dir + "-settings}\n");
   }
+  // A value that ends up outside a Secret: a ConfigMap generated from an encrypted dotenv file.
+  repo.Write("generated/kustomization.yaml",
+             "configMapGenerator:\n- name: app-env\n  envs: [app.env]\n");
+  repo.Write("generated/app.env",
+             testing::SopsEncrypt(std::string("TOKEN=") + kMarker + "\n", "dotenv", key.recipient));
+  // Decrypts, then the API server refuses it quoting the (decrypted) label value.
+  repo.Write("invalid/secret.yaml",
+             testing::SopsEncrypt("apiVersion: v1\nkind: Secret\nmetadata:\n  name: invalid-db\n"
+                                  "  labels: {owner: \"" +
+                                      std::string(kMarker) + " has spaces\"}\n",
+                                  "yaml", key.recipient));
   const std::string sha = repo.Commit("encrypted secrets");
   auto spec = [&](const std::string& path, const std::string& keys) {
     Json s = ApplicationSpec(url, path);
@@ -325,6 +336,8 @@ TEST_F(RepositoriesTest, ASopsSecretIsAppliedDecryptedAndItsPlaintextIsShownNowh
   ApplyApp("good", spec("good", "sops-age"));
   ApplyApp("nokeys", spec("nokeys", ""));
   ApplyApp("wrongkey", spec("wrongkey", "wrong-age"));
+  ApplyApp("generated", spec("generated", "sops-age"));
+  ApplyApp("invalid", spec("invalid", "sops-age"));
 
   ASSERT_TRUE(ReadyAt("good", sha));
   Json live = Live("v1", "Secret", namespace_, "good-db");
@@ -357,6 +370,15 @@ TEST_F(RepositoriesTest, ASopsSecretIsAppliedDecryptedAndItsPlaintextIsShownNowh
   Ran render = Plumbline({"render", "good", "--local", repo.dir()});
   EXPECT_EQ(render.code, 0) << render.err;
   EXPECT_NE(render.out.find("password: \"***\""), std::string::npos) << render.out;
+  ASSERT_TRUE(FailedWith("invalid", "ApplyFailed"));
+  EXPECT_NE(Cond(GetApp("invalid"), "Ready", "message").find("Invalid value: \"***\""),
+            std::string::npos)
+      << "the API server's message, scrubbed";
+  // Only Secrets are masked object by object; every decrypted value is scrubbed from the rest.
+  ASSERT_TRUE(ReadyAt("generated", sha));
+  Ran generated = Plumbline({"render", "generated"});
+  EXPECT_EQ(generated.code, 0) << generated.err;
+  EXPECT_NE(generated.out.find("TOKEN: ***\n"), std::string::npos) << generated.out;
   const std::string merged = repo.Commit("rotate the password");
   RequestSync("good", "rotate");
   ASSERT_TRUE(ReadyAt("good", merged));
@@ -364,8 +386,8 @@ TEST_F(RepositoriesTest, ASopsSecretIsAppliedDecryptedAndItsPlaintextIsShownNowh
               Base64Encode(next));
 
   // The plaintext, or its base64, is nowhere people look.
-  const std::string said = diff.out + diff.err + render.out + render.err + EventsAndStatuses() +
-                           GitOpsEnvironment::ControllerLog();
+  const std::string said = diff.out + diff.err + render.out + render.err + generated.out +
+                           generated.err + EventsAndStatuses() + GitOpsEnvironment::ControllerLog();
   for (const std::string& secret_text : {std::string(kMarker), Base64Encode(kMarker)}) {
     EXPECT_EQ(said.find(secret_text), std::string::npos) << "the plaintext leaked";
   }

@@ -90,6 +90,11 @@ TEST(ParseSpec, ReadsHelmAndDecryption) {
             "spec.source.helm.valuesFiles must be a list"},
            {R"("source": {"repoURL": "git://h/r", "helm": {"values": [1]}})",
             "spec.source.helm.values must be a map"},
+           {R"("source": {"repoURL": "git://h/r", "helm": {"releaseName": "--set-file=x=/y"}})",
+            "spec.source.helm.releaseName must be lowercase letters, digits and '-'"},
+           {R"("source": {"repoURL": "git://h/r", "helm": {"releaseName": "-web"}})",
+            "spec.source.helm.releaseName must be at most 53 characters and start and end with "
+            "a letter or digit"},
            {R"("source": {"repoURL": "git://h/r"}, "decryption": {"provider": "vault"})",
             "spec.decryption.provider must be sops"},
            {R"("source": {"repoURL": "git://h/r"}, "decryption": {"provider": "sops"})",

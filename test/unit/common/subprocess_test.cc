@@ -1,5 +1,10 @@
 #include "common/subprocess.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 namespace plumbline {
@@ -58,6 +63,45 @@ TEST(Subprocess, KillsAProgramThatRunsPastTheTimeout) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), ErrorCode::kTimeout);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+// Closing its output is not exiting: the deadline still holds.
+TEST(Subprocess, AProgramThatClosesItsOutputAndRunsOnIsStoppedAtTheDeadline) {
+  SubprocessOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunSubprocess({"sh", "-c", "exec >&- 2>&-; exec sleep 30"}, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+// What the program started goes with it (kustomize runs git for remote bases).
+TEST(Subprocess, ATimeoutStopsWhatTheProgramStartedToo) {
+  char dir[] = "/tmp/plumbline-subprocess-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string pid_file = std::string(dir) + "/pid";
+  SubprocessOptions options;
+  options.timeout = std::chrono::milliseconds(300);
+  auto r = RunSubprocess({"sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"}, options);
+  ASSERT_FALSE(r.ok());
+  std::ifstream in(pid_file);
+  int pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  // Gone, or a zombie waiting for whoever adopted it: not running either way.
+  auto running = [pid] {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+  };
+  for (int i = 0; i < 500 && running(); ++i) usleep(10000);
+  EXPECT_FALSE(running()) << "the grandchild sleep " << pid << " outlived the timeout";
+  kill(pid, SIGKILL);
+  std::remove(pid_file.c_str());
+  rmdir(dir);
 }
 
 }  // namespace

@@ -104,6 +104,24 @@ TEST_F(RenderPathTest, AnOverlayBuildsWithImagesReplicasAndAHashedGeneratedConfi
   EXPECT_NE((*cm)["metadata"]["name"], "web-config");
 }
 
+TEST_F(RenderPathTest, AComponentOutsideTheOverlayIsReadAndApplied) {
+  WriteBaseAndOverlay();
+  Write("components/monitoring/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+        "resources: [monitor.yaml]\n"
+        "labels:\n- pairs: {monitored: \"true\"}\n");
+  Write("components/monitoring/monitor.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: scrape-config}\n");
+  Write("overlays/prod/kustomization.yaml",
+        "namespace: prod\nresources: [../../base]\ncomponents: [../../components/monitoring]\n");
+  auto r = RenderAt("overlays/prod");
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const Json* scrape = Find(*r, "ConfigMap", "scrape-config");
+  ASSERT_NE(scrape, nullptr);
+  EXPECT_EQ((*scrape)["metadata"]["namespace"], "prod");
+  EXPECT_EQ((*Find(*r, "Deployment", "web"))["metadata"]["labels"]["monitored"], "true");
+}
+
 TEST_F(RenderPathTest, ARemoteBaseIsRefusedUnlessAllowed) {
   Write("app/kustomization.yaml",
         "resources:\n- https://github.com/example/deploy//base?ref=v1\n- cm.yaml\n");
@@ -200,6 +218,11 @@ TEST_F(RenderPathTest, AChartRendersWithItsValuesFilesInOrderAndItsCrds) {
   EXPECT_EQ((*cm)["metadata"]["namespace"], "team");
   EXPECT_EQ((*cm)["data"], Json({{"replicas", "3"}, {"color", "red"}, {"size", "xl"}}));
 
+  request.helm.values_files = {"/etc/passwd"};
+  auto absolute = RenderAt("charts/web", request);
+  ASSERT_FALSE(absolute.ok());
+  EXPECT_EQ(absolute.error().message(),
+            "spec.source.helm.valuesFiles: \"/etc/passwd\" is outside the repository");
   request.helm.values_files = {"../../../outside.yaml"};
   auto outside = RenderAt("charts/web", request);
   ASSERT_FALSE(outside.ok());
@@ -443,18 +466,103 @@ TEST_F(RenderPathTest, ABuildIsKeptByEverythingItReads) {
 }
 
 TEST(BuildCache, EvictsTheLeastRecentlyUsedPastItsBound) {
-  BuildCache cache(1000);
-  cache.Put("a", {std::string(300, 'a'), {}, 0});
-  cache.Put("b", {std::string(300, 'b'), {}, 0});
-  ASSERT_TRUE(cache.Get("a").has_value());  // now the most recent
-  cache.Put("c", {std::string(300, 'c'), {}, 0});
-  EXPECT_TRUE(cache.Get("a").has_value());
-  EXPECT_FALSE(cache.Get("b").has_value());
-  EXPECT_TRUE(cache.Get("c").has_value());
-  EXPECT_LE(cache.bytes(), 1000u);
-  cache.Put("huge", {std::string(5000, 'h'), {}, 0});
+  BuildCache cache(8000);
+  auto key = [](int i) { return "k" + std::to_string(i); };
+  for (int i = 0; i < 10; ++i) cache.Put(key(i), {std::string(600, 'x'), {}, 0});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(cache.Get(key(i)).has_value()) << i;
+  ASSERT_TRUE(cache.Get(key(0)).has_value());  // now the most recent
+  cache.Put(key(10), {std::string(600, 'x'), {}, 0});
+  EXPECT_TRUE(cache.Get(key(0)).has_value());
+  EXPECT_FALSE(cache.Get(key(1)).has_value()) << "the least recently used goes first";
+  EXPECT_TRUE(cache.Get(key(10)).has_value());
+  EXPECT_LE(cache.bytes(), 8000u);
+  // Over an eighth of the bound: not kept, and nothing evicted for it.
+  cache.Put("huge", {std::string(1100, 'h'), {}, 0});
   EXPECT_FALSE(cache.Get("huge").has_value());
-  EXPECT_TRUE(cache.Get("c").has_value()) << "one entry over the bound evicts nothing";
+  EXPECT_TRUE(cache.Get(key(2)).has_value());
+}
+
+// The metadata of a SOPS file is written by whoever commits it: a KMS or Vault key in it would
+// make sops reach the network with the controller's identity.
+TEST_F(RenderPathTest, AFileEncryptedForAnythingButAgeIsRefusedBeforeSopsRuns) {
+  const AgeKey key = NewAgeKey();
+  std::string encrypted = SopsEncrypt(kPlainSecret, "yaml", key.recipient);
+  const auto at = encrypted.find("sops:\n");
+  ASSERT_NE(at, std::string::npos);
+  encrypted.insert(at + 6,
+                   "    hc_vault:\n        - vault_address: http://127.0.0.1:1\n"
+                   "          engine_path: sops\n          key_name: k\n"
+                   "    kms:\n        - arn: arn:aws:kms:us-east-1:1:key/x\n");
+  Write("app/secret.yaml", encrypted);
+  PathRequest request;
+  request.age_keys = key.identity;
+  options_.sops = root_ + "/no-such-program";  // never reached
+  auto r = RenderAt("app", request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(),
+            "app/secret.yaml: encrypted for hc_vault, kms keys; the controller decrypts only with "
+            "the age keys of spec.decryption");
+}
+
+// Decrypted values go back with the render, in every form a later message may quote them.
+TEST_F(RenderPathTest, TheDecryptedValuesComeBackForWhateverPrintsLater) {
+  const AgeKey key = NewAgeKey();
+  Write("app/secret.yaml", SopsEncrypt(kPlainSecret, "yaml", key.recipient, "^(data|stringData)$"));
+  PathRequest request;
+  request.age_keys = key.identity;
+  auto r = RenderAt("app", request);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const auto& values = r->secret_values;
+  auto has = [&](const std::string& v) {
+    return std::find(values.begin(), values.end(), v) != values.end();
+  };
+  EXPECT_TRUE(has("hunter2-plaintext-marker"));
+  EXPECT_TRUE(has("aHVudGVyMi1wbGFpbnRleHQtbWFya2Vy"));  // base64
+  EXPECT_TRUE(has(key.identity));
+  EXPECT_FALSE(has("db")) << "a name left readable is not a secret";
+}
+
+TEST_F(RenderPathTest, EachDirectoryIsReadOnceHoweverOftenItIsNamed) {
+  WriteBaseAndOverlay();
+  std::string many = "resources:\n";
+  for (int i = 0; i < 300; ++i) many += "- ../../base\n";
+  Write("overlays/prod/kustomization.yaml", many);
+  int reads = 0;
+  const std::string checkout = root_ + "/checkout";
+  PathRequest request;
+  request.path = "overlays/prod";
+  request.helm.release_name = "app";
+  request.helm.ns = "team";
+  auto r = RenderPath(
+      [&](const std::string& dir, const source::ReadOptions& read) {
+        ++reads;
+        return source::ReadLocalDir(checkout, dir, read);
+      },
+      request, options_);
+  ASSERT_FALSE(r.ok()) << "kustomize refuses a base named twice";
+  EXPECT_LE(reads, 3) << "the path (twice: manifests, then everything) and base once";
+}
+
+TEST_F(RenderPathTest, LocalFilesAndPathsThatLookLikeUrlsStayInTheRepository) {
+  for (const char* entry : {"file:///etc", "../../../x?ref=main"}) {
+    Write("app/kustomization.yaml", std::string("resources: [\"") + entry + "\"]\n");
+    options_.allow_remote_bases = true;
+    auto r = RenderAt("app");
+    ASSERT_FALSE(r.ok()) << entry;
+    EXPECT_NE(r.error().message().find("repository"), std::string::npos) << r.error().message();
+    EXPECT_EQ(r.error().message().find("remote base"), std::string::npos) << r.error().message();
+  }
+}
+
+TEST_F(RenderPathTest, ACheckoutPathThroughASymlinkIsRefused) {
+  fs::create_directories(root_ + "/elsewhere");
+  std::ofstream(root_ + "/elsewhere/cm.yaml")
+      << "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside}\n";
+  fs::create_directories(root_ + "/checkout/apps");
+  fs::create_directory_symlink(root_ + "/elsewhere", root_ + "/checkout/apps/web");
+  auto r = RenderAt("apps/web");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "path \"apps/web\" is a symbolic link; they are not followed");
 }
 
 TEST(Scrub, ReplacesEveryDecryptedValueLongestFirst) {
@@ -471,6 +579,18 @@ TEST(Sops, OnlyFilesWithSopsMetadataCountAsEncrypted) {
   EXPECT_TRUE(IsSopsEncrypted("a.json", R"({"a":"ENC[x]","sops":{"mac":"ENC[y]"}})"));
   EXPECT_TRUE(IsSopsEncrypted("a.env", "A=ENC[x]\nsops_mac=ENC[y]\n"));
   EXPECT_FALSE(IsSopsEncrypted("a.txt", "sops:\n  mac: ENC[y]\n"));
+  // Whatever the name: encrypted is encrypted, never packed into a Secret as ciphertext.
+  EXPECT_EQ(SopsFormatOf("app.env.prod", "A=ENC[x]\nsops_mac=ENC[y]\n"), "dotenv");
+  EXPECT_EQ(SopsFormatOf("app.ini", "[app]\na = ENC[x]\n[sops]\nmac = ENC[y]\n"), "ini");
+  EXPECT_EQ(SopsFormatOf("key.bin", R"({"data":"ENC[x]","sops":{"mac":"ENC[y]"}})"), "binary");
+  EXPECT_EQ(SopsFormatOf("a.yaml", "a: ENC[x]\nsops:\n  mac: ENC[y]\n"), "yaml");
+}
+
+TEST(Sops, FormsOfAValueAreWhatMessagesQuote) {
+  EXPECT_EQ(FormsOf("line one\nline two"),
+            (std::vector<std::string>{"line one\nline two", "line one", "line two",
+                                      "line one\\nline two", "bGluZSBvbmUKbGluZSB0d28="}));
+  EXPECT_EQ(FormsOf("plain"), (std::vector<std::string>{"plain", "cGxhaW4="}));
 }
 
 }  // namespace
