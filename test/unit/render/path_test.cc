@@ -565,6 +565,17 @@ TEST_F(RenderPathTest, ACheckoutPathThroughASymlinkIsRefused) {
   EXPECT_EQ(r.error().message(), "path \"apps/web\" is a symbolic link; they are not followed");
 }
 
+// The programs of one render share the reconcile's spec.timeout: none starts past it.
+TEST_F(RenderPathTest, ARenderPastTheApplicationsTimeoutRunsNoProgram) {
+  WriteBaseAndOverlay();
+  PathRequest request;
+  request.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto r = RenderAt("overlays/prod", request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "rendering ran past the Application's spec.timeout");
+  EXPECT_EQ(r.error().code(), ErrorCode::kTimeout);
+}
+
 TEST(Scrub, ReplacesEveryDecryptedValueLongestFirst) {
   EXPECT_EQ(Scrub("user admin, password admin-secret, again admin-secret",
                   {"admin", "admin-secret", "ab"}),
