@@ -25,8 +25,20 @@ void AddRenderFlags(Flags& flags) {
            "let kustomize fetch bases that are not in the repository", /*is_bool=*/true);
 }
 
-Result<AppRendering> RenderApplication(const Flags& flags, AppClient& apps, const std::string& name,
-                                       const app::Spec& spec) {
+Result<AppRendering> RenderApplication(const Flags& flags, const std::string& name) {
+  auto client = NewAppClient(flags);
+  if (!client.ok()) return client.error();
+  auto application = client->Get(name);
+  if (!application.ok()) return application.error();
+  auto parsed = app::ParseSpec(*application);
+  if (!parsed.ok()) return parsed.error().Wrap("the Application's spec");
+  AppRendering out;
+  out.apps = std::move(*client);
+  out.application = std::move(*application);
+  out.spec = std::move(*parsed);
+  AppClient& apps = out.apps;
+  const app::Spec& spec = out.spec;
+
   render::RenderOptions options;
   options.kustomize = flags.Get("kustomize-path");
   options.helm = flags.Get("helm-path");
@@ -57,7 +69,6 @@ Result<AppRendering> RenderApplication(const Flags& flags, AppClient& apps, cons
     request.age_keys = *keys;
   }
 
-  AppRendering out;
   Result<render::RenderedPath> rendered = Error(ErrorCode::kInternal, "not rendered");
   if (!flags.Get("local").empty()) {
     const std::string root = flags.Get("local");

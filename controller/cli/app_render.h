@@ -20,6 +20,9 @@ namespace plumbline::cli {
 void AddRenderFlags(Flags& flags);
 
 struct AppRendering {
+  AppClient apps;  // the client, and the namespace (--namespace)
+  Json application;
+  app::Spec spec;
   std::vector<Json> objects;
   render::Renderer renderer = render::Renderer::kManifests;
   std::string from;  // "local checkout DIR" or "URL at SHA"
@@ -27,10 +30,9 @@ struct AppRendering {
   std::vector<std::string> secret_values;
 };
 
-// Renders Application `name` (in apps.ns) with `spec`. Decryption keys come from --age-key-file,
-// else from the Secret that spec.decryption names.
-Result<AppRendering> RenderApplication(const Flags& flags, AppClient& apps, const std::string& name,
-                                       const app::Spec& spec);
+// Reads Application `name` of the flags' namespace and renders it. Decryption keys come from
+// --age-key-file, else from the Secret that spec.decryption names.
+Result<AppRendering> RenderApplication(const Flags& flags, const std::string& name);
 
 // Secret values never appear: "***" on both sides, "*** (changed)" where `desired` changes one.
 // Either side may be null.

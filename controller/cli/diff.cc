@@ -154,16 +154,12 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     return kError;
   };
   const std::string name = flags.positional()[0];
-  auto apps = NewAppClient(flags);
-  if (!apps.ok()) return fail(apps.error());
-  auto application = apps->Get(name);
-  if (!application.ok()) return fail(application.error());
-  auto spec = app::ParseSpec(*application);
-  if (!spec.ok()) return fail(spec.error().Wrap("the Application's spec"));
-
-  auto rendered = RenderApplication(flags, *apps, name, *spec);
+  auto rendered = RenderApplication(flags, name);
   if (!rendered.ok()) return fail(rendered.error());
   *secrets = rendered->secret_values;
+  AppClient* apps = &rendered->apps;
+  const Json* application = &rendered->application;
+  const app::Spec* spec = &rendered->spec;
   const std::vector<Json>& objects = rendered->objects;
   const std::string& from = rendered->from;
 

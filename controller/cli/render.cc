@@ -40,20 +40,14 @@ int RenderCommand(const std::vector<std::string>& args, std::ostream& out, std::
     return kError;
   };
   const std::string name = flags.positional()[0];
-  auto apps = NewAppClient(flags);
-  if (!apps.ok()) return fail(apps.error());
-  auto application = apps->Get(name);
-  if (!application.ok()) return fail(application.error());
-  auto spec = app::ParseSpec(*application);
-  if (!spec.ok()) return fail(spec.error().Wrap("the Application's spec"));
-  auto rendered = RenderApplication(flags, *apps, name, *spec);
+  auto rendered = RenderApplication(flags, name);
   if (!rendered.ok()) return fail(rendered.error());
   // Secret objects are masked; a decrypted value elsewhere (a ConfigMap a chart fills from an
   // encrypted values file) is scrubbed from the whole text.
   std::ostringstream text;
-  text << "# " << apps->ns << "/" << name << ": " << rendered->from << ", path \"" << spec->path
-       << "\", " << render::ToString(rendered->renderer) << ", " << rendered->objects.size()
-       << " objects\n";
+  text << "# " << rendered->apps.ns << "/" << name << ": " << rendered->from << ", path \""
+       << rendered->spec.path << "\", " << render::ToString(rendered->renderer) << ", "
+       << rendered->objects.size() << " objects\n";
   for (Json object : rendered->objects) {
     if (object.value("apiVersion", "") == "v1" && object.value("kind", "") == "Secret") {
       for (const char* field : {"data", "stringData"}) {

@@ -160,54 +160,21 @@ void Reconciler::Forget(const std::string& key) {
   if (slash != std::string::npos) metrics_.AppGone(key.substr(0, slash), key.substr(slash + 1));
 }
 
-void Reconciler::SecretsListed() {
-  MutexLock lock(auth_mu_);
-  secrets_watched_ = true;
-  ++secret_events_;
-  auth_.clear();
-  age_keys_.clear();
-}
+void Reconciler::SecretsListed() { secret_reads_.Listed(); }
 
 void Reconciler::SecretChanged(const std::string& ns, const std::string& name) {
-  MutexLock lock(auth_mu_);
-  ++secret_events_;
-  auth_.erase(ns + "/" + name);
-  age_keys_.erase(ns + "/" + name);
+  secret_reads_.Changed(ns, name);
 }
 
 Result<source::GitAuth> Reconciler::GitAuthFor(const std::string& ns, const std::string& secret) {
-  const std::string key = ns + "/" + secret;
-  uint64_t events_before = 0;
-  {
-    MutexLock lock(auth_mu_);
-    if (auto it = auth_.find(key); it != auth_.end()) return it->second;
-    events_before = secret_events_;
-  }
-  auto auth = app::ReadGitAuth(client_, ns, secret);
-  if (auth.ok()) {
-    MutexLock lock(auth_mu_);
-    // Kept only when no Secret event came in while it was read: that event may be about a
-    // newer version than the one read.
-    if (secrets_watched_ && secret_events_ == events_before) auth_[key] = *auth;
-  }
-  return auth;
+  return secret_reads_.Get<source::GitAuth>("git", ns, secret,
+                                            [&] { return app::ReadGitAuth(client_, ns, secret); });
 }
 
 Result<std::string> Reconciler::DecryptionKeysFor(const std::string& ns,
                                                   const std::string& secret) {
-  const std::string key = ns + "/" + secret;
-  uint64_t events_before = 0;
-  {
-    MutexLock lock(auth_mu_);
-    if (auto it = age_keys_.find(key); it != age_keys_.end()) return it->second;
-    events_before = secret_events_;
-  }
-  auto keys = app::ReadDecryptionKeys(client_, ns, secret);
-  if (keys.ok()) {
-    MutexLock lock(auth_mu_);
-    if (secrets_watched_ && secret_events_ == events_before) age_keys_[key] = *keys;
-  }
-  return keys;
+  return secret_reads_.Get<std::string>(
+      "age", ns, secret, [&] { return app::ReadDecryptionKeys(client_, ns, secret); });
 }
 
 Result<std::string> Reconciler::SetFinalizer(const Json& application, bool present) {

@@ -38,6 +38,7 @@
 #include "kube/client.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
+#include "reconcile/secret_reads.h"
 #include "render/build_cache.h"
 #include "render/path.h"
 #include "source/shared_fetcher.h"
@@ -164,11 +165,7 @@ class Reconciler {
   std::atomic<size_t> applied_since_trim_{0};
   Mutex mu_;
   std::map<std::string, std::shared_ptr<Memory>> memory_ GUARDED_BY(mu_);
-  Mutex auth_mu_;
-  bool secrets_watched_ GUARDED_BY(auth_mu_) = false;
-  std::map<std::string, source::GitAuth> auth_ GUARDED_BY(auth_mu_);  // "ns/name" -> credentials
-  std::map<std::string, std::string> age_keys_ GUARDED_BY(auth_mu_);  // "ns/name" -> keys
-  uint64_t secret_events_ GUARDED_BY(auth_mu_) = 0;  // a read that saw none since may be kept
+  SecretReads secret_reads_;  // git credentials and decryption keys
 };
 
 }  // namespace plumbline::reconcile

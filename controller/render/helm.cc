@@ -1,6 +1,7 @@
 #include "render/helm.h"
 
 #include "common/subprocess.h"
+#include "render/program.h"
 
 namespace plumbline::render {
 
@@ -37,19 +38,7 @@ Result<std::string> RunHelm(Workspace& workspace, const std::string& dir,
   run.timeout = options.tool_timeout;
   run.max_output_bytes = options.max_tool_output_bytes;
   auto result = RunSubprocess(argv, run);
-  if (!result.ok()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 where + ": cannot run " + options.helm +
-                     " (--helm-path): " + workspace.Relative(result.error().message()));
-  }
-  if (result->exit_code != 0) {
-    std::string why = workspace.Relative(result->err);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    // Enough to say what failed; a message is not a place for megabytes of output.
-    if (why.size() > 4096) why = why.substr(0, 4096) + "...";
-    return Error(ErrorCode::kInvalidArgument, where + " failed: " + why);
-  }
-  return std::move(result->out);
+  return OutputOf(std::move(result), where, options.helm, "--helm-path", workspace);
 }
 
 }  // namespace plumbline::render

@@ -1,6 +1,7 @@
 #include "render/kustomize.h"
 
 #include "common/subprocess.h"
+#include "render/program.h"
 
 namespace plumbline::render {
 
@@ -52,20 +53,8 @@ Result<std::string> RunKustomize(const Workspace& workspace, const std::string& 
   const std::string target = dir.empty() ? workspace.repo() : workspace.repo() + "/" + dir;
   auto result = RunSubprocess(
       {options.kustomize, "build", "--load-restrictor", "LoadRestrictionsRootOnly", target}, run);
-  const std::string where = (dir.empty() ? "." : dir) + ": kustomize build";
-  if (!result.ok()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 where + ": cannot run " + options.kustomize +
-                     " (--kustomize-path): " + workspace.Relative(result.error().message()));
-  }
-  if (result->exit_code != 0) {
-    std::string why = workspace.Relative(result->err);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    // Enough to say what failed; a message is not a place for megabytes of output.
-    if (why.size() > 4096) why = why.substr(0, 4096) + "...";
-    return Error(ErrorCode::kInvalidArgument, where + " failed: " + why);
-  }
-  return std::move(result->out);
+  return OutputOf(std::move(result), (dir.empty() ? "." : dir) + ": kustomize build",
+                  options.kustomize, "--kustomize-path", workspace);
 }
 
 }  // namespace plumbline::render

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/cli.h"
+#include "support/cli_runner.h"
 #include "support/control_plane.h"
 #include "support/gitops_env.h"
 #include "support/process.h"
@@ -17,11 +18,7 @@ namespace {
 using testing::Eventually;
 using testing::GitOpsTest;
 using testing::GitRepo;
-
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
+using testing::Ran;
 
 class CliTest : public GitOpsTest {
  protected:
@@ -37,12 +34,7 @@ class CliTest : public GitOpsTest {
       args.insert(args.end(), {"--cache-dir", testing::GitOpsEnvironment::Get()->repos_dir() +
                                                   "/../cli-" + namespace_});
     }
-    std::ostringstream out, err;
-    Ran r;
-    r.code = cli::Main(args, out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return testing::RunCli(args);
   }
 
   std::string CommitConfig(GitRepo& repo, const std::string& v) {

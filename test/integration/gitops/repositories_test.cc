@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/base64.h"
+#include "support/cli_runner.h"
 #include "support/control_plane.h"
 #include "support/gitops_env.h"
 #include "support/render_tools.h"
@@ -18,11 +19,7 @@ using testing::Eventually;
 using testing::GitOpsEnvironment;
 using testing::GitOpsTest;
 using testing::GitRepo;
-
-struct Ran {
-  int code = -1;
-  std::string out, err;
-};
+using testing::Ran;
 
 const char* kBaseDeployment = R"(apiVersion: apps/v1
 kind: Deployment
@@ -49,12 +46,7 @@ class RepositoriesTest : public GitOpsTest {
                  "--cache-dir", GitOpsEnvironment::Get()->repos_dir() + "/../cli-" + namespace_,
                  "--kustomize-path", tools.kustomize, "--helm-path", tools.helm, "--sops-path",
                  tools.sops});
-    std::ostringstream out, err;
-    Ran r;
-    r.code = cli::Main(args, out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
+    return testing::RunCli(args);
   }
   // lastAppliedRevision is `sha`: applied (a Deployment stays Progressing: no kubelet here).
   bool AppliedAt(const std::string& name, const std::string& sha) {
