@@ -148,8 +148,10 @@ Result<SubprocessResult> RunSubprocess(const std::vector<std::string>& argv,
     }
     usleep(2000);
   }
-  // The whole group: what the program started must not outlive it.
-  kill(-pid, SIGKILL);
+  // Stopped: the whole group, so that what it started does not outlive it (git under kustomize).
+  // Only then: a program that exits by itself may leave daemons it meant to start (a script
+  // that starts a control plane), and they may not have left its group yet.
+  if (timed_out || overflowed) kill(-pid, SIGKILL);
   if (!exited) {
     while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
     }

@@ -104,5 +104,21 @@ TEST(Subprocess, ATimeoutStopsWhatTheProgramStartedToo) {
   rmdir(dir);
 }
 
+// A program that exits by itself may leave what it started on purpose: local-cluster.sh starts
+// the control plane's daemons in the background and exits. Killing its group on a normal exit
+// killed a daemon that had not yet left the group (kube-controller-manager, in CI).
+TEST(Subprocess, WhatAProgramLeavesRunningOnANormalExitIsLeftAlone) {
+  auto r = RunSubprocess({"sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"});
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const int pid = std::stoi(r->out);
+  ASSERT_GT(pid, 0);
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  const bool alive =
+      static_cast<bool>(std::getline(stat, line)) && line.find(") Z") == std::string::npos;
+  EXPECT_TRUE(alive) << "the background sleep " << pid << " was killed";
+  kill(pid, SIGKILL);
+}
+
 }  // namespace
 }  // namespace plumbline
