@@ -83,4 +83,20 @@ Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& 
   return keys;
 }
 
+render::PathRequest RenderRequestFor(const Spec& spec, const std::string& name,
+                                     const std::string& ns) {
+  render::PathRequest request;
+  request.path = spec.path;
+  request.allow_empty = spec.allow_empty;
+  request.helm.release_name = name;
+  request.helm.ns = spec.destination_namespace.empty() ? ns : spec.destination_namespace;
+  if (spec.helm) {
+    request.helm_required = true;
+    if (!spec.helm->release_name.empty()) request.helm.release_name = spec.helm->release_name;
+    request.helm.values_files = spec.helm->values_files;
+    request.helm.values = spec.helm->values;
+  }
+  return request;
+}
+
 }  // namespace plumbline::app

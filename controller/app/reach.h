@@ -10,6 +10,7 @@
 #include "apply/object_key.h"
 #include "common/error.h"
 #include "kube/client.h"
+#include "render/path.h"
 #include "source/git_source.h"
 
 namespace plumbline::app {
@@ -22,6 +23,11 @@ Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
 // (AGE-SECRET-KEY-1...), joined one per line. A Secret with none is an error.
 Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& ns,
                                        const std::string& secret_name);
+
+// What rendering the Application `name` of namespace `ns` asks for: its path, allowEmpty, and
+// the Helm release (name, destination namespace, values). Keys and deadline are the caller's.
+render::PathRequest RenderRequestFor(const Spec& spec, const std::string& name,
+                                     const std::string& ns);
 
 // The client for an Application's objects: its spec.serviceAccountName, else
 // `default_service_account` (--default-service-account), both in the Application's namespace

@@ -45,17 +45,7 @@ Result<AppRendering> RenderApplication(const Flags& flags, const std::string& na
   options.sops = flags.Get("sops-path");
   options.allow_remote_bases = flags.GetBool("allow-remote-bases");
 
-  render::PathRequest request;
-  request.path = spec.path;
-  request.allow_empty = spec.allow_empty;
-  request.helm.release_name = name;
-  request.helm.ns = spec.destination_namespace.empty() ? apps.ns : spec.destination_namespace;
-  if (spec.helm) {
-    request.helm_required = true;
-    if (!spec.helm->release_name.empty()) request.helm.release_name = spec.helm->release_name;
-    request.helm.values_files = spec.helm->values_files;
-    request.helm.values = spec.helm->values;
-  }
+  render::PathRequest request = app::RenderRequestFor(spec, name, apps.ns);
   if (!flags.Get("age-key-file").empty()) {
     std::ifstream in(flags.Get("age-key-file"), std::ios::binary);
     if (!in) {

@@ -641,21 +641,8 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
 
 Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
   run.phase = "Render";
-  render::PathRequest request;
+  render::PathRequest request = app::RenderRequestFor(run.spec, run.name, run.ns);
   request.deadline = run.deadline;
-  request.path = run.spec.path;
-  request.allow_empty = run.spec.allow_empty;
-  request.helm.release_name = run.name;
-  request.helm.ns =
-      run.spec.destination_namespace.empty() ? run.ns : run.spec.destination_namespace;
-  if (run.spec.helm) {
-    request.helm_required = true;
-    if (!run.spec.helm->release_name.empty()) {
-      request.helm.release_name = run.spec.helm->release_name;
-    }
-    request.helm.values_files = run.spec.helm->values_files;
-    request.helm.values = run.spec.helm->values;
-  }
   if (!run.spec.decryption_secret.empty()) {
     auto keys = DecryptionKeysFor(run.ns, run.spec.decryption_secret);
     if (!keys.ok()) return Fail(run, app::reason::kRenderFailed, keys.error().message());

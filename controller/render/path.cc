@@ -30,6 +30,15 @@ bool LooksRemote(const std::string& entry) {
          entry.find("?version=") != std::string::npos;
 }
 
+// `entry`, a path relative to `dir`, as a repository path. An absolute entry is an error:
+// CleanRepoPath would join it under `dir` and so never see it leave.
+Result<std::string> Resolve(const std::string& dir, const std::string& entry) {
+  if (!entry.empty() && entry[0] == '/') {
+    return Error(ErrorCode::kInvalidArgument, "\"" + entry + "\" is absolute");
+  }
+  return source::CleanRepoPath(Under(dir, entry));
+}
+
 source::ReadOptions AllFiles(const RenderOptions& options) {
   source::ReadOptions read;
   read.max_file_bytes = options.max_file_bytes;
@@ -95,10 +104,7 @@ Status ReadKustomizeTree(const TreeReader& read, const std::string& dir,
                          "repository");
       }
       const bool url = LooksRemote(entry);
-      // An absolute entry would be joined under `at` by CleanRepoPath: never a repository path.
-      auto local = !entry.empty() && entry[0] == '/'
-                       ? Result<std::string>(Error(ErrorCode::kInvalidArgument, "absolute"))
-                       : source::CleanRepoPath(Under(at, entry));
+      auto local = Resolve(at, entry);
       if (!local.ok() && !url) {
         return Error(ErrorCode::kInvalidArgument,
                      where + " is outside the repository; kustomize may read only the repository");
@@ -136,9 +142,7 @@ Status ReadHelmTree(const TreeReader& read, const std::string& dir, HelmRelease*
   if (auto s = tree->Add(std::move(*files)); !s.ok()) return s;
   std::vector<std::string> resolved;
   for (const auto& f : release->values_files) {
-    auto path = !f.empty() && f[0] == '/'
-                    ? Result<std::string>(Error(ErrorCode::kInvalidArgument, ""))
-                    : source::CleanRepoPath(Under(dir, f));
+    auto path = Resolve(dir, f);
     if (!path.ok() || path->empty()) {
       return Error(ErrorCode::kInvalidArgument,
                    "spec.source.helm.valuesFiles: \"" + f + "\" is outside the repository");
@@ -376,13 +380,11 @@ Result<RenderedPath> RenderPath(const TreeReader& read, const PathRequest& reque
   // Plain manifests: only the encrypted ones go through a workspace, and their plaintext comes
   // back through sops' output, never written.
   size_t decrypted = 0;
-  bool any_encrypted = false;
-  for (const auto& f : *files) any_encrypted = any_encrypted || IsSopsEncrypted(f.path, f.content);
-  if (any_encrypted) {
-    std::vector<source::File> encrypted;
-    for (const auto& f : *files) {
-      if (IsSopsEncrypted(f.path, f.content)) encrypted.push_back(f);
-    }
+  std::vector<source::File> encrypted;
+  for (const auto& f : *files) {
+    if (IsSopsEncrypted(f.path, f.content)) encrypted.push_back(f);
+  }
+  if (!encrypted.empty()) {
     if (!request.age_keys) return RefusedEncrypted(encrypted.front().path).error();
     auto workspace = Workspace::Create(options.temp_dir);
     if (!workspace.ok()) return workspace.error();
