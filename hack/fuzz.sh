@@ -5,15 +5,15 @@
 #   hack/fuzz.sh all [SECONDS]      run every target in turn, SECONDS each
 #   hack/fuzz.sh list               name the targets
 #
-# Targets: yaml render webhook signature kubeconfig watch. Each starts from the seed corpus in
-# test/fuzz/corpus/TARGET; what it learns goes to build-fuzz/corpus/TARGET (kept between runs,
-# never into the repository). Any crash, leak, sanitizer report, timeout (10 s for one input) or
-# out-of-memory (2 GiB) fails the run; the input that did it is kept in
+# Targets: yaml render webhook signature kubeconfig watch sshsig. Each starts from the seed
+# corpus in test/fuzz/corpus/TARGET; what it learns goes to build-fuzz/corpus/TARGET (kept
+# between runs, never into the repository). Any crash, leak, sanitizer report, timeout (10 s for
+# one input) or out-of-memory (2 GiB) fails the run; the input that did it is kept in
 # build-fuzz/artifacts/TARGET/ and reproduced with `build-fuzz/TARGET_fuzz FILE`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets=(yaml render webhook signature kubeconfig watch)
+targets=(yaml render webhook signature kubeconfig watch sshsig)
 build=$root/build-fuzz
 
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }

@@ -13,6 +13,9 @@ packages=(
   libgtest-dev libgmock-dev
   # end-to-end tests: a real git daemon and sshd
   openssh-server openssh-client
+  # signed commits (spec.verify): gpgv verifies OpenPGP signatures at run time; the tests sign
+  # with gpg and ssh-keygen (openssh-client)
+  gpg gpgv gpg-agent
   # alert rules: promtool, and a real Prometheus scraping the controller
   prometheus
   # install tests: comparing deploy/ with the Helm chart (test/install/same_install.py)

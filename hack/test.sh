@@ -20,6 +20,7 @@ fi
 # Build (or find in the cache) the pinned control plane before the tests need it.
 "$root/hack/build-control-plane.sh" --with-controller-manager --with-kubectl >/dev/null
 "$root/hack/build-render-tools.sh" >/dev/null
+"$root/hack/build-opa.sh" >/dev/null
 "$root/hack/build.sh" "${build_args[@]}"
 
 cd "$build_dir"

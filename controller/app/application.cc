@@ -1,5 +1,7 @@
 #include "app/application.h"
 
+#include <cctype>
+
 #include "common/duration.h"
 #include "source/git_source.h"
 
@@ -22,6 +24,18 @@ Result<bool> OptionalBool(const Json& obj, const char* field, bool def) {
                  std::string("spec field ") + field + " must be a boolean");
   }
   return obj[field].get<bool>();
+}
+
+// An OPA data path: "plumbline/production/deny" (it goes into a URL, so nothing else).
+bool IsRulePath(const std::string& path) {
+  if (path.empty() || path.size() > 200 || path.front() == '/' || path.back() == '/') return false;
+  char previous = '/';
+  for (char c : path) {
+    const bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    if (!word && !(c == '/' && previous != '/')) return false;
+    previous = c;
+  }
+  return true;
 }
 
 }  // namespace
@@ -159,7 +173,65 @@ Result<Spec> ParseSpec(const Json& application, std::chrono::milliseconds defaul
                    "spec.decryption.secretRef.name is required (the Secret with the age keys)");
     }
   }
+  if (spec.contains("verify") && !spec["verify"].is_null()) {
+    const Json& v = spec["verify"];
+    if (!v.is_object()) return Error(ErrorCode::kInvalidArgument, "spec.verify must be a map");
+    VerifySpec verify;
+    auto mode = OptionalString(v, "mode", "HEAD");
+    if (!mode.ok()) return mode.error();
+    if (*mode == "HEAD") {
+      verify.mode = VerifyMode::kHead;
+    } else if (*mode == "Tag") {
+      verify.mode = VerifyMode::kTag;
+    } else if (*mode == "TagAndHEAD") {
+      verify.mode = VerifyMode::kTagAndHead;
+    } else {
+      return Error(ErrorCode::kInvalidArgument,
+                   "spec.verify.mode must be HEAD, Tag or TagAndHEAD, not \"" + *mode + "\"");
+    }
+    if (v.contains("secretRef") && v["secretRef"].is_object()) {
+      auto name = OptionalString(v["secretRef"], "name", "");
+      if (!name.ok()) return name.error();
+      verify.secret_name = *name;
+    }
+    if (verify.secret_name.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "spec.verify.secretRef.name is required (the Secret with the trusted keys)");
+    }
+    out.verify = verify;
+  }
+  if (spec.contains("policy") && !spec["policy"].is_null()) {
+    const Json& p = spec["policy"];
+    if (!p.is_object()) return Error(ErrorCode::kInvalidArgument, "spec.policy must be a map");
+    if (p.contains("rules") && !p["rules"].is_null()) {
+      if (!p["rules"].is_array() || p["rules"].size() > 8) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "spec.policy.rules must be a list of at most 8 rule paths");
+      }
+      for (const Json& rule : p["rules"]) {
+        if (!rule.is_string() || !IsRulePath(rule.get<std::string>())) {
+          return Error(ErrorCode::kInvalidArgument,
+                       "spec.policy.rules holds \"" +
+                           (rule.is_string() ? rule.get<std::string>() : rule.dump()) +
+                           "\", not a rule path like plumbline/production/deny");
+        }
+        out.policy.rules.push_back(rule.get<std::string>());
+      }
+    }
+  }
   return out;
+}
+
+const char* ToString(VerifyMode mode) {
+  switch (mode) {
+    case VerifyMode::kHead:
+      return "HEAD";
+    case VerifyMode::kTag:
+      return "Tag";
+    case VerifyMode::kTagAndHead:
+      return "TagAndHEAD";
+  }
+  return "HEAD";
 }
 
 apply::Owner OwnerOf(const std::string& name, const std::string& ns) {

@@ -44,6 +44,28 @@ struct HelmSpec {
   Json values = Json::object();           // applied last, over the files
 };
 
+// spec.verify.mode: which signatures must verify before a revision is rendered (as Flux's
+// GitRepository spells them).
+enum class VerifyMode {
+  kHead,        // the commit's
+  kTag,         // the annotated tag's that spec.source.revision names
+  kTagAndHead,  // both
+};
+const char* ToString(VerifyMode mode);
+
+// spec.verify: only signed commits (or tags) whose key is in the Secret are applied.
+struct VerifySpec {
+  VerifyMode mode = VerifyMode::kHead;
+  std::string secret_name;  // the trusted public keys
+};
+
+// spec.policy: rules of the controller's policy server (--policy-url) that this Application's
+// revisions must also pass, as OPA data paths ("plumbline/production/deny"). The server's
+// default rule always applies: an Application can add rules, never remove it.
+struct PolicySpec {
+  std::vector<std::string> rules;
+};
+
 struct Spec {
   std::string repo_url;
   std::string revision;  // "" = the remote's HEAD branch
@@ -61,6 +83,8 @@ struct Spec {
   std::optional<HelmSpec> helm;
   // spec.decryption (provider sops): the Secret holding the age keys; "" = not configured.
   std::string decryption_secret;
+  std::optional<VerifySpec> verify;
+  PolicySpec policy;
 };
 
 // Reads spec with defaults (`default_interval` for an Application that sets none). Errors are

@@ -15,6 +15,8 @@ inline constexpr char kReconciling[] = "Reconciling";
 inline constexpr char kStalled[] = "Stalled";
 inline constexpr char kHealthy[] = "Healthy";
 inline constexpr char kDrifted[] = "Drifted";
+// Present under spec.verify: whether the revision's signature verified.
+inline constexpr char kSourceVerified[] = "SourceVerified";
 
 void SetCondition(Json* status, const std::string& type, bool value, const std::string& reason,
                   const std::string& message, int64_t observed_generation);

@@ -83,6 +83,41 @@ Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& 
   return keys;
 }
 
+Result<verify::TrustedKeys> ReadTrustedKeys(kube::Client& client, const std::string& ns,
+                                            const std::string& name) {
+  auto secrets = client.Resource({"", "v1", "Secret"});
+  if (!secrets.ok()) return secrets.error();
+  auto secret = client.Get(*secrets, ns, name);
+  if (!secret.ok()) return secret.error().Wrap("spec.verify.secretRef");
+  verify::TrustedKeys keys;
+  const Json data = secret->value("data", Json::object());
+  for (auto it = data.begin(); it != data.end(); ++it) {
+    if (!it.value().is_string()) continue;
+    auto decoded = Base64Decode(it.value().get<std::string>());
+    if (!decoded.ok()) continue;
+    if (decoded->find("-----BEGIN PGP PUBLIC KEY BLOCK-----") != std::string::npos) {
+      keys.openpgp.push_back(*decoded);
+      continue;
+    }
+    size_t start = 0;
+    while (start < decoded->size()) {
+      size_t end = decoded->find('\n', start);
+      if (end == std::string::npos) end = decoded->size();
+      std::string line = decoded->substr(start, end - start);
+      start = end + 1;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      const size_t first = line.find_first_not_of(" \t");
+      if (first == std::string::npos || line[first] == '#') continue;
+      keys.ssh.push_back(line.substr(first));
+    }
+  }
+  if (keys.ssh.empty() && keys.openpgp.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "spec.verify.secretRef: Secret " + ns + "/" + name +
+                                                  " holds no SSH or OpenPGP public key");
+  }
+  return keys;
+}
+
 render::PathRequest RenderRequestFor(const Spec& spec, const std::string& name,
                                      const std::string& ns) {
   render::PathRequest request;

@@ -12,6 +12,7 @@
 #include "kube/client.h"
 #include "render/path.h"
 #include "source/git_source.h"
+#include "verify/signature.h"
 
 namespace plumbline::app {
 
@@ -23,6 +24,12 @@ Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
 // (AGE-SECRET-KEY-1...), joined one per line. A Secret with none is an error.
 Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& ns,
                                        const std::string& secret_name);
+
+// Reads spec.verify.secretRef: each data key holds ASCII-armored OpenPGP public keys or SSH public
+// keys, one per line (authorized_keys or allowed_signers lines; '#' comments and blank lines
+// skipped). A Secret with neither is an error.
+Result<verify::TrustedKeys> ReadTrustedKeys(kube::Client& client, const std::string& ns,
+                                            const std::string& name);
 
 // What rendering the Application `name` of namespace `ns` asks for: its path, allowEmpty, and
 // the Helm release (name, destination namespace, values). Keys and deadline are the caller's.

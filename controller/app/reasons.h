@@ -10,6 +10,13 @@ inline constexpr char kRenderFailed[] = "RenderFailed";
 inline constexpr char kApplyFailed[] = "ApplyFailed";
 inline constexpr char kPruneFailed[] = "PruneFailed";
 inline constexpr char kHealthCheckFailed[] = "HealthCheckFailed";
+// spec.verify: the revision is unsigned, badly signed or signed by a key not trusted (also the
+// reason of SourceVerified=False).
+inline constexpr char kVerificationFailed[] = "VerificationFailed";
+// The policy server denied the revision (--policy-url, spec.policy).
+inline constexpr char kPolicyDenied[] = "PolicyDenied";
+// The policy server could not be asked, and the controller fails closed.
+inline constexpr char kPolicyCheckFailed[] = "PolicyCheckFailed";
 // Deleting the Application's objects failed (Event only).
 inline constexpr char kFinalizeFailed[] = "FinalizeFailed";
 // Stalled: retrying will not help, a change of the spec or of git will.
@@ -21,6 +28,8 @@ inline constexpr char kReconciliationSucceeded[] = "ReconciliationSucceeded";
 // Reconciling=False once a reconcile finished.
 inline constexpr char kSucceeded[] = "Succeeded";
 inline constexpr char kSuspended[] = "Suspended";
+// SourceVerified=True.
+inline constexpr char kVerified[] = "Verified";
 // Healthy.
 inline constexpr char kHealthy[] = "Healthy";
 inline constexpr char kProgressing[] = "Progressing";

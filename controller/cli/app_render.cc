@@ -89,6 +89,7 @@ Result<AppRendering> RenderApplication(const Flags& flags, const std::string& na
         },
         request, options);
     out.from = RedactUrls(spec.repo_url) + " at " + snap->commit().sha.substr(0, 12);
+    out.commit = snap->commit();
   }
   if (!rendered.ok()) return rendered.error();
   out.renderer = rendered->renderer;

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "render/path.h"
+#include "source/git_source.h"
 
 namespace plumbline::cli {
 
@@ -25,7 +26,8 @@ struct AppRendering {
   app::Spec spec;
   std::vector<Json> objects;
   render::Renderer renderer = render::Renderer::kManifests;
-  std::string from;  // "local checkout DIR" or "URL at SHA"
+  std::string from;       // "local checkout DIR" or "URL at SHA"
+  source::Commit commit;  // the revision rendered; empty for a local checkout
   // Decrypted values and keys: nothing printed may carry them (render::Scrub).
   std::vector<std::string> secret_values;
 };

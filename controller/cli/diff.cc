@@ -1,6 +1,7 @@
 // `plumbline diff APP [--local DIR]`: what applying git (or a local checkout: a pull request)
 // would change, computed by server-side dry-run, as a unified diff per object. Secret values
-// are masked. Exit 0: no changes, 1: changes, 2: an error.
+// are masked. With --policy-url the objects are also put to the policy server, as the controller
+// would before applying them. Exit 0: no changes, 1: changes, 2: an error, 3: the policy denied.
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include "cli/app_render.h"
 #include "cli/cli.h"
 #include "common/redact.h"
+#include "policy/gate.h"
 #include "render/sops.h"
 #include "textdiff/unified.h"
 #include "yaml/yaml_json.h"
@@ -20,7 +22,7 @@
 namespace plumbline::cli {
 namespace {
 
-constexpr int kNoChanges = 0, kChanges = 1, kError = 2;
+constexpr int kNoChanges = 0, kChanges = 1, kError = 2, kDenied = 3;
 
 // What a reader compares: no bookkeeping the server keeps, no status.
 Json Comparable(Json obj) {
@@ -134,9 +136,16 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
       "Usage: plumbline diff APP [--local DIR]\n\nShows what applying the Application's git "
       "revision (or, with --local, a checkout such as a pull request's) would change in the "
       "cluster: a server-side dry run, printed as a unified diff per object. Secret values are "
-      "masked.\nExit code: 0 no changes, 1 changes, 2 error.");
+      "masked. With --policy-url the objects are put to the policy server as the controller would "
+      "before applying them, so a pull request job can block the merge.\nExit code: 0 no "
+      "changes, 1 changes, 2 error, 3 denied by the policy.");
   AddAppFlags(flags);
   AddRenderFlags(flags);
+  flags
+      .Add("policy-url", "",
+           "the policy server's rule, as `plumbline run --policy-url` (OPA's data API); the "
+           "Application's spec.policy rules are asked too")
+      .Add("policy-timeout", "10", "seconds the policy evaluation may take");
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline diff: " << s.error().message() << "\n";
     return kError;
@@ -244,6 +253,34 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     return kError;
   }
   if (diffs.empty()) out << "No changes.\n";
+  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
+    policy::GateOptions gate_options;
+    gate_options.url = url;
+    auto timeout = flags.GetDouble("policy-timeout");
+    if (!timeout.ok() || *timeout <= 0) {
+      return fail(Error(ErrorCode::kInvalidArgument, "--policy-timeout must be a positive number"));
+    }
+    gate_options.timeout = std::chrono::milliseconds(int64_t(*timeout * 1000));
+    auto gate = policy::NewOpaGate(gate_options);
+    if (!gate.ok()) return fail(gate.error().Wrap("--policy-url"));
+    const source::Commit& commit = rendered->commit;
+    policy::Subject subject{apps->ns, name, commit.sha, commit.author, commit.message};
+    std::vector<Json> checked;
+    for (const auto& p : prepared) {
+      if (!p.disabled) checked.push_back(p.object);
+    }
+    auto denials = (*gate)->Evaluate(policy::InputFor(subject, checked), spec->policy.rules);
+    if (!denials.ok()) return fail(denials.error().Wrap("policy"));
+    if (!denials->empty()) {
+      out << "=== policy denied this change (" << denials->size() << "):\n";
+      for (const auto& d : *denials) {
+        out << "  " << (d.object.empty() ? "" : d.object + ": ") << SafeText(d.message) << " ["
+            << d.rule << "]\n";
+      }
+      return kDenied;
+    }
+    out << "Policy: allowed.\n";
+  }
   return diffs.empty() ? kNoChanges : kChanges;
 }
 

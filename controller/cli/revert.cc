@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "common/duration.h"
 #include "source/git_source.h"
+#include "verify/sign.h"
 
 namespace plumbline::cli {
 namespace {
@@ -44,7 +45,15 @@ int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::
   flags.Add("force", "false", "revert even though the branch moved past the applied commit", true)
       .Add("author", "", "\"Name <email>\" of the revert commit (default: $GIT_AUTHOR_NAME)")
       .Add("timeout", "5m", "how long the push and the sync may take")
-      .Add("cache-dir", UserCacheDir("cli-git"), "where fetched repositories are cached");
+      .Add("cache-dir", UserCacheDir("cli-git"), "where fetched repositories are cached")
+      .Add("signing-key", "",
+           "sign the revert commit, as `git commit -S` does, so that it verifies under "
+           "spec.verify: an SSH private key file (or its .pub with the key in ssh-agent), or with "
+           "--signing-format openpgp a key id, fingerprint or email that gpg knows")
+      .Add("signing-format", "ssh", "ssh (ssh-keygen signs) or openpgp (gpg signs)")
+      .Add("signing-program", "",
+           "the program that signs, as git's gpg.ssh.program or gpg.program (default: ssh-keygen "
+           "or gpg on PATH)");
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline revert: " << s.error().message() << "\n";
     return 2;
@@ -62,6 +71,9 @@ int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::
     err << "plumbline revert: --timeout must be a positive duration\n";
     return 2;
   }
+  auto signing_format = verify::ParseSigningFormat(flags.Get("signing-format"));
+  if (!signing_format.ok())
+    return Fail(err, "revert", signing_format.error().Wrap("--signing-format"));
   const std::string name = flags.positional()[0];
   auto apps = NewAppClient(flags);
   if (!apps.ok()) return Fail(err, "revert", apps.error());
@@ -95,6 +107,17 @@ int RevertCommand(const std::vector<std::string>& args, std::ostream& out, std::
   request.timeout = *timeout;
   request.trailer = "Reverted with plumbline revert for Application " + apps->ns + "/" + name + ".";
   Author(flags.Get("author"), &request.author_name, &request.author_email);
+  if (!flags.Get("signing-key").empty()) {
+    verify::SigningKey key;
+    key.format = *signing_format;
+    key.key = flags.Get("signing-key");
+    key.program = flags.Get("signing-program");
+    request.sign = [key](const std::string& commit) { return verify::Sign(key, commit); };
+  } else if (spec->verify) {
+    err << "plumbline revert: warning: Application " << apps->ns << "/" << name
+        << " verifies signatures (spec.verify) and the revert is not signed: it will be refused "
+           "(give --signing-key)\n";
+  }
   if (!spec->secret_name.empty()) {
     auto auth = app::ReadGitAuth(*apps->client, apps->ns, spec->secret_name);
     if (!auth.ok()) return Fail(err, "revert", auth.error());

@@ -26,6 +26,7 @@
 #include "leader/elector.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
+#include "policy/gate.h"
 #include "reconcile/controller.h"
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
@@ -209,6 +210,17 @@ void AddRunFlags(Flags& flags) {
            "refused by default, as they reach the network as the controller",
            true)
       .Add("render-timeout", "60", "seconds kustomize, helm or sops may run for one render")
+      .Add("gpgv-path", "gpgv",
+           "the gpgv program, for OpenPGP-signed revisions under spec.verify (SSH signatures are "
+           "verified in-process)")
+      .Add("policy-url", "",
+           "the policy server's rule every revision must pass before it is applied: OPA's data "
+           "API, like http://opa.opa:8181/v1/data/plumbline/deny (default: no policy)")
+      .Add("policy-timeout", "10", "seconds one policy evaluation may take")
+      .Add("policy-fail-open", "false",
+           "apply revisions when the policy server cannot answer (default: refuse them, "
+           "PolicyCheckFailed)",
+           true)
       .Add("default-service-account", "",
            "the ServiceAccount (of each Application's own namespace) that an Application without "
            "spec.serviceAccountName acts as; default: the controller's own identity")
@@ -251,7 +263,7 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
 
   for (const char* name :
        {"workers", "apply-concurrency", "git-timeout", "render-timeout", "max-file-bytes",
-        "max-documents", "max-objects", "webhook-rate", "webhook-burst"}) {
+        "max-documents", "max-objects", "webhook-rate", "webhook-burst", "policy-timeout"}) {
     auto v = flags.GetDouble(name);
     if (!v.ok() || *v <= 0) {
       return Error(ErrorCode::kInvalidArgument,
@@ -274,6 +286,14 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
                    std::string("--") + name + " must be a positive duration (like 30s or 3m)");
     }
     settings.durations[name] = *d;
+  }
+
+  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
+    policy::GateOptions gate_options;
+    gate_options.url = url;
+    if (auto gate = policy::NewOpaGate(gate_options); !gate.ok()) {
+      return gate.error().Wrap("--policy-url");
+    }
   }
 
   settings.leader_elect = flags.GetBool("leader-elect");
@@ -428,6 +448,18 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.default_service_account = flags.Get("default-service-account");
   ropts.no_cross_namespace_refs = flags.GetBool("no-cross-namespace-refs");
   ropts.apply_concurrency = size_t(number("apply-concurrency"));
+  ropts.verify.gpgv_path = flags.Get("gpgv-path");
+  std::unique_ptr<policy::Gate> policy_gate;
+  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
+    policy::GateOptions gate_options;
+    gate_options.url = url;
+    gate_options.timeout = std::chrono::milliseconds(int64_t(number("policy-timeout") * 1000));
+    auto gate = policy::NewOpaGate(gate_options);
+    if (!gate.ok()) return fail(gate.error().Wrap("--policy-url"));
+    policy_gate = std::move(*gate);
+    ropts.policy = policy_gate.get();
+  }
+  ropts.policy_fail_open = flags.GetBool("policy-fail-open");
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
     if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());
   }

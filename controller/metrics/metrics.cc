@@ -43,6 +43,18 @@ const char* ActionLabel(ApplyAction a) {
   return "unchanged";
 }
 
+const char* PolicyLabel(PolicyResult r) {
+  switch (r) {
+    case PolicyResult::kAllowed:
+      return "allowed";
+    case PolicyResult::kDenied:
+      return "denied";
+    case PolicyResult::kError:
+      return "error";
+  }
+  return "error";
+}
+
 }  // namespace
 
 struct Metrics::Families {
@@ -114,6 +126,16 @@ struct Metrics::Families {
                             .Name("plumbline_drift_corrected_total")
                             .Help("Drifted objects re-applied from git.")
                             .Register(r)),
+        verification_failures(BuildCounter()
+                                  .Name("plumbline_verification_failures_total")
+                                  .Help("Revisions refused because their signature did not verify "
+                                        "(spec.verify): unsigned, badly signed or untrusted.")
+                                  .Register(r)),
+        policy_evaluations(BuildCounter()
+                               .Name("plumbline_policy_evaluations_total")
+                               .Help("Revisions put to the policy server, by result (allowed, "
+                                     "denied, error).")
+                               .Register(r)),
         kube_requests(BuildCounter()
                           .Name("plumbline_kube_requests_total")
                           .Help("Requests to the Kubernetes API, by verb and HTTP code (0: no "
@@ -148,6 +170,8 @@ struct Metrics::Families {
   Family<Histogram>& time_to_restore;
   Family<Counter>& drift_detected;
   Family<Counter>& drift_corrected;
+  Family<Counter>& verification_failures;
+  Family<Counter>& policy_evaluations;
   Family<Counter>& kube_requests;
   Family<Histogram>& kube_duration;
   Family<Gauge>& workqueue_depth;
@@ -174,7 +198,11 @@ struct Metrics::AppSeries {
         change_failures(f.change_failures.Add(l)),
         time_to_restore(f.time_to_restore.Add(l, kLeadTimeBuckets)),
         drift_detected(f.drift_detected.Add(l)),
-        drift_corrected(f.drift_corrected.Add(l)) {
+        drift_corrected(f.drift_corrected.Add(l)),
+        verification_failures(f.verification_failures.Add(l)) {
+    for (auto r : {PolicyResult::kAllowed, PolicyResult::kDenied, PolicyResult::kError}) {
+      policy[static_cast<int>(r)] = &f.policy_evaluations.Add(With("result", PolicyLabel(r)));
+    }
     for (auto a : {ApplyAction::kCreated, ApplyAction::kConfigured, ApplyAction::kDeleted,
                    ApplyAction::kUnchanged}) {
       apply[static_cast<int>(a)] = &f.apply_total.Add(With("action", ActionLabel(a)));
@@ -198,6 +226,8 @@ struct Metrics::AppSeries {
     families.time_to_restore.Remove(&time_to_restore);
     families.drift_detected.Remove(&drift_detected);
     families.drift_corrected.Remove(&drift_corrected);
+    families.verification_failures.Remove(&verification_failures);
+    for (Counter* c : policy) families.policy_evaluations.Remove(c);
   }
   prometheus::Labels With(const std::string& k, const std::string& v) const {
     prometheus::Labels out = labels;
@@ -224,6 +254,8 @@ struct Metrics::AppSeries {
   Histogram& time_to_restore;
   Counter& drift_detected;
   Counter& drift_corrected;
+  Counter& verification_failures;
+  Counter* policy[3] = {};
 };
 
 Metrics::Metrics()
@@ -357,6 +389,16 @@ void Metrics::Deployed(const std::string& ns, const std::string& name, double le
 void Metrics::ChangeFailed(const std::string& ns, const std::string& name) {
   MutexLock lock(mu_);
   Series(ns, name)->change_failures.Increment();
+}
+
+void Metrics::VerificationFailed(const std::string& ns, const std::string& name) {
+  MutexLock lock(mu_);
+  Series(ns, name)->verification_failures.Increment();
+}
+
+void Metrics::PolicyEvaluated(const std::string& ns, const std::string& name, PolicyResult result) {
+  MutexLock lock(mu_);
+  Series(ns, name)->policy[static_cast<int>(result)]->Increment();
 }
 
 void Metrics::Restored(const std::string& ns, const std::string& name, double seconds) {

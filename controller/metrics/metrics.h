@@ -28,6 +28,8 @@ namespace plumbline::metrics {
 
 // plumbline_apply_total{action}.
 enum class ApplyAction { kCreated, kConfigured, kDeleted, kUnchanged };
+// plumbline_policy_evaluations_total{result}.
+enum class PolicyResult { kAllowed, kDenied, kError };
 
 class Metrics {
  public:
@@ -61,6 +63,9 @@ class Metrics {
   void Deployed(const std::string& ns, const std::string& name, double lead_time_seconds);
   void ChangeFailed(const std::string& ns, const std::string& name);
   void Restored(const std::string& ns, const std::string& name, double seconds);
+  // spec.verify refused a revision.
+  void VerificationFailed(const std::string& ns, const std::string& name);
+  void PolicyEvaluated(const std::string& ns, const std::string& name, PolicyResult result);
 
   // Controller-wide.
   void KubeRequest(const std::string& verb, int code, double seconds);

@@ -1,17 +1,24 @@
 #include "reconcile/controller.h"
 
+#include <algorithm>
+
 #include "app/application.h"
 #include "common/mutex.h"
 
 namespace plumbline::reconcile {
 namespace {
 
-std::string SecretNameOf(const Json& application) {
+std::vector<std::string> SecretNamesOf(const Json& application) {
+  std::vector<std::string> names;
   const Json spec = application.value("spec", Json::object());
-  if (!spec.is_object() || !spec.contains("source") || !spec["source"].is_object()) return "";
-  const Json& src = spec["source"];
-  if (!src.contains("secretRef") || !src["secretRef"].is_object()) return "";
-  return src["secretRef"].value("name", "");
+  if (!spec.is_object()) return names;
+  for (const Json* owner :
+       {MemberAt(&spec, "source"), MemberAt(&spec, "decryption"), MemberAt(&spec, "verify")}) {
+    const Json* ref = MemberAt(owner, "secretRef");
+    const Json* name = MemberAt(ref, "name");
+    if (name != nullptr && name->is_string()) names.push_back(name->get<std::string>());
+  }
+  return names;
 }
 
 // Whether a change to an Application asks for a reconcile. Our own writes (status, the
@@ -34,7 +41,7 @@ CachedApplication CachedApplication::Of(const Json& application) {
     c.deleting = meta->contains("deletionTimestamp");
     if (const Json* a = MemberAt(meta, "annotations"); a != nullptr) c.annotations = a->dump();
   }
-  c.secret = SecretNameOf(application);
+  c.secrets = SecretNamesOf(application);
   // managedFields are the API server's bookkeeping, which no reconcile reads.
   Json stored = application;
   if (stored.contains("metadata") && stored["metadata"].is_object()) {
@@ -171,7 +178,9 @@ void Controller::OnSecretEvent(const kube::WatchEvent& event) {
   {
     MutexLock lock(mu_);
     for (const auto& [key, application] : apps_) {
-      if (application.secret == name && key.compare(0, ns.size() + 1, ns + "/") == 0) {
+      if (key.compare(0, ns.size() + 1, ns + "/") == 0 &&
+          std::find(application.secrets.begin(), application.secrets.end(), name) !=
+              application.secrets.end()) {
         keys.push_back(key);
       }
     }

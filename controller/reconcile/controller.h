@@ -40,7 +40,9 @@ struct CachedApplication {
   int64_t generation = 0;
   bool deleting = false;
   std::string annotations;  // as JSON text: a changed one may be a sync request
-  std::string secret;       // spec.source.secretRef.name
+  // The Secrets the spec names (git credentials, decryption and verification keys): a change to
+  // one wakes the Application up.
+  std::vector<std::string> secrets;
 };
 
 class Controller {

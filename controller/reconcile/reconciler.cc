@@ -10,6 +10,7 @@
 #include "app/reasons.h"
 #include "apply/applier.h"
 #include "common/base64.h"
+#include "common/digest.h"
 #include "common/mutex.h"
 #include "common/redact.h"
 #include "common/rfc3339.h"
@@ -31,6 +32,10 @@ struct Reconciler::Memory {
   std::chrono::steady_clock::time_point health_since{};
   DriftEpisodes drift;
   Dora dora;
+  // The last revision whose signature verified, with the keys it verified with, and by whom:
+  // an unchanged commit is not verified again every interval.
+  std::string verified_for;
+  std::string verified_by;
 };
 
 struct Reconciler::Run {
@@ -175,6 +180,12 @@ Result<std::string> Reconciler::DecryptionKeysFor(const std::string& ns,
                                                   const std::string& secret) {
   return secret_reads_.Get<std::string>(
       "age", ns, secret, [&] { return app::ReadDecryptionKeys(client_, ns, secret); });
+}
+
+Result<verify::TrustedKeys> Reconciler::TrustedKeysFor(const std::string& ns,
+                                                       const std::string& secret) {
+  return secret_reads_.Get<verify::TrustedKeys>(
+      "verify", ns, secret, [&] { return app::ReadTrustedKeys(client_, ns, secret); });
 }
 
 Result<std::string> Reconciler::SetFinalizer(const Json& application, bool present) {
@@ -569,8 +580,10 @@ void Reconciler::Stall(Run& run, const std::string& reason, const std::string& m
 ReconcileResult Reconciler::Pipeline(Run& run) {
   if (auto stop = SpecPhase(run)) return *stop;
   if (auto stop = FetchPhase(run)) return *stop;
+  if (auto stop = VerifyPhase(run)) return *stop;
   if (auto stop = RenderPhase(run)) return *stop;
   if (auto stop = PreparePhase(run)) return *stop;
+  if (auto stop = PolicyPhase(run)) return *stop;
   if (auto stop = ApplyPhase(run)) return *stop;
   if (auto stop = PrunePhase(run)) return *stop;
   RecordRevision(run);
@@ -636,6 +649,72 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
   run.snapshot = std::move(*snapshot);
   run.revision = run.snapshot->commit().sha;
   run.status["lastAttemptedRevision"] = run.revision;
+  return std::nullopt;
+}
+
+Reconciler::PhaseEnd Reconciler::VerifyPhase(Run& run) {
+  if (!run.spec.verify) {
+    app::RemoveCondition(&run.status, app::kSourceVerified);
+    return std::nullopt;
+  }
+  run.phase = "Verify";
+  const app::VerifySpec& spec = *run.spec.verify;
+  const source::Commit& commit = run.snapshot->commit();
+  // Nothing of an unverified revision is rendered or applied: the cluster keeps the last
+  // verified one. Retrying will not help until git or the keys change (both wake us up).
+  auto refuse = [&](const std::string& message) -> PhaseEnd {
+    metrics_.VerificationFailed(run.ns, run.name);
+    app::SetCondition(&run.status, app::kSourceVerified, false, app::reason::kVerificationFailed,
+                      SafeText(message), run.generation);
+    (void)Fail(run, app::reason::kVerificationFailed, message);
+    return ReconcileResult::RequeueAfter(run.spec.interval);
+  };
+  auto keys = TrustedKeysFor(run.ns, spec.secret_name);
+  if (!keys.ok()) return refuse(keys.error().message());
+  const bool check_tag = spec.mode != app::VerifyMode::kHead;
+  const bool check_head = spec.mode != app::VerifyMode::kTag;
+  if (check_tag && !commit.tag) {
+    return refuse("spec.verify.mode " + std::string(app::ToString(spec.mode)) +
+                  " needs spec.source.revision to name an annotated tag; \"" + run.spec.revision +
+                  "\" is not one");
+  }
+  Digest memo;
+  memo.Add(commit.sha).Add(commit.tag ? commit.tag->sha : "").Add(app::ToString(spec.mode));
+  for (const auto& k : keys->ssh) memo.Add(k);
+  for (const auto& k : keys->openpgp) memo.Add(k);
+  const std::string verified_for = commit.sha + "/" + memo.Hex();
+  std::string verified_by = run.memory->verified_by;
+  if (run.memory->verified_for != verified_for) {
+    std::vector<std::string> signers;
+    auto check = [&](const std::string& what, const source::SignedObject& object) -> Status {
+      if (object.signature.empty()) {
+        return Error(ErrorCode::kUnauthorized, what + " is not signed");
+      }
+      auto signer =
+          verify::VerifySignature(object.signature, object.signed_data, *keys, options_.verify);
+      if (!signer.ok()) return signer.error().Wrap(what);
+      signers.push_back(what + " by " + signer->Describe());
+      return Status::Ok();
+    };
+    if (check_tag) {
+      if (auto s = check("tag " + commit.tag->name, commit.tag->signed_object); !s.ok()) {
+        return refuse(s.error().message());
+      }
+    }
+    if (check_head) {
+      if (auto s = check("commit " + Short(commit.sha) + " (" + commit.author + ")",
+                         commit.signed_object);
+          !s.ok()) {
+        return refuse(s.error().message());
+      }
+    }
+    verified_by.clear();
+    for (const auto& signer : signers) verified_by += (verified_by.empty() ? "" : ", ") + signer;
+    run.memory->verified_for = verified_for;
+    run.memory->verified_by = verified_by;
+  }
+  app::SetCondition(&run.status, app::kSourceVerified, true, app::reason::kVerified,
+                    SafeText("verified " + verified_by), run.generation);
   return std::nullopt;
 }
 
@@ -711,6 +790,48 @@ Reconciler::PhaseEnd Reconciler::PreparePhase(Run& run) {
                     "; refusing to prune " + std::to_string(run.previous.size()) +
                     " objects (set spec.allowEmpty to allow it)");
   }
+  return std::nullopt;
+}
+
+Reconciler::PhaseEnd Reconciler::PolicyPhase(Run& run) {
+  if (options_.policy == nullptr && run.spec.policy.rules.empty()) return std::nullopt;
+  run.phase = "Policy";
+  if (options_.policy == nullptr) {
+    return Fail(run, app::reason::kPolicyCheckFailed,
+                "spec.policy names rules, but this controller has no policy server "
+                "(--policy-url): nothing applied");
+  }
+  const source::Commit& commit = run.snapshot->commit();
+  policy::Subject subject{run.ns, run.name, commit.sha, commit.author, commit.message};
+  std::vector<Json> objects;
+  objects.reserve(run.prepared.size());
+  for (const auto& p : run.prepared) {
+    if (!p.disabled) objects.push_back(p.object);  // what will be applied, as diff asks
+  }
+  auto denials =
+      options_.policy->Evaluate(policy::InputFor(subject, objects), run.spec.policy.rules);
+  if (!denials.ok()) {
+    metrics_.PolicyEvaluated(run.ns, run.name, metrics::PolicyResult::kError);
+    const std::string why = "cannot evaluate policy for revision " + Short(run.revision) + ": " +
+                            denials.error().message();
+    if (options_.policy_fail_open) {
+      const std::string message = SafeText(why + "; applying anyway (--policy-fail-open)");
+      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kPolicyCheckFailed,
+                           message);
+      log_.Error(app::reason::kPolicyCheckFailed, {{"app", run.key}, {"error", message}});
+      return std::nullopt;
+    }
+    return Fail(run, app::reason::kPolicyCheckFailed, why + "; nothing applied (failing closed)");
+  }
+  if (!denials->empty()) {
+    metrics_.PolicyEvaluated(run.ns, run.name, metrics::PolicyResult::kDenied);
+    (void)Fail(run, app::reason::kPolicyDenied,
+               "policy denied revision " + Short(run.revision) +
+                   ", nothing applied: " + policy::Describe(*denials));
+    // A change of git or of the policy will help, a retry with backoff will not.
+    return ReconcileResult::RequeueAfter(run.spec.interval);
+  }
+  metrics_.PolicyEvaluated(run.ns, run.name, metrics::PolicyResult::kAllowed);
   return std::nullopt;
 }
 

@@ -38,10 +38,12 @@
 #include "kube/client.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
+#include "policy/gate.h"
 #include "reconcile/secret_reads.h"
 #include "render/build_cache.h"
 #include "render/path.h"
 #include "source/shared_fetcher.h"
+#include "verify/signature.h"
 
 namespace plumbline::reconcile {
 
@@ -66,6 +68,12 @@ struct ReconcilerOptions {
   // Objects applied at once, across every Application reconciled at the same time
   // (--apply-concurrency); the objects of one apply phase go out together.
   size_t apply_concurrency = 16;
+  verify::VerifyOptions verify;  // spec.verify's OpenPGP checks (gpgv)
+  // The policy gate (--policy-url); null: none. Not owned.
+  policy::Gate* policy = nullptr;
+  // --policy-fail-open: a policy server that cannot answer lets revisions through (with a
+  // Warning Event and the error counted) instead of blocking them.
+  bool policy_fail_open = false;
 };
 
 // What the work queue does with the Application next. Made by one of the three constructors.
@@ -116,8 +124,10 @@ class Reconciler {
   ReconcileResult Pipeline(Run& run);
   PhaseEnd SpecPhase(Run& run);     // parse the spec; Stalled on errors; suspend
   PhaseEnd FetchPhase(Run& run);    // the commit (shared fetch)
+  PhaseEnd VerifyPhase(Run& run);   // spec.verify: its signature, before anything reads it
   PhaseEnd RenderPhase(Run& run);   // its objects
   PhaseEnd PreparePhase(Run& run);  // kinds, namespaces, labels, order; duplicates; the empty guard
+  PhaseEnd PolicyPhase(Run& run);   // the policy server's verdict on the prepared objects
   PhaseEnd ApplyPhase(Run& run);    // plan, apply, learn, inventory
   PhaseEnd PrunePhase(Run& run);
   void RecordRevision(Run& run);  // history, applied revision, metrics, Event
@@ -146,6 +156,8 @@ class Reconciler {
   Result<source::GitAuth> GitAuthFor(const std::string& ns, const std::string& secret);
   // The age keys of spec.decryption, kept like git credentials until their Secret changes.
   Result<std::string> DecryptionKeysFor(const std::string& ns, const std::string& secret);
+  // The keys of spec.verify, kept like git credentials until their Secret changes.
+  Result<verify::TrustedKeys> TrustedKeysFor(const std::string& ns, const std::string& secret);
   // status.inventory as this run leaves it, with what each object's last apply stored.
   Json InventoryJson(const Run& run) const;
   // Both return the Application's resourceVersion after the write.

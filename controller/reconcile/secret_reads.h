@@ -13,12 +13,13 @@
 #include "common/error.h"
 #include "common/mutex.h"
 #include "source/git_source.h"
+#include "verify/signature.h"
 
 namespace plumbline::reconcile {
 
 class SecretReads {
  public:
-  using Value = std::variant<source::GitAuth, std::string>;
+  using Value = std::variant<source::GitAuth, std::string, verify::TrustedKeys>;
 
   // The watch (re)listed: everything kept is dropped, and from now on reads may be kept.
   void Listed();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/temp_dir.h"
 #include "source/git_source.h"
 
 namespace plumbline::render {
@@ -36,7 +37,8 @@ class Workspace {
   std::string Relative(std::string text) const;
 
  private:
-  explicit Workspace(std::string root);
+  explicit Workspace(std::unique_ptr<TempDir> dir);
+  std::unique_ptr<TempDir> dir_;
   std::string root_, repo_, home_;
 };
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,11 +40,28 @@ struct FetchRequest {
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 
+// A detached signature and the exact bytes it signs, as git stores them: a commit's gpgsig
+// header over the commit without it, or the armor at the end of an annotated tag over the tag
+// before it. Empty `signature`: unsigned.
+struct SignedObject {
+  std::string signature;
+  std::string signed_data;
+};
+
+// The annotated tag a revision named, when it named one.
+struct Tag {
+  std::string name;
+  std::string sha;  // the tag object's
+  SignedObject signed_object;
+};
+
 struct Commit {
   std::string sha;
   std::string author;  // "Name <email>"
   SystemTime time;     // author time
   std::string message;
+  SignedObject signed_object;
+  std::optional<Tag> tag;  // set when the revision is an annotated tag
 };
 
 struct File {
@@ -83,6 +101,9 @@ struct RevertRequest {
   std::string author_email = "plumbline@localhost";
   std::string trailer;  // appended to the message ("Reverted with ...")
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  // Signs the revert commit (git's gpgsig header): given the commit's bytes, returns the armored
+  // detached signature. Unset: the commit is not signed.
+  std::function<Result<std::string>(const std::string& commit)> sign;
 };
 
 struct RevertResult {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -343,20 +344,81 @@ class Libgit2Snapshot : public Snapshot {
   mutable Mutex mu_;  // libgit2 handles are not shared between threads
 };
 
-Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
+// git's rule for where a signed tag's signature starts: the last line that opens an armor.
+size_t SignatureStart(const std::string& content) {
+  static const char* const kBegins[] = {"-----BEGIN PGP SIGNATURE-----",
+                                        "-----BEGIN PGP MESSAGE-----",
+                                        "-----BEGIN SSH SIGNATURE-----"};
+  size_t found = std::string::npos;
+  for (size_t line = 0; line < content.size();) {
+    for (const char* begin : kBegins) {
+      if (content.compare(line, std::strlen(begin), begin) == 0) found = line;
+    }
+    size_t eol = content.find('\n', line);
+    if (eol == std::string::npos) break;
+    line = eol + 1;
+  }
+  return found;
+}
+
+// The annotated tag `target` names, with its signature split off as git does.
+Result<Tag> ReadTag(git_repository* repo, const git_oid* target, const std::string& name) {
+  git_odb* raw_odb = nullptr;
+  if (git_repository_odb(&raw_odb, repo) != 0) {
+    return Error(ErrorCode::kInternal, "cannot open the object database: " + LastGitError());
+  }
+  OdbPtr odb(raw_odb);
+  git_odb_object* raw = nullptr;
+  if (git_odb_read(&raw, odb.get(), target) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "cannot read tag " + name + ": " + LastGitError());
+  }
+  std::unique_ptr<git_odb_object, Deleter<git_odb_object, git_odb_object_free>> object(raw);
+  Tag tag;
+  tag.name = name;
+  tag.sha = OidString(target);
+  std::string content(static_cast<const char*>(git_odb_object_data(object.get())),
+                      git_odb_object_size(object.get()));
+  // The armor is in the message, after the headers: a header line cannot start one.
+  const size_t body = content.find("\n\n");
+  const size_t start = SignatureStart(content);
+  if (start != std::string::npos && body != std::string::npos && start > body) {
+    tag.signed_object.signature = content.substr(start);
+    content.resize(start);
+  }
+  tag.signed_object.signed_data = std::move(content);
+  return tag;
+}
+
+// The commit `revision` names; `*tag` is set when it names an annotated tag (not a branch).
+Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision,
+                          std::optional<Tag>* tag = nullptr) {
   git_oid oid;
   if (IsFullSha(revision)) {
     git_oid_fromstr(&oid, revision.c_str());
   } else {
     git_reference* ref = nullptr;
     std::string branch = "refs/remotes/origin/" + revision;
-    std::string tag = "refs/tags/" + revision;
-    if (git_reference_lookup(&ref, repo, branch.c_str()) != 0 &&
-        git_reference_lookup(&ref, repo, tag.c_str()) != 0) {
-      return Error(ErrorCode::kInvalidArgument,
-                   "revision \"" + revision + "\" is neither a branch nor a tag of the remote");
+    std::string tag_ref = "refs/tags/" + revision;
+    bool is_tag = false;
+    if (git_reference_lookup(&ref, repo, branch.c_str()) != 0) {
+      if (git_reference_lookup(&ref, repo, tag_ref.c_str()) != 0) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "revision \"" + revision + "\" is neither a branch nor a tag of the remote");
+      }
+      is_tag = true;
     }
     ReferencePtr owned(ref);
+    if (is_tag && tag != nullptr && git_reference_type(ref) == GIT_REFERENCE_DIRECT) {
+      git_object* raw_target = nullptr;
+      if (git_object_lookup(&raw_target, repo, git_reference_target(ref), GIT_OBJECT_ANY) == 0) {
+        ObjectPtr target(raw_target);
+        if (git_object_type(raw_target) == GIT_OBJECT_TAG) {
+          auto read = ReadTag(repo, git_object_id(raw_target), revision);
+          if (!read.ok()) return read.error();
+          *tag = std::move(*read);
+        }
+      }
+    }
     git_object* peeled = nullptr;
     if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) != 0) {
       return Error(ErrorCode::kInvalidArgument,
@@ -372,7 +434,8 @@ Result<CommitPtr> Resolve(git_repository* repo, const std::string& revision) {
   return CommitPtr(c);
 }
 
-Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path, git_commit* commit) {
+Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path, git_commit* commit,
+                                                     std::optional<Tag> tag = std::nullopt) {
   Commit info;
   info.sha = OidString(git_commit_id(commit));
   const git_signature* author = git_commit_author(commit);
@@ -380,6 +443,20 @@ Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path, gi
                 (author->email ? author->email : "") + ">";
   info.time = std::chrono::system_clock::from_time_t(author->when.time);
   info.message = git_commit_message(commit) ? git_commit_message(commit) : "";
+  git_buf signature = GIT_BUF_INIT, signed_data = GIT_BUF_INIT;
+  const int rc = git_commit_extract_signature(&signature, &signed_data, git_commit_owner(commit),
+                                              const_cast<git_oid*>(git_commit_id(commit)), nullptr);
+  if (rc == 0) {
+    info.signed_object.signature.assign(signature.ptr, signature.size);
+    info.signed_object.signed_data.assign(signed_data.ptr, signed_data.size);
+  }
+  git_buf_dispose(&signature);
+  git_buf_dispose(&signed_data);
+  if (rc != 0 && rc != GIT_ENOTFOUND) {
+    return Error(ErrorCode::kInternal,
+                 "cannot read the signature of " + info.sha + ": " + LastGitError());
+  }
+  info.tag = std::move(tag);
   return std::shared_ptr<const Snapshot>(
       std::make_shared<Libgit2Snapshot>(path, *git_commit_tree_id(commit), std::move(info)));
 }
@@ -557,9 +634,10 @@ Result<std::shared_ptr<const Snapshot>> FetchOnce(const FetchRequest& request,
   git_remote_disconnect(remote.get());
   if (rc != 0) return fail("cannot fetch");
 
-  auto commit = Resolve(repo.get(), revision);
+  std::optional<Tag> tag;
+  auto commit = Resolve(repo.get(), revision, &tag);
   if (!commit.ok()) return commit.error();
-  return MakeSnapshot(path, commit->get());
+  return MakeSnapshot(path, commit->get(), std::move(tag));
 }
 
 // A fetch that recovers from what a killed process or a damaged disk leaves in the cache.
@@ -704,9 +782,26 @@ Result<RevertResult> RevertLocked(const RevertRequest& request, const std::strin
   if (!request.trailer.empty()) result.message += "\n" + request.trailer + "\n";
   const git_commit* parents[] = {head->get()};
   git_oid commit_oid;
-  if (git_commit_create(&commit_oid, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
-                        result.message.c_str(), tree.get(), 1, parents) != 0) {
-    return Error(ErrorCode::kInternal, "cannot commit: " + LastGitError());
+  if (!request.sign) {
+    if (git_commit_create(&commit_oid, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
+                          result.message.c_str(), tree.get(), 1, parents) != 0) {
+      return Error(ErrorCode::kInternal, "cannot commit: " + LastGitError());
+    }
+  } else {
+    // Under spec.verify a rollback must be signed too, or the controller refuses it.
+    git_buf buffer = GIT_BUF_INIT;
+    if (git_commit_create_buffer(&buffer, repo.get(), sig.get(), sig.get(), nullptr,
+                                 result.message.c_str(), tree.get(), 1, parents) != 0) {
+      return Error(ErrorCode::kInternal, "cannot commit: " + LastGitError());
+    }
+    std::string content(buffer.ptr, buffer.size);
+    git_buf_dispose(&buffer);
+    auto signature = request.sign(content);
+    if (!signature.ok()) return signature.error().Wrap("cannot sign the revert commit");
+    if (git_commit_create_with_signature(&commit_oid, repo.get(), content.c_str(),
+                                         signature->c_str(), "gpgsig") != 0) {
+      return Error(ErrorCode::kInternal, "cannot commit: " + LastGitError());
+    }
   }
   result.sha = OidString(&commit_oid);
   constexpr char kLocalRef[] = "refs/plumbline/revert";

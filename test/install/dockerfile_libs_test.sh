@@ -2,8 +2,8 @@
 # The Dockerfile's runtime image installs exactly the Debian packages that the binary links
 # against: every shared library build/plumbline needs directly (readelf -d, NEEDED) comes from a
 # package (ldd to find the file, dpkg -S to find its package) that the final stage's
-# `apt-get install` lists, and every package listed there (ca-certificates aside: it is data, not
-# a library) provides one of those libraries. Libraries those libraries need come with their
+# `apt-get install` lists, and every package listed there (ca-certificates and gpgv aside: data,
+# and a program the controller runs) provides one of those libraries. Libraries those libraries need come with their
 # packages' dependencies.
 #
 #   test/install/dockerfile_libs_test.sh [PLUMBLINE_BINARY]   (default: build/plumbline)
@@ -83,7 +83,8 @@ for pkg in $(printf '%s\n' "${!package_libs[@]}" | sort); do
   fi
 done
 for pkg in $listed; do
-  [ "$pkg" = ca-certificates ] && continue
+  # Not libraries: CA certificates are data, gpgv a program the controller runs (spec.verify).
+  case $pkg in ca-certificates | gpgv) continue ;; esac
   if [ -z "${package_libs[$pkg]:-}" ]; then
     problems+=("$pkg is installed by the Dockerfile but provides no library the binary needs")
   fi
@@ -99,4 +100,4 @@ if [ ${#problems[@]} -gt 0 ]; then
   exit 1
 fi
 echo "PASS: the Dockerfile installs exactly the ${#package_libs[@]} packages of the libraries" \
-  "$(basename "$binary") needs, plus ca-certificates"
+  "$(basename "$binary") needs, plus ca-certificates and gpgv"

@@ -106,6 +106,47 @@ TEST(ParseSpec, ReadsHelmAndDecryption) {
   }
 }
 
+TEST(ParseSpec, ReadsVerifyAndPolicy) {
+  auto spec = ParseSpec(Json::parse(R"({"spec": {
+      "source": {"repoURL": "git://h/r", "revision": "v1"},
+      "verify": {"mode": "TagAndHEAD", "secretRef": {"name": "signers"}},
+      "policy": {"rules": ["plumbline/production/deny", "team_a/deny"]}}})"));
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  ASSERT_TRUE(spec->verify.has_value());
+  EXPECT_EQ(spec->verify->mode, VerifyMode::kTagAndHead);
+  EXPECT_EQ(spec->verify->secret_name, "signers");
+  EXPECT_EQ(spec->policy.rules,
+            (std::vector<std::string>{"plumbline/production/deny", "team_a/deny"}));
+  auto defaults = ParseSpec(Json::parse(
+      R"({"spec": {"source": {"repoURL": "git://h/r"}, "verify": {"secretRef": {"name": "s"}}}})"));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->verify->mode, VerifyMode::kHead);
+  auto plain = ParseSpec(Json::parse(R"({"spec": {"source": {"repoURL": "git://h/r"}}})"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->verify.has_value());
+  EXPECT_TRUE(plain->policy.rules.empty());
+
+  for (const auto& [body, message] : std::vector<std::pair<const char*, const char*>>{
+           {R"("verify": {"mode": "head", "secretRef": {"name": "s"}})",
+            "spec.verify.mode must be HEAD, Tag or TagAndHEAD, not \"head\""},
+           {R"("verify": {"mode": "HEAD"})",
+            "spec.verify.secretRef.name is required (the Secret with the trusted keys)"},
+           {R"("policy": {"rules": ["../admin"]})",
+            "spec.policy.rules holds \"../admin\", not a rule path like plumbline/production/deny"},
+           {R"("policy": {"rules": ["a//b"]})",
+            "spec.policy.rules holds \"a//b\", not a rule path like plumbline/production/deny"},
+           {R"("policy": {"rules": ["x?y=1"]})",
+            "spec.policy.rules holds \"x?y=1\", not a rule path like plumbline/production/deny"},
+           {R"("policy": {"rules": "plumbline/deny"})",
+            "spec.policy.rules must be a list of at most 8 rule paths"},
+       }) {
+    auto bad = ParseSpec(Json::parse(
+        std::string(R"({"spec": {"source": {"repoURL": "git://h/r"}, )") + body + "}}"));
+    ASSERT_FALSE(bad.ok()) << body;
+    EXPECT_EQ(bad.error().message(), message);
+  }
+}
+
 TEST(CleanRepoPath, NormalizesAndRefusesEscapes) {
   EXPECT_EQ(*source::CleanRepoPath("."), "");
   EXPECT_EQ(*source::CleanRepoPath("a/./b//c/"), "a/b/c");

@@ -219,5 +219,64 @@ TEST_F(Libgit2SourceTest, ReadDirReadsOnlyWantedFilesAndChecksTheSizeFirst) {
   EXPECT_TRUE((*snapshot)->ReadDir("app", yaml_only).ok());
 }
 
+// What spec.verify checks comes from here: a signed commit's signature and the exact bytes it
+// signs (git's own verify-commit agrees they match), an annotated tag's the same, and an unsigned
+// commit or a lightweight tag carries none.
+TEST_F(Libgit2SourceTest, ASnapshotCarriesTheSignaturesOfItsCommitAndTag) {
+  auto keygen = RunSubprocess({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir_ + "/key"});
+  ASSERT_TRUE(keygen.ok() && keygen->exit_code == 0);
+  const std::vector<std::string> sign = {"-c", "gpg.format=ssh", "-c",
+                                         "user.signingKey=" + dir_ + "/key"};
+  auto with_key = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), sign.begin(), sign.end());
+    return Git(args, origin_);
+  };
+  Write("app/cm.yaml", "kind: ConfigMap\n");
+  const std::string unsigned_sha = Commit();
+  Git({"tag", "light"}, origin_);
+  Write("app/cm.yaml", "kind: ConfigMap\ndata: {a: b}\n");
+  Git({"add", "-A"}, origin_);
+  with_key({"commit", "-q", "-S", "-m", "signed"});
+  const std::string signed_sha = Git({"rev-parse", "HEAD"}, origin_);
+  with_key({"tag", "-s", "-m", "release v1", "v1"});
+  Git({"tag", "-a", "-m", "release v2", "v2"}, origin_);
+  auto source = Source(/*allow_local=*/true);
+
+  auto head = source->Fetch(Request("main"));
+  ASSERT_TRUE(head.ok()) << head.error().message();
+  const SignedObject& commit = (*head)->commit().signed_object;
+  EXPECT_EQ(commit.signature.rfind("-----BEGIN SSH SIGNATURE-----", 0), 0u) << commit.signature;
+  // The signed bytes are the commit object without its gpgsig header.
+  const std::string raw = Git({"cat-file", "commit", signed_sha}, origin_);
+  EXPECT_EQ(commit.signed_data.rfind("tree ", 0), 0u);
+  EXPECT_EQ(commit.signed_data.find("gpgsig"), std::string::npos);
+  EXPECT_NE(commit.signed_data.find("\n\nsigned"), std::string::npos);
+  EXPECT_LT(commit.signed_data.size(), raw.size());
+  EXPECT_FALSE((*head)->commit().tag.has_value()) << "a branch names no tag";
+
+  auto tag = source->Fetch(Request("v1"));
+  ASSERT_TRUE(tag.ok()) << tag.error().message();
+  EXPECT_EQ((*tag)->commit().sha, signed_sha);
+  ASSERT_TRUE((*tag)->commit().tag.has_value());
+  const Tag& v1 = *(*tag)->commit().tag;
+  EXPECT_EQ(v1.name, "v1");
+  EXPECT_EQ(v1.sha, Git({"rev-parse", "v1"}, origin_));
+  EXPECT_EQ(v1.signed_object.signature.rfind("-----BEGIN SSH SIGNATURE-----", 0), 0u);
+  EXPECT_EQ(v1.signed_object.signed_data.rfind("object " + signed_sha, 0), 0u);
+  EXPECT_EQ(v1.signed_object.signed_data.find("SIGNATURE"), std::string::npos);
+  EXPECT_EQ(v1.signed_object.signed_data + v1.signed_object.signature,
+            Git({"cat-file", "tag", "v1"}, origin_) + "\n");
+
+  auto unsigned_tag = source->Fetch(Request("v2"));
+  ASSERT_TRUE(unsigned_tag.ok());
+  ASSERT_TRUE((*unsigned_tag)->commit().tag.has_value());
+  EXPECT_TRUE((*unsigned_tag)->commit().tag->signed_object.signature.empty());
+  auto light = source->Fetch(Request("light"));
+  ASSERT_TRUE(light.ok());
+  EXPECT_EQ((*light)->commit().sha, unsigned_sha);
+  EXPECT_FALSE((*light)->commit().tag.has_value()) << "a lightweight tag is no tag object";
+  EXPECT_TRUE((*light)->commit().signed_object.signature.empty());
+}
+
 }  // namespace
 }  // namespace plumbline::source
