@@ -3,7 +3,6 @@
 // the real one never prints, to show that every status check counts.
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>

@@ -274,6 +274,8 @@ struct KeyType {
   std::vector<std::string> ssh_keygen_args;
 };
 
+void PrintTo(const KeyType& type, std::ostream* out) { *out << type.name; }
+
 class SshsigKeyTypes : public ::testing::TestWithParam<KeyType> {};
 
 TEST_P(SshsigKeyTypes, ASignatureByATrustedKeyVerifies) {
