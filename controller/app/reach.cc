@@ -33,14 +33,27 @@ std::unique_ptr<kube::Client> ClientForObjects(kube::Client& client, const std::
   return client.Impersonate({"system:serviceaccount:" + ns + ":" + account, {}});
 }
 
-Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
-                                    const std::string& name) {
+namespace {
+
+// The data of the Secret `ns`/`name` (still base64), which the spec names at `field`.
+Result<Json> ReadSecretData(kube::Client& client, const std::string& ns, const std::string& name,
+                            const char* field) {
   auto secrets = client.Resource({"", "v1", "Secret"});
   if (!secrets.ok()) return secrets.error();
   auto secret = client.Get(*secrets, ns, name);
-  if (!secret.ok()) return secret.error().Wrap("spec.source.secretRef");
+  if (!secret.ok()) return secret.error().Wrap(field);
+  const Json* data = MemberAt(&*secret, "data");
+  return data != nullptr && data->is_object() ? *data : Json::object();
+}
+
+}  // namespace
+
+Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
+                                    const std::string& name) {
+  auto secret_data = ReadSecretData(client, ns, name, "spec.source.secretRef");
+  if (!secret_data.ok()) return secret_data.error();
   source::GitAuth auth;
-  const Json data = secret->value("data", Json::object());
+  const Json& data = *secret_data;
   auto field = [&](const char* key) -> std::string {
     if (!data.contains(key) || !data[key].is_string()) return "";
     auto decoded = Base64Decode(data[key].get<std::string>());
@@ -57,13 +70,11 @@ Result<source::GitAuth> ReadGitAuth(kube::Client& client, const std::string& ns,
 
 Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& ns,
                                        const std::string& name) {
-  auto secrets = client.Resource({"", "v1", "Secret"});
-  if (!secrets.ok()) return secrets.error();
-  auto secret = client.Get(*secrets, ns, name);
-  if (!secret.ok()) return secret.error().Wrap("spec.decryption.secretRef");
+  auto secret_data = ReadSecretData(client, ns, name, "spec.decryption.secretRef");
+  if (!secret_data.ok()) return secret_data.error();
   std::string keys;
   const std::string suffix = ".agekey";
-  const Json data = secret->value("data", Json::object());
+  const Json& data = *secret_data;
   for (auto it = data.begin(); it != data.end(); ++it) {
     const std::string& key = it.key();
     const Json& value = it.value();
@@ -85,16 +96,20 @@ Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& 
 
 Result<verify::TrustedKeys> ReadTrustedKeys(kube::Client& client, const std::string& ns,
                                             const std::string& name) {
-  auto secrets = client.Resource({"", "v1", "Secret"});
-  if (!secrets.ok()) return secrets.error();
-  auto secret = client.Get(*secrets, ns, name);
-  if (!secret.ok()) return secret.error().Wrap("spec.verify.secretRef");
+  auto secret_data = ReadSecretData(client, ns, name, "spec.verify.secretRef");
+  if (!secret_data.ok()) return secret_data.error();
   verify::TrustedKeys keys;
-  const Json data = secret->value("data", Json::object());
+  const Json& data = *secret_data;
   for (auto it = data.begin(); it != data.end(); ++it) {
     if (!it.value().is_string()) continue;
     auto decoded = Base64Decode(it.value().get<std::string>());
     if (!decoded.ok()) continue;
+    if (decoded->find("PRIVATE KEY") != std::string::npos) {
+      // Whoever can read this Secret could sign as its owner: only public keys belong here.
+      return Error(ErrorCode::kInvalidArgument, "spec.verify.secretRef: Secret " + ns + "/" + name +
+                                                    " holds a private key in " + it.key() +
+                                                    ": give the public key");
+    }
     if (decoded->find("-----BEGIN PGP PUBLIC KEY BLOCK-----") != std::string::npos) {
       keys.openpgp.push_back(*decoded);
       continue;

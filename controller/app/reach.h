@@ -27,7 +27,7 @@ Result<std::string> ReadDecryptionKeys(kube::Client& client, const std::string& 
 
 // Reads spec.verify.secretRef: each data key holds ASCII-armored OpenPGP public keys or SSH public
 // keys, one per line (authorized_keys or allowed_signers lines; '#' comments and blank lines
-// skipped). A Secret with neither is an error.
+// skipped). A Secret with neither, or with a private key, is an error.
 Result<verify::TrustedKeys> ReadTrustedKeys(kube::Client& client, const std::string& ns,
                                             const std::string& name);
 

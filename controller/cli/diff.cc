@@ -13,8 +13,8 @@
 #include "cli/app_client.h"
 #include "cli/app_render.h"
 #include "cli/cli.h"
+#include "cli/policy_flags.h"
 #include "common/redact.h"
-#include "policy/gate.h"
 #include "render/sops.h"
 #include "textdiff/unified.h"
 #include "yaml/yaml_json.h"
@@ -141,11 +141,7 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
       "changes, 1 changes, 2 error, 3 denied by the policy.");
   AddAppFlags(flags);
   AddRenderFlags(flags);
-  flags
-      .Add("policy-url", "",
-           "the policy server's rule, as `plumbline run --policy-url` (OPA's data API); the "
-           "Application's spec.policy rules are asked too")
-      .Add("policy-timeout", "10", "seconds the policy evaluation may take");
+  AddPolicyFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) {
     err << "plumbline diff: " << s.error().message() << "\n";
     return kError;
@@ -179,6 +175,24 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   std::vector<std::string> untouched;
   const std::vector<apply::PreparedObject> prepared = apply::Prepare(
       objects, {apps->client.get(), app::OwnerOf(name, apps->ns), spec->destination_namespace});
+  // The policy's verdict on what the controller would apply, asked before the dry runs so that a
+  // denial is reported (exit 3) even when a dry run fails.
+  std::optional<std::vector<policy::Denial>> verdict;
+  auto gate = PolicyGateFromFlags(flags);
+  if (!gate.ok()) return fail(gate.error());
+  if (*gate) {
+    const source::Commit& commit = rendered->commit;
+    policy::Subject subject{apps->ns, name, commit.sha, commit.author, commit.message};
+    std::vector<Json> checked;
+    for (const auto& p : prepared) {
+      if (!p.disabled) checked.push_back(p.object);
+    }
+    Json input = policy::InputFor(subject, checked);
+    render::ScrubAll(&input, rendered->secret_values);
+    auto denials = (*gate)->Evaluate(input, spec->policy.rules);
+    if (!denials.ok()) return fail(denials.error().Wrap("policy"));
+    verdict = std::move(*denials);
+  }
   for (const auto& p : prepared) {
     const apply::ObjectKey& key = p.key;
     if (p.disabled) {
@@ -250,30 +264,13 @@ int Diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   for (const auto& u : untouched) out << "=== " << u << "\n";
   if (!failures.empty()) {
     for (const auto& f : failures) err << "plumbline diff: " << f << "\n";
-    return kError;
+    if (!verdict || verdict->empty()) return kError;
   }
   if (diffs.empty()) out << "No changes.\n";
-  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
-    policy::GateOptions gate_options;
-    gate_options.url = url;
-    auto timeout = flags.GetDouble("policy-timeout");
-    if (!timeout.ok() || *timeout <= 0) {
-      return fail(Error(ErrorCode::kInvalidArgument, "--policy-timeout must be a positive number"));
-    }
-    gate_options.timeout = std::chrono::milliseconds(int64_t(*timeout * 1000));
-    auto gate = policy::NewOpaGate(gate_options);
-    if (!gate.ok()) return fail(gate.error().Wrap("--policy-url"));
-    const source::Commit& commit = rendered->commit;
-    policy::Subject subject{apps->ns, name, commit.sha, commit.author, commit.message};
-    std::vector<Json> checked;
-    for (const auto& p : prepared) {
-      if (!p.disabled) checked.push_back(p.object);
-    }
-    auto denials = (*gate)->Evaluate(policy::InputFor(subject, checked), spec->policy.rules);
-    if (!denials.ok()) return fail(denials.error().Wrap("policy"));
-    if (!denials->empty()) {
-      out << "=== policy denied this change (" << denials->size() << "):\n";
-      for (const auto& d : *denials) {
+  if (verdict) {
+    if (!verdict->empty()) {
+      out << "=== policy denied this change (" << verdict->size() << "):\n";
+      for (const auto& d : *verdict) {
         out << "  " << (d.object.empty() ? "" : d.object + ": ") << SafeText(d.message) << " ["
             << d.rule << "]\n";
       }

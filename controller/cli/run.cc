@@ -17,6 +17,7 @@
 #include "cli/app_client.h"
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
+#include "cli/policy_flags.h"
 #include "common/base64.h"
 #include "common/duration.h"
 #include "common/mutex.h"
@@ -26,7 +27,6 @@
 #include "leader/elector.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
-#include "policy/gate.h"
 #include "reconcile/controller.h"
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
@@ -162,6 +162,7 @@ class StopRequest {
 
 void AddRunFlags(Flags& flags) {
   AddKubeFlags(flags);
+  AddPolicyFlags(flags);
   flags.Add("workers", "4", "Applications reconciled at once")
       .Add("apply-concurrency", "16",
            "objects applied at once across all Applications (one apply phase's objects go out "
@@ -213,10 +214,6 @@ void AddRunFlags(Flags& flags) {
       .Add("gpgv-path", "gpgv",
            "the gpgv program, for OpenPGP-signed revisions under spec.verify (SSH signatures are "
            "verified in-process)")
-      .Add("policy-url", "",
-           "the policy server's rule every revision must pass before it is applied: OPA's data "
-           "API, like http://opa.opa:8181/v1/data/plumbline/deny (default: no policy)")
-      .Add("policy-timeout", "10", "seconds one policy evaluation may take")
       .Add("policy-fail-open", "false",
            "apply revisions when the policy server cannot answer (default: refuse them, "
            "PolicyCheckFailed)",
@@ -242,6 +239,7 @@ struct RunSettings {
   bool leader_elect = false;
   leader::ElectorOptions election;
   std::string webhook_addr;
+  std::unique_ptr<policy::Gate> policy_gate;  // --policy-url; null: none
 };
 
 Result<RunSettings> ReadRunSettings(const Flags& flags) {
@@ -263,7 +261,7 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
 
   for (const char* name :
        {"workers", "apply-concurrency", "git-timeout", "render-timeout", "max-file-bytes",
-        "max-documents", "max-objects", "webhook-rate", "webhook-burst", "policy-timeout"}) {
+        "max-documents", "max-objects", "webhook-rate", "webhook-burst"}) {
     auto v = flags.GetDouble(name);
     if (!v.ok() || *v <= 0) {
       return Error(ErrorCode::kInvalidArgument,
@@ -288,13 +286,9 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
     settings.durations[name] = *d;
   }
 
-  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
-    policy::GateOptions gate_options;
-    gate_options.url = url;
-    if (auto gate = policy::NewOpaGate(gate_options); !gate.ok()) {
-      return gate.error().Wrap("--policy-url");
-    }
-  }
+  auto gate = PolicyGateFromFlags(flags);
+  if (!gate.ok()) return gate.error();
+  settings.policy_gate = std::move(*gate);
 
   settings.leader_elect = flags.GetBool("leader-elect");
   leader::ElectorOptions& election = settings.election;
@@ -449,16 +443,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   ropts.no_cross_namespace_refs = flags.GetBool("no-cross-namespace-refs");
   ropts.apply_concurrency = size_t(number("apply-concurrency"));
   ropts.verify.gpgv_path = flags.Get("gpgv-path");
-  std::unique_ptr<policy::Gate> policy_gate;
-  if (const std::string url = flags.Get("policy-url"); !url.empty()) {
-    policy::GateOptions gate_options;
-    gate_options.url = url;
-    gate_options.timeout = std::chrono::milliseconds(int64_t(number("policy-timeout") * 1000));
-    auto gate = policy::NewOpaGate(gate_options);
-    if (!gate.ok()) return fail(gate.error().Wrap("--policy-url"));
-    policy_gate = std::move(*gate);
-    ropts.policy = policy_gate.get();
-  }
+  ropts.policy = settings.policy_gate.get();
   ropts.policy_fail_open = flags.GetBool("policy-fail-open");
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
     if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());

@@ -21,7 +21,7 @@ class TempDir {
 
   const std::string& path() const { return path_; }
   // Writes `content` to `relative` (0600 file, 0700 directories on the way). The file must not
-  // exist yet and nothing on the way may be a symlink.
+  // exist yet and may not be a symlink; the directory is private, so nothing else puts one there.
   Status Write(const std::string& relative, const std::string& content) const;
   // Reads `relative`, at most `max_bytes` (more is an error).
   Result<std::string> Read(const std::string& relative, size_t max_bytes) const;

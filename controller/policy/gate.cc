@@ -1,5 +1,8 @@
 #include "policy/gate.h"
 
+#include <optional>
+
+#include "common/redact.h"
 #include "http/http_client.h"
 
 namespace plumbline::policy {
@@ -76,14 +79,29 @@ Result<std::vector<Denial>> ParseDecision(const std::string& rule, const http::R
 class OpaGate : public Gate {
  public:
   OpaGate(std::unique_ptr<http::Client> client, std::string default_rule)
-      : client_(std::move(client)), default_rule_(std::move(default_rule)) {}
+      : client_(std::move(client)),
+        default_rule_(std::move(default_rule)),
+        package_(default_rule_.substr(0, default_rule_.rfind('/') + 1)) {}
 
   Result<std::vector<Denial>> Evaluate(const Json& input,
                                        const std::vector<std::string>& extra_rules) override {
-    const std::string body = Json{{"input", input}}.dump();
+    // Text that is not UTF-8 (a Latin-1 author name) is replaced, never thrown on.
+    const std::string body =
+        Json{{"input", input}}.dump(-1, ' ', false, Json::error_handler_t::replace);
     std::vector<std::string> rules = {default_rule_};
-    rules.insert(rules.end(), extra_rules.begin(), extra_rules.end());
+    for (const std::string& rule : extra_rules) {
+      // An Application adds rules of the default rule's package, not any document of the
+      // server (another tenant's data would come back as "denials" in its status).
+      if (rule.compare(0, package_.size(), package_) != 0) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "spec.policy rule " + rule + " is not under " + package_ +
+                         " (the package of the controller's --policy-url rule)");
+      }
+      rules.push_back(rule);
+    }
+    // Every rule is asked: a denial stands even when another rule cannot be evaluated.
     std::vector<Denial> all;
+    std::optional<Error> failure;
     for (const std::string& rule : rules) {
       http::Request request;
       request.method = "POST";
@@ -91,17 +109,25 @@ class OpaGate : public Gate {
       request.body = body;
       request.content_type = "application/json";
       auto response = client_->Send(request);
-      if (!response.ok()) return response.error().Wrap("policy server, rule " + rule);
+      if (!response.ok()) {
+        if (!failure) failure = response.error().Wrap("policy server, rule " + rule);
+        continue;
+      }
       auto denials = ParseDecision(rule, *response);
-      if (!denials.ok()) return denials.error();
+      if (!denials.ok()) {
+        if (!failure) failure = denials.error();
+        continue;
+      }
       for (auto& d : *denials) all.push_back(std::move(d));
     }
+    if (all.empty() && failure) return *failure;
     return all;
   }
 
  private:
   std::unique_ptr<http::Client> client_;
   const std::string default_rule_;
+  const std::string package_;  // "plumbline/": extra rules must start with it
 };
 
 Json MaskedSecret(Json object) {
@@ -130,8 +156,8 @@ Json InputFor(const Subject& subject, const std::vector<Json>& objects) {
   Json input;
   input["application"] = {{"namespace", subject.app_namespace}, {"name", subject.app_name}};
   input["commit"] = {{"sha", subject.commit_sha},
-                     {"author", subject.commit_author},
-                     {"message", subject.commit_message}};
+                     {"author", SafeText(subject.commit_author)},
+                     {"message", SafeText(subject.commit_message)}};
   Json list = Json::array();
   for (const Json& object : objects) {
     const bool secret =

@@ -10,7 +10,6 @@
 #include "app/reasons.h"
 #include "apply/applier.h"
 #include "common/base64.h"
-#include "common/digest.h"
 #include "common/mutex.h"
 #include "common/redact.h"
 #include "common/rfc3339.h"
@@ -661,7 +660,8 @@ Reconciler::PhaseEnd Reconciler::VerifyPhase(Run& run) {
   const app::VerifySpec& spec = *run.spec.verify;
   const source::Commit& commit = run.snapshot->commit();
   // Nothing of an unverified revision is rendered or applied: the cluster keeps the last
-  // verified one. Retrying will not help until git or the keys change (both wake us up).
+  // verified one. A refusal is about the revision (counted, alerted on): retrying will not help
+  // until git changes (the interval looks) or the keys do (their Secret's change wakes us up).
   auto refuse = [&](const std::string& message) -> PhaseEnd {
     metrics_.VerificationFailed(run.ns, run.name);
     app::SetCondition(&run.status, app::kSourceVerified, false, app::reason::kVerificationFailed,
@@ -669,24 +669,42 @@ Reconciler::PhaseEnd Reconciler::VerifyPhase(Run& run) {
     (void)Fail(run, app::reason::kVerificationFailed, message);
     return ReconcileResult::RequeueAfter(run.spec.interval);
   };
+  // Could not verify (the keys' Secret unreadable, gpgv missing or slow): nothing is applied
+  // either, but it is not the revision's fault, so it is retried with backoff, not counted.
+  auto cannot_verify = [&](const std::string& message) -> PhaseEnd {
+    app::SetCondition(&run.status, app::kSourceVerified, false, app::reason::kVerificationFailed,
+                      SafeText(message), run.generation);
+    return Fail(run, app::reason::kVerificationFailed, message);
+  };
   auto keys = TrustedKeysFor(run.ns, spec.secret_name);
-  if (!keys.ok()) return refuse(keys.error().message());
+  if (!keys.ok()) return cannot_verify("cannot read the trusted keys: " + keys.error().message());
   const bool check_tag = spec.mode != app::VerifyMode::kHead;
   const bool check_head = spec.mode != app::VerifyMode::kTag;
   if (check_tag && !commit.tag) {
     return refuse("spec.verify.mode " + std::string(app::ToString(spec.mode)) +
                   " needs spec.source.revision to name an annotated tag; \"" + run.spec.revision +
-                  "\" is not one");
+                  "\" is a branch (a branch of the same name hides a tag), a lightweight tag or a "
+                  "commit");
   }
-  Digest memo;
-  memo.Add(commit.sha).Add(commit.tag ? commit.tag->sha : "").Add(app::ToString(spec.mode));
-  for (const auto& k : keys->ssh) memo.Add(k);
-  for (const auto& k : keys->openpgp) memo.Add(k);
-  const std::string verified_for = commit.sha + "/" + memo.Hex();
+  if (check_tag && commit.tag->declared_name != commit.tag->name) {
+    // A signed tag moved to another name: its signature covers the name it was made with.
+    return refuse("tag " + commit.tag->name + " points at a tag object named \"" +
+                  commit.tag->declared_name + "\"");
+  }
+  // What a verification depends on, exactly: the commit, the tag, the mode and the keys.
+  std::string verified_for = commit.sha + "\n" + (commit.tag ? commit.tag->sha : "") + "\n" +
+                             app::ToString(spec.mode) + "\n";
+  for (const auto& k : keys->ssh) verified_for += k + "\n";
+  for (const auto& k : keys->openpgp) verified_for += k + "\n";
   std::string verified_by = run.memory->verified_by;
   if (run.memory->verified_for != verified_for) {
     std::vector<std::string> signers;
+    // Empty when verified; else the refusal (or the reason it could not be checked).
     auto check = [&](const std::string& what, const source::SignedObject& object) -> Status {
+      if (!object.error.empty()) {
+        return Error(ErrorCode::kUnauthorized,
+                     what + ": its signature cannot be read: " + object.error);
+      }
       if (object.signature.empty()) {
         return Error(ErrorCode::kUnauthorized, what + " is not signed");
       }
@@ -696,21 +714,24 @@ Reconciler::PhaseEnd Reconciler::VerifyPhase(Run& run) {
       signers.push_back(what + " by " + signer->Describe());
       return Status::Ok();
     };
-    if (check_tag) {
-      if (auto s = check("tag " + commit.tag->name, commit.tag->signed_object); !s.ok()) {
-        return refuse(s.error().message());
-      }
-    }
+    std::vector<std::pair<std::string, const source::SignedObject*>> objects;
+    if (check_tag) objects.emplace_back("tag " + commit.tag->name, &commit.tag->signed_object);
     if (check_head) {
-      if (auto s = check("commit " + Short(commit.sha) + " (" + commit.author + ")",
-                         commit.signed_object);
-          !s.ok()) {
+      objects.emplace_back("commit " + Short(commit.sha) + " (" + commit.author + ")",
+                           &commit.signed_object);
+    }
+    for (const auto& object : objects) {
+      Status s = check(object.first, *object.second);
+      if (s.ok()) continue;
+      const ErrorCode code = s.error().code();
+      if (code == ErrorCode::kUnauthorized || code == ErrorCode::kInvalidArgument) {
         return refuse(s.error().message());
       }
+      return cannot_verify(s.error().message());
     }
     verified_by.clear();
     for (const auto& signer : signers) verified_by += (verified_by.empty() ? "" : ", ") + signer;
-    run.memory->verified_for = verified_for;
+    run.memory->verified_for = std::move(verified_for);
     run.memory->verified_by = verified_by;
   }
   app::SetCondition(&run.status, app::kSourceVerified, true, app::reason::kVerified,
@@ -729,6 +750,8 @@ Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
   }
   std::shared_ptr<const source::Snapshot> snapshot = run.snapshot;
   render::RenderOptions render_options = options_.render;
+  // A signature covers the commit, not what a remote base would fetch at render time.
+  if (run.spec.verify) render_options.allow_remote_bases = false;
   // Most reconciles see a commit already rendered: its build is kept, no program runs.
   render_options.cache = &build_cache_;
   auto rendered = render::RenderPath(
@@ -808,14 +831,21 @@ Reconciler::PhaseEnd Reconciler::PolicyPhase(Run& run) {
   for (const auto& p : run.prepared) {
     if (!p.disabled) objects.push_back(p.object);  // what will be applied, as diff asks
   }
-  auto denials =
-      options_.policy->Evaluate(policy::InputFor(subject, objects), run.spec.policy.rules);
+  Json input = policy::InputFor(subject, objects);
+  // Policy servers log what they are asked: no decrypted value leaves, wherever it was used.
+  render::ScrubAll(&input, run.secret_values);
+  auto denials = options_.policy->Evaluate(input, run.spec.policy.rules);
   if (!denials.ok()) {
     metrics_.PolicyEvaluated(run.ns, run.name, metrics::PolicyResult::kError);
     const std::string why = "cannot evaluate policy for revision " + Short(run.revision) + ": " +
                             denials.error().message();
-    if (options_.policy_fail_open) {
-      const std::string message = SafeText(why + "; applying anyway (--policy-fail-open)");
+    // Only a server that cannot answer may be skipped; one that answers something that is not
+    // a verdict (an undefined rule) blocks like a denial.
+    const ErrorCode code = denials.error().code();
+    if (options_.policy_fail_open &&
+        (code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout)) {
+      const std::string message = SafeText(
+          render::Scrub(why + "; applying anyway (--policy-fail-open)", run.secret_values));
       (void)events_.Record(run.app, events::Type::kWarning, app::reason::kPolicyCheckFailed,
                            message);
       log_.Error(app::reason::kPolicyCheckFailed, {{"app", run.key}, {"error", message}});

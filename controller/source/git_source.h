@@ -41,17 +41,31 @@ struct FetchRequest {
 };
 
 // A detached signature and the exact bytes it signs, as git stores them: a commit's gpgsig
-// header over the commit without it, or the armor at the end of an annotated tag over the tag
-// before it. Empty `signature`: unsigned.
+// header over the commit without its signature headers, or the armor at the end of an annotated
+// tag over the tag before it. Empty `signature`: unsigned.
 struct SignedObject {
   std::string signature;
   std::string signed_data;
+  // Why the object's signature cannot be read (two signature headers, say): it is refused, never
+  // taken as unsigned or as signed.
+  std::string error;
 };
+
+// Splits a raw commit object as git does (`git verify-commit`): the "gpgsig" header (its
+// continuation lines unfolded) is the signature; the object without it and without any
+// "gpgsig-sha256" header is what it signs. Only the headers are searched, never the message.
+SignedObject SplitCommitSignature(const std::string& raw_commit);
+// Splits a raw tag object as git does: the signature starts at the last line of the message that
+// opens an armor (PGP or SSH).
+SignedObject SplitTagSignature(const std::string& raw_tag);
+// The "tag" header of a raw tag object: the name it was signed under.
+std::string TagObjectName(const std::string& raw_tag);
 
 // The annotated tag a revision named, when it named one.
 struct Tag {
-  std::string name;
-  std::string sha;  // the tag object's
+  std::string name;           // the ref's name (spec.source.revision)
+  std::string declared_name;  // the name inside the tag object, which its signature covers
+  std::string sha;            // the tag object's
   SignedObject signed_object;
 };
 

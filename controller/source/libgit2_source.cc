@@ -344,48 +344,32 @@ class Libgit2Snapshot : public Snapshot {
   mutable Mutex mu_;  // libgit2 handles are not shared between threads
 };
 
-// git's rule for where a signed tag's signature starts: the last line that opens an armor.
-size_t SignatureStart(const std::string& content) {
-  static const char* const kBegins[] = {"-----BEGIN PGP SIGNATURE-----",
-                                        "-----BEGIN PGP MESSAGE-----",
-                                        "-----BEGIN SSH SIGNATURE-----"};
-  size_t found = std::string::npos;
-  for (size_t line = 0; line < content.size();) {
-    for (const char* begin : kBegins) {
-      if (content.compare(line, std::strlen(begin), begin) == 0) found = line;
-    }
-    size_t eol = content.find('\n', line);
-    if (eol == std::string::npos) break;
-    line = eol + 1;
-  }
-  return found;
-}
-
-// The annotated tag `target` names, with its signature split off as git does.
-Result<Tag> ReadTag(git_repository* repo, const git_oid* target, const std::string& name) {
+// The raw content of object `oid` (a commit or a tag), as git hashes it.
+Result<std::string> ReadRaw(git_repository* repo, const git_oid* oid) {
   git_odb* raw_odb = nullptr;
   if (git_repository_odb(&raw_odb, repo) != 0) {
     return Error(ErrorCode::kInternal, "cannot open the object database: " + LastGitError());
   }
   OdbPtr odb(raw_odb);
   git_odb_object* raw = nullptr;
-  if (git_odb_read(&raw, odb.get(), target) != 0) {
-    return Error(ErrorCode::kInvalidArgument, "cannot read tag " + name + ": " + LastGitError());
+  if (git_odb_read(&raw, odb.get(), oid) != 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "cannot read object " + OidString(oid) + ": " + LastGitError());
   }
   std::unique_ptr<git_odb_object, Deleter<git_odb_object, git_odb_object_free>> object(raw);
+  return std::string(static_cast<const char*>(git_odb_object_data(object.get())),
+                     git_odb_object_size(object.get()));
+}
+
+// The annotated tag `target` names, with its signature split off as git does.
+Result<Tag> ReadTag(git_repository* repo, const git_oid* target, const std::string& name) {
+  auto content = ReadRaw(repo, target);
+  if (!content.ok()) return content.error();
   Tag tag;
   tag.name = name;
   tag.sha = OidString(target);
-  std::string content(static_cast<const char*>(git_odb_object_data(object.get())),
-                      git_odb_object_size(object.get()));
-  // The armor is in the message, after the headers: a header line cannot start one.
-  const size_t body = content.find("\n\n");
-  const size_t start = SignatureStart(content);
-  if (start != std::string::npos && body != std::string::npos && start > body) {
-    tag.signed_object.signature = content.substr(start);
-    content.resize(start);
-  }
-  tag.signed_object.signed_data = std::move(content);
+  tag.declared_name = TagObjectName(*content);
+  tag.signed_object = SplitTagSignature(*content);
   return tag;
 }
 
@@ -443,18 +427,13 @@ Result<std::shared_ptr<const Snapshot>> MakeSnapshot(const std::string& path, gi
                 (author->email ? author->email : "") + ">";
   info.time = std::chrono::system_clock::from_time_t(author->when.time);
   info.message = git_commit_message(commit) ? git_commit_message(commit) : "";
-  git_buf signature = GIT_BUF_INIT, signed_data = GIT_BUF_INIT;
-  const int rc = git_commit_extract_signature(&signature, &signed_data, git_commit_owner(commit),
-                                              const_cast<git_oid*>(git_commit_id(commit)), nullptr);
-  if (rc == 0) {
-    info.signed_object.signature.assign(signature.ptr, signature.size);
-    info.signed_object.signed_data.assign(signed_data.ptr, signed_data.size);
-  }
-  git_buf_dispose(&signature);
-  git_buf_dispose(&signed_data);
-  if (rc != 0 && rc != GIT_ENOTFOUND) {
-    return Error(ErrorCode::kInternal,
-                 "cannot read the signature of " + info.sha + ": " + LastGitError());
+  // Read and split here, not by libgit2 (which also searches the message, takes the first of two
+  // signature headers and keeps gpgsig-sha256 in what is signed): as git verifies it.
+  auto raw = ReadRaw(git_commit_owner(commit), git_commit_id(commit));
+  if (raw.ok()) {
+    info.signed_object = SplitCommitSignature(*raw);
+  } else {
+    info.signed_object.error = raw.error().message();
   }
   info.tag = std::move(tag);
   return std::shared_ptr<const Snapshot>(

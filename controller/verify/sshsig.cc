@@ -366,8 +366,28 @@ struct TrustedKey {
   std::string comment;
 };
 
+// Whether an allowed_signers options token lets the key sign in git's namespace. Options whose
+// meaning is not enforced here (validity dates, certificate authorities) make the line unusable:
+// a key limited in a way we do not check must not be trusted without the limit.
+bool OptionsAllowGit(std::string_view options) {
+  for (std::string_view unsupported : {"cert-authority", "valid-before", "valid-after"}) {
+    if (options.find(unsupported) != std::string_view::npos) return false;
+  }
+  const std::string_view key = "namespaces=\"";
+  const size_t at = options.find(key);
+  if (at == std::string_view::npos) return true;
+  std::string_view list = options.substr(at + key.size());
+  list = list.substr(0, list.find('"'));
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    if (Trim(list.substr(0, comma)) == "git") return true;
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return false;
+}
+
 // One line of authorized_keys or allowed_signers: [principals] [options] type base64 [comment].
-// The key type is the first token that names one; what comes before it is not needed here.
+// The key type is the first token that names one; the tokens before it may restrict the key.
 std::optional<TrustedKey> ParseTrustedLine(std::string_view line) {
   std::string_view rest = Trim(line);
   while (!rest.empty()) {
@@ -375,7 +395,10 @@ std::optional<TrustedKey> ParseTrustedLine(std::string_view line) {
     while (end < rest.size() && !IsSpace(rest[end])) ++end;
     std::string_view token = rest.substr(0, end);
     rest = Trim(rest.substr(end));
-    if (!IsKeyType(token)) continue;
+    if (!IsKeyType(token)) {
+      if (!OptionsAllowGit(token)) return std::nullopt;
+      continue;
+    }
     size_t key_end = 0;
     while (key_end < rest.size() && !IsSpace(rest[key_end])) ++key_end;
     auto blob = Base64Decode(rest.substr(0, key_end));

@@ -1,4 +1,5 @@
-// Fuzz target: SSH signature verification (verify/signature.h, VerifySshSignature). A tenant
+// Fuzz target: SSH signature verification (verify/signature.h, VerifySshSignature), and the
+// splitting of signatures off raw commit and tag objects (source/signatures.cc). A tenant
 // commits the signature bytes: nothing in them may crash, read out of bounds or pass for a
 // signature by a trusted key without being one.
 //
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/base64.h"
+#include "source/git_source.h"
 #include "verify/signature.h"
 
 namespace {
@@ -47,6 +49,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                         plumbline::Base64Encode(signature) +
                                         "\n-----END SSH SIGNATURE-----\n"
                                   : signature;
+
+  // The same bytes as a raw commit and tag object: how their signatures are split off.
+  const plumbline::source::SignedObject commit = plumbline::source::SplitCommitSignature(rest);
+  if (commit.signed_data.size() + commit.signature.size() > rest.size() + rest.size()) {
+    __builtin_trap();
+  }
+  if (!commit.error.empty() && !commit.signature.empty()) __builtin_trap();
+  const plumbline::source::SignedObject tag = plumbline::source::SplitTagSignature(rest);
+  if (tag.signed_data + tag.signature != rest) __builtin_trap();
+  (void)plumbline::source::TagObjectName(rest);
 
   auto signer = VerifySshSignature(armored, message, FuzzTrustedKeys());
   if (!signer.ok()) {

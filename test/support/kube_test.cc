@@ -65,4 +65,27 @@ kube::ResourceInfo KubeTest::ConfigMaps() {
   return res.ok() ? *res : kube::ResourceInfo{};
 }
 
+std::vector<std::string> KubeTest::Warnings(const std::string& reason,
+                                            const std::string& involved) {
+  std::vector<std::string> out;
+  auto events = client_->Resource({"", "v1", "Event"});
+  if (!events.ok()) return out;
+  auto list = client_->List(*events, namespace_);
+  if (!list.ok()) return out;
+  for (const auto& e : list->items) {
+    if ((involved.empty() || e["involvedObject"].value("name", "") == involved) &&
+        e.value("type", "") == "Warning" && e.value("reason", "") == reason) {
+      out.push_back(e.value("message", ""));
+    }
+  }
+  return out;
+}
+
+bool KubeTest::WarnedWith(const std::string& reason, const std::string& part) {
+  for (const auto& message : Warnings(reason)) {
+    if (message.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace plumbline::testing

@@ -30,6 +30,11 @@ class KubeTest : public ::testing::Test {
   Json ConfigMap(const std::string& name, const Json& data) const;
   // The ConfigMap resource, from discovery.
   kube::ResourceInfo ConfigMaps();
+  // The messages of the Warning Events with `reason` in this test's namespace (about the object
+  // named `involved`, when given).
+  std::vector<std::string> Warnings(const std::string& reason, const std::string& involved = "");
+  // Whether one of them holds `part`.
+  bool WarnedWith(const std::string& reason, const std::string& part);
 
   std::unique_ptr<kube::Client> client_;
   std::string namespace_;

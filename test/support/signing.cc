@@ -34,7 +34,8 @@ SigningKey NewSshSigningKey(const std::string& dir, const std::string& comment) 
   std::filesystem::create_directories(dir);
   SigningKey key;
   key.format = "ssh";
-  key.key = dir + "/id_ed25519_" + std::to_string(std::hash<std::string>()(comment) % 100000);
+  static int made = 0;  // one file per key, so ssh-keygen never asks to overwrite
+  key.key = dir + "/id_ed25519_" + std::to_string(++made);
   MustRun({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key.key});
   key.public_key = Trimmed(ReadFile(key.key + ".pub"));
   // "256 SHA256:abc comment (ED25519)"

@@ -91,7 +91,7 @@ TEST_F(AlertsTest, DriftFiresPlumblineDriftDetectedAndUndoingItResolvesIt) {
   })) << testing::ReadFile(dir_ + "/prometheus.log");
   Json rules = Api("/api/v1/rules");
   ASSERT_FALSE(rules.is_discarded());
-  EXPECT_EQ(rules["data"]["groups"][0]["rules"].size(), 4u);
+  EXPECT_EQ(rules["data"]["groups"][0]["rules"].size(), 6u);
   EXPECT_EQ(AlertState("PlumblineDriftDetected"), "");
 
   SetImage("nginx:evil");

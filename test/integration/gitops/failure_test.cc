@@ -19,21 +19,6 @@ class FailureTest : public GitOpsTest {
             {"destination", {{"namespace", namespace_}}},
             {"interval", "1s"}};
   }
-  // Warning Events on the Application `web` with this reason: their messages.
-  std::vector<std::string> Warnings(const std::string& reason) {
-    std::vector<std::string> out;
-    auto events = client_->Resource({"", "v1", "Event"});
-    if (!events.ok()) return out;
-    auto list = client_->List(*events, namespace_);
-    if (!list.ok()) return out;
-    for (const auto& e : list->items) {
-      if (e["involvedObject"].value("name", "") == "web" && e.value("type", "") == "Warning" &&
-          e.value("reason", "") == reason) {
-        out.push_back(e.value("message", ""));
-      }
-    }
-    return out;
-  }
   // Waits for Ready=False with `reason` at `sha`, and a Warning Event with that reason.
   void ExpectVisibleFailure(const std::string& sha, const std::string& reason,
                             const std::string& message_part) {
@@ -44,9 +29,10 @@ class FailureTest : public GitOpsTest {
     const std::string message = Cond(GetApp("web"), "Ready", "message");
     EXPECT_TRUE(IsValidUtf8(message));
     EXPECT_NE(message.find(message_part), std::string::npos) << message;
-    ASSERT_TRUE(testing::Eventually([&] { return !Warnings(reason).empty(); }))
+    ASSERT_TRUE(testing::Eventually([&] { return !Warnings(reason, "web").empty(); }))
         << "no Warning Event " << reason;
-    EXPECT_NE(Warnings(reason)[0].find(message_part), std::string::npos) << Warnings(reason)[0];
+    EXPECT_NE(Warnings(reason, "web")[0].find(message_part), std::string::npos)
+        << Warnings(reason, "web")[0];
   }
 };
 
@@ -93,7 +79,7 @@ TEST_F(FailureTest, AFieldOfTheWrongTypeIsAVisibleFailure) {
   }));
   const std::string reason = Cond(GetApp("web"), "Ready", "reason");
   EXPECT_TRUE(reason == "RenderFailed" || reason == "ApplyFailed") << reason;
-  EXPECT_TRUE(testing::Eventually([&] { return !Warnings(reason).empty(); }));
+  EXPECT_TRUE(testing::Eventually([&] { return !Warnings(reason, "web").empty(); }));
 }
 
 TEST_F(FailureTest, ACommitMessageThatIsNotUtf8IsAppliedAndRecordedReadably) {

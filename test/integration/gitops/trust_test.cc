@@ -65,19 +65,6 @@ class TrustTest : public GitOpsTest {
     Json cm = Live("v1", "ConfigMap", namespace_, "settings");
     return cm.is_null() ? "" : cm["data"].value("v", "");
   }
-  std::vector<std::string> Warnings(const std::string& reason) {
-    std::vector<std::string> out;
-    auto events = client_->Resource({"", "v1", "Event"});
-    if (!events.ok()) return out;
-    auto list = client_->List(*events, namespace_);
-    if (!list.ok()) return out;
-    for (const auto& e : list->items) {
-      if (e.value("type", "") == "Warning" && e.value("reason", "") == reason) {
-        out.push_back(e.value("message", ""));
-      }
-    }
-    return out;
-  }
   // Waits until `sha` is refused (Ready=False and SourceVerified=False, VerificationFailed), with
   // a Warning Event, and the message holding `part`; then checks that nothing of it was applied.
   void ExpectRefused(const std::string& sha, const std::string& part, const std::string& live) {
@@ -90,13 +77,8 @@ class TrustTest : public GitOpsTest {
     EXPECT_NE(Cond(app, "Ready", "message").find(part), std::string::npos)
         << Cond(app, "Ready", "message");
     EXPECT_EQ(Cond(app, "SourceVerified", "reason"), "VerificationFailed");
-    EXPECT_TRUE(Eventually([&] {
-      for (const auto& m : Warnings("VerificationFailed")) {
-        if (m.find(part) != std::string::npos) return true;
-      }
-      return false;
-    })) << "no Warning Event naming "
-        << part;
+    EXPECT_TRUE(Eventually([&] { return WarnedWith("VerificationFailed", part); }))
+        << "no Warning Event naming " << part;
     EXPECT_EQ(Value(), live) << "nothing of a refused revision may be applied";
     EXPECT_NE(StatusOf(app).value("lastAppliedRevision", ""), sha);
   }
@@ -232,6 +214,18 @@ TEST_F(TrustTest, TagModesVerifyTheAnnotatedTagAndTheCommit) {
   ApplyApp("web", spec);
   ASSERT_TRUE(ReadyAt("web", v4)) << GetApp("web").dump(2);
   EXPECT_EQ(Value(), "4");
+
+  // A signed tag object moved under another name: its signature covers the name it was made
+  // with, so "prod" pointing at the tag object "v2-rc" is refused.
+  const std::string rc = Signed(repo, "5", alice);
+  testing::TagAnnotated(repo.dir(), "v2-rc", &alice);
+  const std::string tag_object =
+      testing::MustRun({"git", "rev-parse", "refs/tags/v2-rc"}, repo.dir()).substr(0, 40);
+  testing::MustRun({"git", "update-ref", "refs/tags/prod", tag_object}, repo.dir());
+  spec["verify"]["mode"] = "Tag";
+  spec["source"]["revision"] = "prod";
+  ApplyApp("web", spec);
+  ExpectRefused(rc, "points at a tag object named \"v2-rc\"", "4");
 }
 
 TEST_F(TrustTest, AKeyRotatedInTheSecretTakesEffectWithoutARestart) {

@@ -50,20 +50,6 @@ spec:
     auto got = client_->Get(*deployments, namespace_, "web");
     return got.ok() ? *got : Json(nullptr);
   }
-  // Warning Events with this reason: their messages.
-  std::vector<std::string> Warnings(const std::string& reason) {
-    std::vector<std::string> out;
-    auto events = client_->Resource({"", "v1", "Event"});
-    if (!events.ok()) return out;
-    auto list = client_->List(*events, namespace_);
-    if (!list.ok()) return out;
-    for (const auto& e : list->items) {
-      if (e.value("type", "") == "Warning" && e.value("reason", "") == reason) {
-        out.push_back(e.value("message", ""));
-      }
-    }
-    return out;
-  }
   double Evaluations(const std::string& replica, const std::string& result) {
     const std::string text = testing::MustRun(
         {"curl", "-s", "--max-time", "5",
@@ -162,12 +148,8 @@ TEST_F(PolicyTest, APolicyServerThatCannotAnswerFailsClosedUnlessToldToFailOpen)
       << Ready() << "\n"
       << replicas_["b"]->Log();
   EXPECT_EQ(LiveValue(), "1");
-  EXPECT_TRUE(Eventually([&] {
-    for (const auto& m : Warnings("PolicyCheckFailed")) {
-      if (m.find("applying anyway (--policy-fail-open)") != std::string::npos) return true;
-    }
-    return false;
-  }));
+  EXPECT_TRUE(Eventually(
+      [&] { return WarnedWith("PolicyCheckFailed", "applying anyway (--policy-fail-open)"); }));
 }
 
 }  // namespace

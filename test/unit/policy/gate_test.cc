@@ -117,6 +117,41 @@ TEST_F(GateTest, AnUndefinedRuleOrAnAnswerThatIsNotASetIsAnErrorNotAnAllow) {
   EXPECT_EQ(failed.error().code(), ErrorCode::kUnavailable);
 }
 
+// A rule that cannot be evaluated never hides another's denial (with --policy-fail-open the
+// error alone would let the revision through).
+TEST_F(GateTest, ADenialStandsWhenAnotherRuleFails) {
+  Answer("/v1/data/plumbline/deny", 200, R"({"result": ["uses :latest"]})");
+  Answer("/v1/data/plumbline/prod/deny", 500, R"({"code": "internal_error"})");
+  auto gate = NewGate();
+  ASSERT_NE(gate, nullptr);
+  auto denied = gate->Evaluate(Json::object(), {"plumbline/prod/deny"});
+  ASSERT_TRUE(denied.ok()) << denied.error().message();
+  ASSERT_EQ(denied->size(), 1u);
+  EXPECT_EQ((*denied)[0].message, "uses :latest");
+}
+
+TEST_F(GateTest, ExtraRulesMustBeUnderTheDefaultRulesPackage) {
+  Answer("/v1/data/plumbline/deny", 200, R"({"result": []})");
+  auto gate = NewGate();
+  ASSERT_NE(gate, nullptr);
+  auto outside = gate->Evaluate(Json::object(), {"tenants/other/secrets"});
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(outside.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(Requests().empty()) << "nothing may be asked of a rule outside the package";
+}
+
+TEST_F(GateTest, TextThatIsNotUtf8IsSentReplacedNotThrownOn) {
+  Answer("/v1/data/plumbline/deny", 200, R"({"result": []})");
+  auto gate = NewGate();
+  ASSERT_NE(gate, nullptr);
+  Json input = InputFor({"ns", "app", "sha", "Ren\xe9 <r@x>", "caf\xe9"},
+                        {Json{{"kind", "ConfigMap"}, {"data", {{"v", "\xff"}}}}});
+  auto allowed = gate->Evaluate(input, {});
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message();
+  ASSERT_EQ(Requests().size(), 1u);
+  EXPECT_TRUE(Json::accept(Requests()[0].body));
+}
+
 TEST_F(GateTest, AServerThatIsNotThereIsUnavailable) {
   auto gate = GateFor("http://127.0.0.1:1/v1/data/plumbline/deny");
   ASSERT_TRUE(gate.ok());

@@ -383,6 +383,26 @@ TEST(Sshsig, TrustedLinesMayHavePrincipalsOptionsAndComments) {
   }
 }
 
+// allowed_signers restrictions: a key limited to other namespaces does not sign commits, and a
+// limit this verifier does not enforce (validity dates, certificate authorities) makes the line
+// unusable rather than trusted without it.
+TEST(Sshsig, AllowedSignersRestrictionsAreHonouredOrRefused) {
+  const std::string armored = SignWithSshKeygen(Ed25519(), kCommit);
+  std::stringstream fields(Ed25519().line);
+  std::string type, base64;
+  fields >> type >> base64;
+  const std::string key = type + " " + base64;
+  EXPECT_TRUE(VerifySshSignature(armored, kCommit, {"a@x namespaces=\"file,git\" " + key}).ok());
+  for (const std::string& line :
+       {"a@x namespaces=\"file\" " + key, "a@x namespaces=\"gitlab\" " + key,
+        "a@x valid-after=\"20300101\" " + key, "a@x valid-before=\"20200101\" " + key,
+        "a@x cert-authority " + key}) {
+    auto r = VerifySshSignature(armored, kCommit, {line});
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.error().code(), ErrorCode::kUnauthorized) << line;
+  }
+}
+
 // An entry may be a whole allowed_signers file: comments and blank lines are skipped, lines that
 // cannot be read are counted in the message (a typo in a key otherwise looks like "not trusted").
 TEST(Sshsig, AnEntryMayHoldManyLines) {
