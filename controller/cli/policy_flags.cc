@@ -1,5 +1,8 @@
 #include "cli/policy_flags.h"
 
+#include <fstream>
+#include <sstream>
+
 namespace plumbline::cli {
 
 void AddPolicyFlags(Flags& flags) {
@@ -9,7 +12,8 @@ void AddPolicyFlags(Flags& flags) {
            "API, like http://opa.opa:8181/v1/data/plumbline/deny (default: no policy); an "
            "Application's spec.policy rules, under the same package, are asked too")
       .Add("policy-timeout", "10",
-           "seconds the policy server may take to answer each rule (connecting, and each read)");
+           "seconds the policy server may take to answer each rule (connecting, and each read)")
+      .Add("policy-ca-file", "", "CA certificates (PEM) for an https policy server");
 }
 
 Result<std::unique_ptr<policy::Gate>> PolicyGateFromFlags(const Flags& flags) {
@@ -22,6 +26,15 @@ Result<std::unique_ptr<policy::Gate>> PolicyGateFromFlags(const Flags& flags) {
   policy::GateOptions options;
   options.url = url;
   options.timeout = std::chrono::milliseconds(int64_t(*timeout * 1000));
+  if (const std::string ca = flags.Get("policy-ca-file"); !ca.empty()) {
+    std::ifstream in(ca, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      return Error(ErrorCode::kInvalidArgument, "--policy-ca-file: cannot read " + ca);
+    }
+    options.ca_pem = pem.str();
+  }
   auto gate = policy::NewOpaGate(options);
   if (!gate.ok()) return gate.error().Wrap("--policy-url");
   return std::move(*gate);

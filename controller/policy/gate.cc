@@ -12,6 +12,7 @@ constexpr char kDataPrefix[] = "/v1/data/";
 // Bounds on what a server's answer may make us keep and say.
 constexpr size_t kMaxDenials = 1000;
 constexpr size_t kMaxMessageBytes = 1024;
+constexpr size_t kMaxAnswerBytes = 16 << 20;
 
 std::string Bounded(std::string text) {
   if (text.size() > kMaxMessageBytes) text = text.substr(0, kMaxMessageBytes) + "...";
@@ -32,6 +33,10 @@ std::string ObjectName(const Json& object) {
 }
 
 Result<std::vector<Denial>> ParseDecision(const std::string& rule, const http::Response& response) {
+  if (response.body.size() > kMaxAnswerBytes) {
+    return Error(ErrorCode::kInvalidArgument, "policy server's answer for " + rule + " is over " +
+                                                  std::to_string(kMaxAnswerBytes) + " bytes");
+  }
   if (response.status != 200) {
     const ErrorCode code =
         response.status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument;

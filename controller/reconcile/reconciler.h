@@ -1,8 +1,9 @@
 // Reconciles one Application (PRODUCT §3): lifecycle first (finalizer, deletion, suspend), then a
-// straight pipeline of phases: fetch, render, apply, prune, health. Each phase that fails marks
-// Ready=False with its reason (FetchFailed, RenderFailed, ...), records a Warning Event and stops;
-// an unexpected exception ends the reconcile the same way, with the reason of the phase it
-// happened in. The status is written when it changed, redacted and made valid UTF-8.
+// straight pipeline of phases: fetch, verify, render, prepare, policy, apply, prune, health. Each
+// phase that fails marks Ready=False with its reason (FetchFailed, RenderFailed, ...), records a
+// Warning Event and stops; an unexpected exception ends the reconcile the same way, with the
+// reason of the phase it happened in. The status is written when it changed, redacted and made
+// valid UTF-8.
 //
 // Drift (§3.5): the live cache watches every kind the Applications render, and the tracker judges
 // each live change against what our last apply stored. Only objects that changed in git, drifted
