@@ -16,7 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 targets=(yaml render webhook signature kubeconfig watch sshsig)
 build=$root/build-fuzz
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 what=$1
 seconds=${2:-60}

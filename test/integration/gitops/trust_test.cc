@@ -152,6 +152,33 @@ TEST_F(TrustTest, OnlyCommitsSignedByATrustedSshKeyAreApplied) {
   EXPECT_EQ(Cond(GetApp("web"), "SourceVerified"), "True");
 }
 
+// Keys that cannot be read are the Secret's problem, not the commit's: nothing is applied, but
+// no unverified commit is counted (nor alerted on). A private key is refused by name.
+TEST_F(TrustTest, KeysThatCannotBeUsedApplyNothingAndAreNotCountedAsUnverifiedCommits) {
+  std::string url;
+  GitRepo repo = NewRepo("bad-keys", &url);
+  const SigningKey alice = Ssh("alice");
+  const std::string v1 = Signed(repo, "1", alice);
+  ApplyApp("web", Spec(url));  // the Secret "trusted" does not exist yet
+  auto refused_with = [&](const std::string& part) {
+    return WaitApp("web", [&](const Json& a) {
+      return Cond(a, "Ready", "reason") == "VerificationFailed" &&
+             Cond(a, "SourceVerified") == "False" &&
+             Cond(a, "Ready", "message").find(part) != std::string::npos;
+    });
+  };
+  ASSERT_TRUE(refused_with("cannot read the trusted keys")) << GetApp("web").dump(2);
+  EXPECT_EQ(Value(), "");
+  ApplySecret("trusted", {{"alice", testing::ReadFile(alice.key)}});
+  ASSERT_TRUE(refused_with("holds a private key in alice")) << GetApp("web").dump(2);
+  EXPECT_EQ(Value(), "");
+  EXPECT_EQ(Failures(), 0) << "a key problem is not an unverified commit";
+
+  ApplySecret("trusted", {{"alice", alice.public_key}});
+  ASSERT_TRUE(ReadyAt("web", v1)) << GetApp("web").dump(2);
+  EXPECT_EQ(Value(), "1");
+}
+
 TEST_F(TrustTest, OpenPgpSignedCommitsAreVerifiedWithGpgv) {
   std::string url;
   GitRepo repo = NewRepo("pgp-signed", &url);
