@@ -1,6 +1,7 @@
 // The policy gate end to end: the real `plumbline run` binary with --policy-url, a real OPA
 // server (pinned, hack/build-opa.sh) loaded with the shipped policies (deploy/policies), and
 // `plumbline diff --local` as a pull request job runs it.
+#include <filesystem>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -94,6 +95,13 @@ TEST_F(PolicyTest, ALatestImageIsDeniedWithNothingAppliedAndTheFixIsApplied) {
   EXPECT_EQ(denied.code, 3) << denied.out << denied.err;
   EXPECT_NE(denied.out.find("policy denied this change"), std::string::npos) << denied.out;
   EXPECT_NE(denied.out.find(message), std::string::npos) << denied.out;
+
+  // A checkout whose dry run fails too (a kind the cluster does not serve) still gets its verdict.
+  repo.Write("app/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
+  Ran denied_and_broken = Diff(repo.dir(), opa_->RuleUrl());
+  EXPECT_EQ(denied_and_broken.code, 3) << denied_and_broken.out << denied_and_broken.err;
+  EXPECT_NE(denied_and_broken.err.find("Widget"), std::string::npos) << denied_and_broken.err;
+  std::filesystem::remove(repo.dir() + "/app/widget.yaml");  // never committed
 
   // The fix, checked before merge, then merged: applied.
   const std::string fixed = CommitWorkload(repo, "nginx:1.27.3", "2");
