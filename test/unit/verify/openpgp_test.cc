@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/subprocess.h"
+#include "common/temp_dir.h"
 #include "verify/signature.h"
 
 namespace plumbline::verify {
@@ -25,15 +26,12 @@ std::string MakeTempDir(const std::string& parent, const std::string& prefix) {
   return name;
 }
 
-// A directory of the test's own, removed however the test ends.
-struct ScopedDir {
-  explicit ScopedDir(const std::string& prefix) : path(MakeTempDir(::testing::TempDir(), prefix)) {}
-  ~ScopedDir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-  const std::string path;
-};
+// A directory of the test's own (common/temp_dir.h), removed however the test ends.
+std::unique_ptr<TempDir> ScopedDir(const std::string& prefix) {
+  auto dir = TempDir::Create(::testing::TempDir(), prefix);
+  EXPECT_TRUE(dir.ok()) << dir.error().message();
+  return dir.ok() ? std::move(*dir) : nullptr;
+}
 
 // $TMPDIR set for a while, as it was afterwards.
 struct ScopedTmpdir {
@@ -356,8 +354,9 @@ TEST_F(OpenPgpTest, SuccessNeedsGoodsigValidsigAndExitCodeZero) {
   gpg_->Key("Alice <alice@example.com>");
   const std::string key = gpg_->Export({"alice@example.com"});
   const std::string sig = gpg_->Sign({"alice@example.com"}, kCommit);
-  const ScopedDir scoped("plumbline-fake-gpgv-");
-  const std::string& dir = scoped.path;
+  const auto scoped = ScopedDir("plumbline-fake-gpgv-");
+  ASSERT_NE(scoped, nullptr);
+  const std::string& dir = scoped->path();
   ASSERT_FALSE(dir.empty());
   const std::string kFpr = "118476D36DBA31049006C3969D04129550B29859";
   const std::string kNew = "[GNUPG:] NEWSIG\n";
@@ -398,11 +397,13 @@ TEST_F(OpenPgpTest, LeavesNothingInTheTemporaryDirectory) {
   const std::string key = gpg_->Export({"alice@example.com"});
   const std::string sig = gpg_->Sign({"alice@example.com"}, kCommit);
   const std::string untrusted = gpg_->Sign({"carol@example.com"}, kCommit);
-  const ScopedDir scoped_tmp("plumbline-tmpdir-");
-  const std::string& tmp = scoped_tmp.path;
+  const auto scoped_tmp = ScopedDir("plumbline-tmpdir-");
+  ASSERT_NE(scoped_tmp, nullptr);
+  const std::string& tmp = scoped_tmp->path();
   ASSERT_FALSE(tmp.empty());
-  const ScopedDir scoped_bin("plumbline-fake-gpgv-");
-  const std::string& bin = scoped_bin.path;
+  const auto scoped_bin = ScopedDir("plumbline-fake-gpgv-");
+  ASSERT_NE(scoped_bin, nullptr);
+  const std::string& bin = scoped_bin->path();
   ASSERT_FALSE(bin.empty());
   const ScopedTmpdir scoped_env(tmp);
   VerifyOptions missing;
