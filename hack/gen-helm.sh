@@ -5,6 +5,7 @@
 #
 #   source                              copy
 #   crds/application.yaml               helm/plumbline/crds/application.yaml
+#   crds/notifier.yaml                  helm/plumbline/crds/notifier.yaml
 #   deploy/alerts/plumbline-rules.yaml  helm/plumbline/files/plumbline-rules.yaml
 #                                       (the chart's PrometheusRule reads its groups from it)
 #
@@ -80,5 +81,6 @@ if grep -qE '^(---|\.\.\.)' "$root/$rules_rel"; then
 fi
 
 generate crds/application.yaml helm/plumbline/crds/application.yaml
+generate crds/notifier.yaml helm/plumbline/crds/notifier.yaml
 generate "$rules_rel" helm/plumbline/files/plumbline-rules.yaml
 exit "$stale"

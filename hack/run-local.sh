@@ -56,7 +56,7 @@ git daemon --reuseaddr --export-all --listen=127.0.0.1 --port="$port" --base-pat
 daemon_pid=$!
 url=git://127.0.0.1:$port/deploy
 
-"$kubectl" apply -f "$root/crds/application.yaml" >/dev/null
+"$kubectl" apply -f "$root/crds/application.yaml" -f "$root/crds/notifier.yaml" >/dev/null
 "$kubectl" wait --for=condition=Established crd/applications.plumbline.dev --timeout=60s >/dev/null
 "$kubectl" create namespace plumbline-system --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
 sed "s|REPO_URL|$url|" "$root/hack/demo/application.yaml" | "$kubectl" apply -f - >/dev/null

@@ -21,6 +21,7 @@ fi
 "$root/hack/build-control-plane.sh" --with-controller-manager --with-kubectl >/dev/null
 "$root/hack/build-render-tools.sh" >/dev/null
 "$root/hack/build-opa.sh" >/dev/null
+"$root/hack/build-otelcol.sh" >/dev/null
 "$root/hack/build.sh" "${build_args[@]}"
 
 cd "$build_dir"

@@ -23,6 +23,11 @@ inline constexpr char kFieldManager[] = "plumbline";
 inline constexpr char kNameLabel[] = "plumbline.dev/name";
 inline constexpr char kNamespaceLabel[] = "plumbline.dev/namespace";
 inline constexpr char kRequestedAtAnnotation[] = "plumbline.dev/requested-at";
+// Set beside requested-at by a webhook whose request carried a W3C traceparent: the reconcile
+// that answers links its trace to the push's.
+inline constexpr char kTraceparentAnnotation[] = "plumbline.dev/traceparent";
+// On each Event the controller records: the trace of the reconcile that recorded it.
+inline constexpr char kTraceIdAnnotation[] = "plumbline.dev/trace-id";
 
 struct IgnoreDifference {
   std::string group, kind, name, ns;

@@ -14,9 +14,12 @@
 #include <thread>
 
 #include "app/application.h"
+#include "chatops/handler.h"
 #include "cli/app_client.h"
+#include "cli/chatops_actions.h"
 #include "cli/cli.h"
 #include "cli/kube_flags.h"
+#include "cli/notifications.h"
 #include "cli/policy_flags.h"
 #include "common/base64.h"
 #include "common/duration.h"
@@ -31,6 +34,8 @@
 #include "reconcile/reconciler.h"
 #include "source/git_source.h"
 #include "source/shared_fetcher.h"
+#include "trace/context.h"
+#include "trace/exporter.h"
 #include "webhook/receiver.h"
 
 namespace plumbline::cli {
@@ -60,17 +65,18 @@ std::string DefaultIdentity() {
   return std::string(host) + suffix;
 }
 
-// The webhook secret, from a file or from key `token` of a Secret; re-read at most every 10 s so
-// a rotated secret applies without a restart.
-webhook::Receiver::SecretFn WebhookSecret(kube::Client& client, std::string ns,
-                                          std::string secret_name, std::string file) {
+// A shared secret (`what`: "webhook secret", "Slack signing secret"), from a file or from key
+// `key` of a Secret; re-read at most every 10 s so a rotated secret applies without a restart.
+webhook::Receiver::SecretFn SharedSecret(kube::Client& client, std::string ns,
+                                         std::string secret_name, std::string key, std::string file,
+                                         std::string what) {
   struct Cache {
     Mutex mu;
     std::chrono::steady_clock::time_point at GUARDED_BY(mu){};
     std::optional<Result<std::string>> value GUARDED_BY(mu);
   };
   auto cache = std::make_shared<Cache>();
-  return [&client, ns, secret_name, file, cache]() -> Result<std::string> {
+  return [&client, ns, secret_name, key, file, what, cache]() -> Result<std::string> {
     MutexLock lock(cache->mu);
     const auto now = std::chrono::steady_clock::now();
     if (cache->value && now - cache->at < std::chrono::seconds(10)) return *cache->value;
@@ -79,26 +85,25 @@ webhook::Receiver::SecretFn WebhookSecret(kube::Client& client, std::string ns,
       std::ifstream in(file, std::ios::binary);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-      value = !in ? Result<std::string>(Error(ErrorCode::kNotFound,
-                                              "webhook secret file \"" + file + "\" unreadable"))
-              : text.empty()
-                  ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
-                                              "webhook secret file \"" + file + "\" is empty"))
-                  : Result<std::string>(text);
+      value = !in ? Result<std::string>(
+                        Error(ErrorCode::kNotFound, what + " file \"" + file + "\" unreadable"))
+              : text.empty() ? Result<std::string>(Error(ErrorCode::kInvalidArgument,
+                                                         what + " file \"" + file + "\" is empty"))
+                             : Result<std::string>(text);
     } else {
       auto secrets = client.Resource({"", "v1", "Secret"});
       auto secret =
           secrets.ok() ? client.Get(*secrets, ns, secret_name) : Result<Json>(secrets.error());
       std::string encoded;
       if (secret.ok() && secret->contains("data") && (*secret)["data"].is_object()) {
-        encoded = (*secret)["data"].value("token", "");
+        encoded = (*secret)["data"].value(key, "");
       }
       auto decoded = Base64Decode(encoded);
       value = !secret.ok() ? Result<std::string>(secret.error())
               : encoded.empty() || !decoded.ok()
                   ? Result<std::string>(
                         Error(ErrorCode::kInvalidArgument,
-                              "Secret " + ns + "/" + secret_name + " has no key \"token\""))
+                              "Secret " + ns + "/" + secret_name + " has no key \"" + key + "\""))
                   : Result<std::string>(*decoded);
     }
     cache->value = value;
@@ -120,16 +125,19 @@ webhook::Target TargetOf(const Json& app) {
   return t;
 }
 
-// What `plumbline sync` does: a new requested-at annotation, answered with a fresh fetch.
-Status RequestReconcile(kube::Client& client, const webhook::Target& t) {
-  Json patch = {{"apiVersion", std::string(app::kGroup) + "/" + app::kVersion},
-                {"kind", app::kKind},
-                {"metadata",
-                 {{"name", t.name},
-                  {"namespace", t.ns},
-                  {"annotations",
-                   {{app::kRequestedAtAnnotation,
-                     "webhook " + FormatRfc3339Micro(std::chrono::system_clock::now())}}}}}};
+// What `plumbline sync` does: a new requested-at annotation, answered with a fresh fetch. A
+// valid W3C `traceparent` of the push goes beside it (and an old one is removed), so that the
+// reconcile links its trace to the push's.
+Status RequestReconcile(kube::Client& client, const webhook::Target& t,
+                        const std::string& traceparent) {
+  const auto parent = trace::ParseTraceparent(traceparent);
+  Json annotations = {{app::kRequestedAtAnnotation,
+                       "webhook " + FormatRfc3339Micro(std::chrono::system_clock::now())}};
+  if (parent) annotations[app::kTraceparentAnnotation] = trace::FormatTraceparent(*parent);
+  Json patch = {
+      {"apiVersion", std::string(app::kGroup) + "/" + app::kVersion},
+      {"kind", app::kKind},
+      {"metadata", {{"name", t.name}, {"namespace", t.ns}, {"annotations", annotations}}}};
   kube::ApplyOptions as_webhook;
   as_webhook.field_manager = "plumbline-webhook";
   auto applied = client.Apply(patch, as_webhook);
@@ -180,6 +188,20 @@ void AddRunFlags(Flags& flags) {
       .Add("webhook-secret", "",
            "Secret (in the controller namespace) whose key `token` is the webhook secret")
       .Add("webhook-secret-file", "", "file holding the webhook secret (instead of a Secret)")
+      .Add("slack-signing-secret", "",
+           "serve Slack slash commands on /hooks/slack/command (needs --webhook-addr), checked "
+           "with the signing secret in key `signingSecret` of this Secret of the controller's "
+           "namespace")
+      .Add("slack-signing-secret-file", "",
+           "file holding the Slack signing secret (instead of a Secret)")
+      .Add("chatops-configmap", "plumbline-chatops",
+           "ConfigMap of the controller's namespace whose `rules.yaml` says who may run which "
+           "Slack command on which Application (absent: only help)")
+      .Add("chatops-default-namespace", "default",
+           "namespace of an Application a Slack command names without one")
+      .Add("otlp-endpoint", "",
+           "send a trace of each reconcile to this OpenTelemetry collector (OTLP over HTTP, "
+           "JSON; \"http://collector:4318\"); empty: trace ids only, nothing sent")
       .Add("webhook-rate", "10", "webhook requests per second allowed from one address")
       .Add("webhook-burst", "20", "webhook requests allowed at once from one address")
       .Add("leader-elect", "false",
@@ -239,6 +261,8 @@ struct RunSettings {
   bool leader_elect = false;
   leader::ElectorOptions election;
   std::string webhook_addr;
+  bool push_webhooks = false;                 // --webhook-secret(-file)
+  bool chatops = false;                       // --slack-signing-secret(-file)
   std::unique_ptr<policy::Gate> policy_gate;  // --policy-url; null: none
 };
 
@@ -314,10 +338,31 @@ Result<RunSettings> ReadRunSettings(const Flags& flags) {
     }
   }
   settings.webhook_addr = flags.Get("webhook-addr");
-  if (settings.webhook_addr != "0" &&
-      flags.Get("webhook-secret").empty() == flags.Get("webhook-secret-file").empty()) {
+  settings.push_webhooks =
+      !flags.Get("webhook-secret").empty() || !flags.Get("webhook-secret-file").empty();
+  settings.chatops =
+      !flags.Get("slack-signing-secret").empty() || !flags.Get("slack-signing-secret-file").empty();
+  if (!flags.Get("webhook-secret").empty() && !flags.Get("webhook-secret-file").empty()) {
     return Error(ErrorCode::kInvalidArgument,
-                 "--webhook-addr needs exactly one of --webhook-secret and --webhook-secret-file");
+                 "give only one of --webhook-secret and --webhook-secret-file");
+  }
+  if (!flags.Get("slack-signing-secret").empty() &&
+      !flags.Get("slack-signing-secret-file").empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "give only one of --slack-signing-secret and --slack-signing-secret-file");
+  }
+  if (settings.webhook_addr != "0" && !settings.push_webhooks && !settings.chatops) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--webhook-addr needs --webhook-secret or --webhook-secret-file (push webhooks), "
+                 "or --slack-signing-secret or --slack-signing-secret-file (Slack commands)");
+  }
+  if (settings.chatops && settings.webhook_addr == "0") {
+    return Error(ErrorCode::kInvalidArgument,
+                 "Slack commands are served on the webhook server: give --webhook-addr");
+  }
+  if (const std::string otlp = flags.Get("otlp-endpoint");
+      !otlp.empty() && otlp.rfind("http://", 0) != 0 && otlp.rfind("https://", 0) != 0) {
+    return Error(ErrorCode::kInvalidArgument, "--otlp-endpoint must be an http(s) URL");
   }
   return settings;
 }
@@ -448,6 +493,30 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   if (const std::string addr = flags.Get("metrics-addr"); addr != "0") {
     if (Status s = metrics.Serve(addr); !s.ok()) return fail(s.error());
   }
+  // Traces and notifications outlive the reconciler that hands them spans and events.
+  std::unique_ptr<trace::Exporter> traces;
+  if (const std::string endpoint = flags.Get("otlp-endpoint"); !endpoint.empty()) {
+    trace::OtlpHttpOptions otlp;
+    otlp.endpoint = endpoint;
+    otlp.resource = {{"service.name", std::string("plumbline")},
+                     {"service.version", std::string(PLUMBLINE_VERSION)},
+                     {"service.instance.id", settings.election.identity}};
+    auto exporter = trace::NewOtlpHttpExporter(
+        otlp,
+        [&metrics](size_t spans, bool ok) { metrics.Spans(ok ? "exported" : "failed", spans); },
+        [&metrics](size_t spans) { metrics.Spans("dropped", spans); });
+    if (!exporter.ok()) return fail(exporter.error().Wrap("--otlp-endpoint"));
+    traces = std::move(*exporter);
+    ropts.traces = traces.get();
+  }
+  std::unique_ptr<Notifications> notifications;
+  if (auto started = Notifications::Start(**client, flags.Get("watch-namespace"), logger, metrics);
+      started.ok()) {
+    notifications = std::move(*started);
+    ropts.notifications = &notifications->sink();
+  } else {
+    logger.Warn("notifications are off", {{"error", started.error().message()}});
+  }
   reconcile::Reconciler reconciler(**client, fetcher, events, logger, metrics, ropts);
   reconcile::ControllerOptions copts;
   copts.on_queue_depth = [&metrics](size_t depth) {
@@ -468,6 +537,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   // does (an annotation), which the leader acts on. Hence a client without the write fence.
   std::unique_ptr<kube::Client> webhook_client;
   std::unique_ptr<webhook::Receiver> receiver;
+  std::unique_ptr<KubeChatOpsActions> chat_actions;
+  std::unique_ptr<chatops::Handler> chat;
   std::unique_ptr<http::Server> webhook_server;
   if (settings.webhook_addr != "0") {
     auto c = UnfencedClient(**client, client_options, kube::ClientOptions().request_timeout);
@@ -480,19 +551,45 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
       logger.Warn("webhooks: Applications not discovered yet",
                   {{"error", found.error().message()}});
     }
-    receiver = std::make_unique<webhook::Receiver>(
-        WebhookSecret(*webhook_client, flags.Get("controller-namespace"),
-                      flags.Get("webhook-secret"), flags.Get("webhook-secret-file")),
-        [&controller] {
-          std::vector<webhook::Target> targets;
-          for (const Json& app : controller.Applications()) targets.push_back(TargetOf(app));
-          return targets;
-        },
-        [&webhook_client](const webhook::Target& t) {
-          return RequestReconcile(*webhook_client, t);
-        },
-        logger, webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
-    auto server = http::Serve(settings.webhook_addr, receiver->Routes());
+    std::map<std::string, http::Handler> routes;
+    if (settings.push_webhooks) {
+      receiver = std::make_unique<webhook::Receiver>(
+          SharedSecret(*webhook_client, flags.Get("controller-namespace"),
+                       flags.Get("webhook-secret"), "token", flags.Get("webhook-secret-file"),
+                       "webhook secret"),
+          [&controller] {
+            std::vector<webhook::Target> targets;
+            for (const Json& app : controller.Applications()) targets.push_back(TargetOf(app));
+            return targets;
+          },
+          [&webhook_client](const webhook::Target& t, const std::string& traceparent) {
+            return RequestReconcile(*webhook_client, t, traceparent);
+          },
+          logger, webhook::ReceiverOptions{number("webhook-rate"), int(number("webhook-burst"))});
+      routes = receiver->Routes();
+    }
+    if (settings.chatops) {
+      ChatOpsActionsOptions actions_options;
+      actions_options.git_cache_dir = flags.Get("cache-dir") + "/chatops";
+      actions_options.git_timeout =
+          std::chrono::milliseconds(int64_t(number("git-timeout") * 1000));
+      chat_actions = std::make_unique<KubeChatOpsActions>(
+          *webhook_client, [&controller] { return controller.Applications(); }, actions_options);
+      chatops::HandlerOptions chat_options;
+      chat_options.default_namespace = flags.Get("chatops-default-namespace");
+      chat_options.on_result = [&metrics](const std::string& verb, const std::string& result) {
+        metrics.ChatCommand(verb, result);
+      };
+      chat = std::make_unique<chatops::Handler>(
+          SharedSecret(*webhook_client, flags.Get("controller-namespace"),
+                       flags.Get("slack-signing-secret"), "signingSecret",
+                       flags.Get("slack-signing-secret-file"), "Slack signing secret"),
+          ChatOpsRules(*webhook_client, flags.Get("controller-namespace"),
+                       flags.Get("chatops-configmap")),
+          *chat_actions, PostJson, logger, chat_options);
+      routes.merge(chat->Routes());
+    }
+    auto server = http::Serve(settings.webhook_addr, routes);
     if (!server.ok()) return fail(server.error());
     webhook_server = std::move(*server);
   }
@@ -530,6 +627,7 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
   logger.Info("stopping", {{"reason", reason}});
   // In-flight reconciles finish, status included, while the lease is still renewed.
   webhook_server.reset();  // no new requests while stopping
+  if (chat) chat->Stop();  // commands under way finish
   controller.Stop();
   if (elector) elector->Stop();
   if (leading.joinable()) leading.join();

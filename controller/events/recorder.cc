@@ -6,7 +6,8 @@
 namespace plumbline::events {
 
 Status Recorder::Record(const Json& object, Type type, const std::string& reason,
-                        const std::string& message) {
+                        const std::string& message,
+                        const std::map<std::string, std::string>& annotations) {
   const Json& meta = object["metadata"];
   std::string now = FormatRfc3339(std::chrono::system_clock::now());
   constexpr size_t kMaxMessage = 1024;  // the API limits Event messages
@@ -31,6 +32,9 @@ Status Recorder::Record(const Json& object, Type type, const std::string& reason
                 {"firstTimestamp", now},
                 {"lastTimestamp", now},
                 {"count", 1}};
+  for (const auto& [key, value] : annotations) {
+    event["metadata"]["annotations"][key] = SafeText(value);
+  }
   try {
     auto created = client_.Create(event);
     if (!created.ok()) return created.error();

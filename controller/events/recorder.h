@@ -3,6 +3,7 @@
 // Event write is logged by the caller, never retried; Record never throws. Thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "common/json.h"
@@ -17,8 +18,10 @@ class Recorder {
   Recorder(kube::Client& client, std::string component)
       : client_(client), component_(std::move(component)) {}
   // `object` is the involved object (apiVersion, kind, metadata with name, namespace, uid).
+  // `annotations` go on the Event (the reconcile's trace id, say).
   Status Record(const Json& object, Type type, const std::string& reason,
-                const std::string& message);
+                const std::string& message,
+                const std::map<std::string, std::string>& annotations = {});
 
  private:
   kube::Client& client_;

@@ -29,6 +29,19 @@
 namespace plumbline::http {
 namespace {
 
+// The longest route "<prefix>*" whose prefix starts `path`; routes.end() when none.
+std::map<std::string, Handler>::const_iterator FindPrefixRoute(
+    const std::map<std::string, Handler>& routes, const std::string& path) {
+  auto best = routes.end();
+  for (auto it = routes.begin(); it != routes.end(); ++it) {
+    const std::string& key = it->first;
+    if (key.empty() || key.back() != '*') continue;
+    if (path.compare(0, key.size() - 1, key, 0, key.size() - 1) != 0) continue;
+    if (best == routes.end() || key.size() > best->first.size()) best = it;
+  }
+  return best;
+}
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -143,6 +156,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string target(header.target());
     path_ = target.substr(0, target.find('?'));
     route_ = state_->routes.find(path_);
+    if (route_ == state_->routes.end()) route_ = FindPrefixRoute(state_->routes, path_);
     if (route_ == state_->routes.end()) return Reply({404, "not found\n"}, true);
     if (auto length = parser_->content_length();
         length && *length > state_->options.max_body_bytes) {

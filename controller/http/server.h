@@ -60,7 +60,8 @@ class Server {
 };
 
 // Listens on `address` ("host:port", or ":port" for every interface) and serves `routes`, keyed
-// by exact path; other paths get 404. Stops when the returned Server is destroyed. Every
+// by exact path, or by a prefix when the key ends in '*' ("/hooks/*"; the longest one wins);
+// other paths get 404. Stops when the returned Server is destroyed. Every
 // response closes its connection (no keep-alive).
 Result<std::unique_ptr<Server>> Serve(const std::string& address,
                                       std::map<std::string, Handler> routes,

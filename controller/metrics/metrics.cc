@@ -149,6 +149,21 @@ struct Metrics::Families {
                             .Name("plumbline_workqueue_depth")
                             .Help("Applications waiting in the work queue.")
                             .Register(r)),
+        notifications(BuildCounter()
+                          .Name("plumbline_notifications_total")
+                          .Help("Notifications to Notifiers' providers, by provider and result "
+                                "(sent, retried, failed, dropped).")
+                          .Register(r)),
+        spans(BuildCounter()
+                  .Name("plumbline_trace_spans_total")
+                  .Help("Spans of reconcile traces sent to --otlp-endpoint, by result "
+                        "(exported, failed, dropped).")
+                  .Register(r)),
+        chat_commands(BuildCounter()
+                          .Name("plumbline_chatops_commands_total")
+                          .Help("Slack commands received, by verb and result (allowed, denied, "
+                                "unauthenticated, invalid).")
+                          .Register(r)),
         build_info(BuildGauge()
                        .Name("plumbline_build_info")
                        .Help("Always 1; the labels name the build.")
@@ -175,6 +190,9 @@ struct Metrics::Families {
   Family<Counter>& kube_requests;
   Family<Histogram>& kube_duration;
   Family<Gauge>& workqueue_depth;
+  Family<Counter>& notifications;
+  Family<Counter>& spans;
+  Family<Counter>& chat_commands;
   Family<Gauge>& build_info;
 };
 
@@ -413,5 +431,17 @@ void Metrics::KubeRequest(const std::string& verb, int code, double seconds) {
 }
 
 void Metrics::SetWorkqueueDepth(int depth) { families_->workqueue_depth.Add({}).Set(depth); }
+
+void Metrics::Notification(const std::string& provider, const std::string& result) {
+  families_->notifications.Add({{"provider", provider}, {"result", result}}).Increment();
+}
+
+void Metrics::Spans(const std::string& result, size_t count) {
+  families_->spans.Add({{"result", result}}).Increment(static_cast<double>(count));
+}
+
+void Metrics::ChatCommand(const std::string& verb, const std::string& result) {
+  families_->chat_commands.Add({{"verb", verb}, {"result", result}}).Increment();
+}
 
 }  // namespace plumbline::metrics

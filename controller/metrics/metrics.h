@@ -70,6 +70,14 @@ class Metrics {
   // Controller-wide.
   void KubeRequest(const std::string& verb, int code, double seconds);
   void SetWorkqueueDepth(int depth);
+  // A notification's fate: provider slack, generic, github, gitlab; result sent, retried,
+  // failed or dropped (its queue was full).
+  void Notification(const std::string& provider, const std::string& result);
+  // Spans of reconcile traces: exported, failed (the collector did not take them), dropped
+  // (the export queue was full).
+  void Spans(const std::string& result, size_t count);
+  // A Slack command: verb, and result allowed, denied, unauthenticated or invalid.
+  void ChatCommand(const std::string& verb, const std::string& result);
 
  private:
   struct AppSeries;

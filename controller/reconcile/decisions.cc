@@ -10,6 +10,11 @@ bool FailureIsNew(const Json& status, const std::string& reason, const std::stri
          ready->value("message", "") != message;
 }
 
+bool IsRevert(const std::string& commit_message) {
+  return commit_message.rfind("Revert \"", 0) == 0 &&
+         commit_message.find("This reverts commit ") != std::string::npos;
+}
+
 DriftEpisodes::Outcome DriftEpisodes::Observe(const std::vector<drift::ObjectDrift>& corrected,
                                               const std::vector<drift::ObjectDrift>& drifted) {
   Outcome out;

@@ -20,6 +20,10 @@ namespace plumbline::reconcile {
 // already say the same (not on every retry of one failure).
 bool FailureIsNew(const Json& status, const std::string& reason, const std::string& message);
 
+// A commit that reverts another, as `git revert` (and `plumbline revert`) write it: the subject
+// starts with `Revert "` and the body says "This reverts commit <sha>".
+bool IsRevert(const std::string& commit_message);
+
 // Drift episodes (PRODUCT §3.5): an episode lasts from the first drifted object until none is
 // left, and has one Event. Each object is logged and counted once per time it starts drifting.
 class DriftEpisodes {

@@ -19,6 +19,7 @@
 #include "reconcile/decisions.h"
 #include "reconcile/planner.h"
 #include "render/sops.h"
+#include "trace/context.h"
 
 namespace plumbline::reconcile {
 
@@ -35,6 +36,11 @@ struct Reconciler::Memory {
   // an unchanged commit is not verified again every interval.
   std::string verified_for;
   std::string verified_by;
+  // The revision whose "applying" (a pending commit status) was announced: once per revision,
+  // not on every retry of a failing apply.
+  std::string applying_announced;
+  // A reconcile failed since the Application was last Ready: the next Ready is a recovery.
+  bool unrecovered = false;
 };
 
 struct Reconciler::Run {
@@ -53,6 +59,10 @@ struct Reconciler::Run {
   // The phase under way, which names the reason of an unexpected failure ("Apply": ApplyFailed).
   std::string phase = "Reconcile";
   std::string revision;  // the commit this reconcile worked on, once fetched
+  // The trace of this reconcile (one span per phase), and the span of the phase under way.
+  std::unique_ptr<trace::Trace> trace;
+  size_t span = 0;
+  std::string failure_reason, failure;  // the reason and message Fail() reported last
   // What each phase hands the next (commit -> objects -> plan -> change sets -> status).
   std::shared_ptr<const source::Snapshot> snapshot;
   std::vector<render::RenderedObject> rendered;  // their objects move on to `prepared`
@@ -60,6 +70,7 @@ struct Reconciler::Run {
   kube::Client* client = nullptr;                // the one that applies and prunes
   apply::Owner owner;
   std::vector<apply::PreparedObject> prepared;
+  std::vector<apply::PlannedObject> plan;
   inventory::KeySet in_git;    // the keys of `prepared`
   inventory::Keys previous;    // status.inventory as the reconcile found it
   inventory::Digests digests;  // and what its applies stored (drift::StoredDigest)
@@ -90,6 +101,23 @@ namespace {
 constexpr size_t kTrimAfterObjects = 500;
 
 std::string Short(const std::string& sha) { return sha.substr(0, 12); }
+
+// A reconcile's trace. When it answers a webhook's sync request that carried a W3C traceparent,
+// its root links to the push's span: the push's trace leads to the reconcile it caused.
+std::unique_ptr<trace::Trace> StartTrace(const Json& application, const Json& status,
+                                         trace::Exporter* exporter) {
+  std::vector<trace::SpanContext> links;
+  const Json annotations = application["metadata"].value("annotations", Json::object());
+  if (annotations.is_object()) {
+    const std::string requested_at = annotations.value(app::kRequestedAtAnnotation, "");
+    const std::string traceparent = annotations.value(app::kTraceparentAnnotation, "");
+    if (!requested_at.empty() && !traceparent.empty() &&
+        status.value("lastHandledRequestedAt", "") != requested_at) {
+      if (auto parent = trace::ParseTraceparent(traceparent)) links.push_back(*parent);
+    }
+  }
+  return std::make_unique<trace::Trace>("reconcile", exporter, std::nullopt, std::move(links));
+}
 
 std::string ResourceVersionOf(const Json& object) {
   return StringAt(MemberAt(&object, "metadata"), "resourceVersion");
@@ -271,14 +299,16 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     run.reported.last_applied = *t;
   }
   run.memory = memory;
+  run.trace = StartTrace(application, run.status, options_.traces);
+  run.trace->SetAttribute("plumbline.application", run.key);
 
   if (application["metadata"].contains("deletionTimestamp")) {
     try {
       return Finalize(run);
     } catch (const std::exception& e) {
       const std::string msg = SafeText(std::string("deleting the Application failed: ") + e.what());
-      log_.Error(msg, {{"app", run.key}});
-      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kFinalizeFailed, msg);
+      log_.Error(msg, {{"app", run.key}, {"trace_id", run.trace->trace_id()}});
+      RecordEvent(run, events::Type::kWarning, app::reason::kFinalizeFailed, msg);
       return ReconcileResult::Retry();
     }
   }
@@ -310,17 +340,31 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
                   "unexpected error in the " + run.phase + " phase: " + e.what());
   }
   run.status["observedGeneration"] = run.generation;
+  if (!run.failed && run.spec_ok && !run.spec.suspend) {
+    const Json* ready = app::FindCondition(run.status, app::kReady);
+    if (ready != nullptr && ready->value("status", "") == "True" && memory->unrecovered) {
+      memory->unrecovered = false;
+      Notify(run, notify::EventType::kRecovered, "Ready again: " + run.summary);
+    }
+  }
+  if (!run.revision.empty()) run.trace->SetAttribute("plumbline.revision", run.revision);
+  if (run.failed) run.trace->SetError(run.failure_reason + ": " + run.failure);
   // Commit messages and authors, git's and the API's error texts: anything may hold a URL with
   // credentials or bytes that are not UTF-8.
   render::ScrubAll(&run.status, run.secret_values);
   MakeSafe(&run.status);
   if (run.status != status_before) {
-    // Only a change is written: a reconcile that finds nothing new makes no write at all.
+    // Only a change is written: a reconcile that finds nothing new makes no write at all. So
+    // the trace id shown is that of the last reconcile that changed something.
+    run.status["lastReconcileTraceID"] = run.trace->trace_id();
+    const size_t span = run.trace->StartSpan("status");
     if (auto written = WriteStatus(run); written.ok()) {
       memory->written_version = *written;
+      run.trace->EndSpan(span);
     } else {
       result = ReconcileResult::Retry();
       run.failed = true;
+      run.trace->EndSpan(span, written.error().message());
     }
   }
   RecordMetrics(run, start);
@@ -344,6 +388,7 @@ void Reconciler::ReportDrift(Run& run) {
   for (const auto& d : episode.fresh) {
     log_.Warn("drift detected", {{"app", run.key},
                                  {"revision", run.revision},
+                                 {"trace_id", run.trace->trace_id()},
                                  {"object", d.key.ToString()},
                                  {"missing", d.missing ? "true" : "false"},
                                  {"fields", FieldsJson(d.fields).dump()},
@@ -354,15 +399,19 @@ void Reconciler::ReportDrift(Run& run) {
   for (const auto& d : run.corrected) {
     log_.Info("drift corrected", {{"app", run.key},
                                   {"revision", run.revision},
+                                  {"trace_id", run.trace->trace_id()},
                                   {"object", d.key.ToString()},
                                   {"fields", FieldsJson(d.fields).dump()}});
   }
+  run.reported.drifted = now.size();
   if (episode.event == DriftEpisodes::Event::kCorrected) {
-    (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftCorrected,
-                         "re-applied from git: " + DescribeDrifts(run.corrected));
+    const std::string message = "re-applied from git: " + DescribeDrifts(run.corrected);
+    RecordEvent(run, events::Type::kWarning, app::reason::kDriftCorrected, message);
+    Notify(run, notify::EventType::kDriftCorrected, message);
   } else if (episode.event == DriftEpisodes::Event::kDetected) {
-    (void)events_.Record(run.app, events::Type::kWarning, app::reason::kDriftDetected,
-                         "differs from git: " + DescribeDrifts(now));
+    const std::string message = "differs from git: " + DescribeDrifts(now);
+    RecordEvent(run, events::Type::kWarning, app::reason::kDriftDetected, message);
+    Notify(run, notify::EventType::kDrifted, message);
   }
 
   Json objects = Json::array();
@@ -544,8 +593,8 @@ ReconcileResult Reconciler::Finalize(Run& run) {
     apply::ChangeSet pruned = apply::Prune(inventory, ctx);
     if (pruned.HasFailures()) {
       std::string msg = "deleting the Application's objects failed: " + pruned.FirstFailure();
-      log_.Error(msg, {{"app", run.key}});
-      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kPruneFailed, msg);
+      log_.Error(msg, {{"app", run.key}, {"trace_id", run.trace->trace_id()}});
+      RecordEvent(run, events::Type::kWarning, app::reason::kPruneFailed, msg);
       return ReconcileResult::Retry();
     }
     log_.Info("deleted the Application's objects",
@@ -562,13 +611,76 @@ ReconcileResult Reconciler::Finalize(Run& run) {
 
 ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std::string& msg) {
   run.failed = true;
+  run.memory->unrecovered = true;
   const std::string message = SafeText(render::Scrub(msg, run.secret_values));
+  run.failure_reason = reason;
+  run.failure = message;
   if (FailureIsNew(run.status, reason, message)) {
-    (void)events_.Record(run.app, events::Type::kWarning, reason, message);
+    // Like the Event, once per failure, not on every retry.
+    RecordEvent(run, events::Type::kWarning, reason, message);
+    Notify(run, notify::EventType::kFailed, message);
   }
   MarkFailed(&run.status, run.generation, reason, message);
-  log_.Error(reason, {{"app", run.key}, {"revision", run.revision}, {"error", message}});
+  log_.Error(reason, {{"app", run.key},
+                      {"revision", run.revision},
+                      {"trace_id", run.trace->trace_id()},
+                      {"error", message}});
   return ReconcileResult::Retry();
+}
+
+Reconciler::PhaseEnd Reconciler::Traced(Run& run, const char* name,
+                                        PhaseEnd (Reconciler::*phase)(Run&)) {
+  const bool failed_before = run.failed;
+  run.span = run.trace->StartSpan(name);
+  PhaseEnd end;
+  try {
+    end = (this->*phase)(run);
+  } catch (const std::exception& e) {
+    run.trace->EndSpan(run.span, std::string("unexpected error: ") + e.what());
+    throw;
+  }
+  const bool failed = run.failed && !failed_before;
+  run.trace->EndSpan(run.span, failed ? run.failure_reason + ": " + run.failure : "");
+  return end;
+}
+
+void Reconciler::RecordEvent(Run& run, events::Type type, const std::string& reason,
+                             const std::string& message) {
+  (void)events_.Record(run.app, type, reason, message,
+                       {{app::kTraceIdAnnotation, run.trace->trace_id()}});
+}
+
+void Reconciler::Notify(Run& run, notify::EventType type, const std::string& message) {
+  if (options_.notifications == nullptr) return;
+  notify::Event event;
+  event.type = type;
+  event.app_namespace = run.ns;
+  event.app_name = run.name;
+  const Json labels = run.app["metadata"].value("labels", Json::object());
+  if (labels.is_object()) {
+    for (const auto& [k, v] : labels.items()) {
+      if (v.is_string()) event.app_labels[k] = v.get<std::string>();
+    }
+  }
+  event.repo_url = SafeText(run.spec.repo_url);
+  event.revision = run.revision;
+  if (run.snapshot) {
+    const source::Commit& commit = run.snapshot->commit();
+    event.author = SafeText(commit.author);
+    event.subject = SafeText(commit.message.substr(0, commit.message.find('\n')));
+  }
+  event.phase = run.phase;
+  event.reason = type == notify::EventType::kFailed ? run.failure_reason : "";
+  event.message = SafeText(render::Scrub(message, run.secret_values));
+  apply::ChangeSet all = run.applied;
+  all.Append(run.pruned);
+  event.created = all.Count(apply::Action::kCreated);
+  event.configured = all.Count(apply::Action::kConfigured);
+  event.deleted = all.Count(apply::Action::kDeleted);
+  event.drifted = run.reported.drifted;
+  event.trace_id = run.trace->trace_id();
+  event.time = std::chrono::system_clock::now();
+  options_.notifications->Publish(event);
 }
 
 void Reconciler::Stall(Run& run, const std::string& reason, const std::string& message) {
@@ -577,16 +689,25 @@ void Reconciler::Stall(Run& run, const std::string& reason, const std::string& m
 }
 
 ReconcileResult Reconciler::Pipeline(Run& run) {
-  if (auto stop = SpecPhase(run)) return *stop;
-  if (auto stop = FetchPhase(run)) return *stop;
-  if (auto stop = VerifyPhase(run)) return *stop;
-  if (auto stop = RenderPhase(run)) return *stop;
-  if (auto stop = PreparePhase(run)) return *stop;
-  if (auto stop = PolicyPhase(run)) return *stop;
-  if (auto stop = ApplyPhase(run)) return *stop;
-  if (auto stop = PrunePhase(run)) return *stop;
+  if (auto stop = Traced(run, "spec", &Reconciler::SpecPhase)) return *stop;
+  if (auto stop = Traced(run, "fetch", &Reconciler::FetchPhase)) return *stop;
+  if (run.spec.verify) {
+    if (auto stop = Traced(run, "verify", &Reconciler::VerifyPhase)) return *stop;
+  } else if (auto stop = VerifyPhase(run)) {
+    return *stop;
+  }
+  if (auto stop = Traced(run, "render", &Reconciler::RenderPhase)) return *stop;
+  if (auto stop = Traced(run, "prepare", &Reconciler::PreparePhase)) return *stop;
+  if (auto stop = Traced(run, "policy", &Reconciler::PolicyPhase)) return *stop;
+  if (auto stop = Traced(run, "plan", &Reconciler::PlanPhase)) return *stop;
+  if (auto stop = Traced(run, "apply", &Reconciler::ApplyPhase)) return *stop;
+  if (auto stop = Traced(run, "prune", &Reconciler::PrunePhase)) return *stop;
   RecordRevision(run);
-  return HealthPhase(run);
+  const size_t span = run.trace->StartSpan("health");
+  const bool failed_before = run.failed;
+  ReconcileResult result = HealthPhase(run);
+  run.trace->EndSpan(span, run.failed && !failed_before ? run.failure : "");
+  return result;
 }
 
 Reconciler::PhaseEnd Reconciler::SpecPhase(Run& run) {
@@ -648,6 +769,7 @@ Reconciler::PhaseEnd Reconciler::FetchPhase(Run& run) {
   run.snapshot = std::move(*snapshot);
   run.revision = run.snapshot->commit().sha;
   run.status["lastAttemptedRevision"] = run.revision;
+  run.trace->SetAttribute(run.span, "plumbline.revision", run.revision);
   return std::nullopt;
 }
 
@@ -774,6 +896,7 @@ Reconciler::PhaseEnd Reconciler::RenderPhase(Run& run) {
     }
   }
   run.rendered = std::move(rendered->objects);
+  run.trace->SetAttribute(run.span, "plumbline.objects", static_cast<int64_t>(run.rendered.size()));
   return std::nullopt;
 }
 
@@ -846,9 +969,9 @@ Reconciler::PhaseEnd Reconciler::PolicyPhase(Run& run) {
         (code == ErrorCode::kUnavailable || code == ErrorCode::kTimeout)) {
       const std::string message = SafeText(
           render::Scrub(why + "; applying anyway (--policy-fail-open)", run.secret_values));
-      (void)events_.Record(run.app, events::Type::kWarning, app::reason::kPolicyCheckFailed,
-                           message);
-      log_.Error(app::reason::kPolicyCheckFailed, {{"app", run.key}, {"error", message}});
+      RecordEvent(run, events::Type::kWarning, app::reason::kPolicyCheckFailed, message);
+      log_.Error(app::reason::kPolicyCheckFailed,
+                 {{"app", run.key}, {"trace_id", run.trace->trace_id()}, {"error", message}});
       return std::nullopt;
     }
     return Fail(run, app::reason::kPolicyCheckFailed, why + "; nothing applied (failing closed)");
@@ -865,13 +988,28 @@ Reconciler::PhaseEnd Reconciler::PolicyPhase(Run& run) {
   return std::nullopt;
 }
 
+Reconciler::PhaseEnd Reconciler::PlanPhase(Run& run) {
+  run.phase = "Apply";
+  if (run.status.value("lastAppliedRevision", "") != run.revision &&
+      run.memory->applying_announced != run.revision) {
+    run.memory->applying_announced = run.revision;
+    Notify(run, notify::EventType::kApplying, "applying revision " + Short(run.revision));
+  }
+  WatchKinds(run, run.prepared);
+  run.plan = Plan(run, std::move(run.prepared), *run.client);
+  run.trace->SetAttribute(run.span, "plumbline.objects", static_cast<int64_t>(run.plan.size()));
+  return std::nullopt;
+}
+
 Reconciler::PhaseEnd Reconciler::ApplyPhase(Run& run) {
   run.phase = "Apply";
-  WatchKinds(run, run.prepared);
-  std::vector<apply::PlannedObject> plan = Plan(run, std::move(run.prepared), *run.client);
   apply::ApplyContext ctx{run.client, run.owner, run.spec.destination_namespace, run.deadline};
   ctx.pool = &apply_pool_;
-  run.applied = apply::ApplyAll(std::move(plan), ctx);
+  run.applied = apply::ApplyAll(std::move(run.plan), ctx);
+  run.trace->SetAttribute(run.span, "plumbline.created",
+                          static_cast<int64_t>(run.applied.Count(apply::Action::kCreated)));
+  run.trace->SetAttribute(run.span, "plumbline.configured",
+                          static_cast<int64_t>(run.applied.Count(apply::Action::kConfigured)));
   Learn(run, run.applied);
   tracker_.Retain(run.key, run.in_git);
   run.inventory = inventory::AfterApply(run.previous, run.in_git, run.applied);
@@ -900,6 +1038,8 @@ Reconciler::PhaseEnd Reconciler::PrunePhase(Run& run) {
   if (run.spec.prune && !stale.empty()) {
     apply::PruneContext ctx{run.client, run.owner, options_.controller_namespace, run.deadline};
     run.pruned = apply::Prune(stale, ctx);
+    run.trace->SetAttribute(run.span, "plumbline.deleted",
+                            static_cast<int64_t>(run.pruned.Count(apply::Action::kDeleted)));
     run.inventory = inventory::AfterPrune(std::move(run.inventory), run.pruned);
   }
   run.status["inventory"] = InventoryJson(run);
@@ -962,12 +1102,19 @@ void Reconciler::RecordRevision(Run& run) {
     }
   }
   if (new_revision || changes > 0) {
-    log_.Info("applied", {{"app", run.key}, {"revision", commit.sha}, {"result", all.Summary()}});
+    log_.Info("applied", {{"app", run.key},
+                          {"revision", commit.sha},
+                          {"trace_id", run.trace->trace_id()},
+                          {"result", all.Summary()}});
   }
   // A drift correction has its own Event (one per episode); this one is for changes from git.
   if (new_revision || changes > run.corrected.size()) {
-    (void)events_.Record(run.app, events::Type::kNormal, app::reason::kReconciliationSucceeded,
-                         run.summary);
+    RecordEvent(run, events::Type::kNormal, app::reason::kReconciliationSucceeded, run.summary);
+  }
+  if (new_revision) {
+    Notify(run,
+           IsRevert(commit.message) ? notify::EventType::kReverted : notify::EventType::kDeployed,
+           run.summary);
   }
   for (const auto& c : all.changes) {
     if (c.action == apply::Action::kUnchanged) continue;

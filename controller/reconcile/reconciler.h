@@ -1,5 +1,7 @@
 // Reconciles one Application (PRODUCT §3): lifecycle first (finalizer, deletion, suspend), then a
-// straight pipeline of phases: fetch, verify, render, prepare, policy, apply, prune, health. Each
+// straight pipeline of phases: fetch, verify, render, prepare, policy, plan, apply, prune, health,
+// each a span of the reconcile's trace (status.lastReconcileTraceID, the Events' and log lines'
+// trace id). Deployments, failures, drift and recoveries also go to the Notifiers. Each
 // phase that fails marks Ready=False with its reason (FetchFailed, RenderFailed, ...), records a
 // Warning Event and stops; an unexpected exception ends the reconcile the same way, with the
 // reason of the phase it happened in. The status is written when it changed, redacted and made
@@ -39,11 +41,14 @@
 #include "kube/client.h"
 #include "log/logger.h"
 #include "metrics/metrics.h"
+#include "notify/event.h"
 #include "policy/gate.h"
 #include "reconcile/secret_reads.h"
 #include "render/build_cache.h"
 #include "render/path.h"
 #include "source/shared_fetcher.h"
+#include "trace/exporter.h"
+#include "trace/span.h"
 #include "verify/signature.h"
 
 namespace plumbline::reconcile {
@@ -75,6 +80,12 @@ struct ReconcilerOptions {
   // --policy-fail-open: a policy server that cannot answer lets revisions through (with a
   // Warning Event and the error counted) instead of blocking them.
   bool policy_fail_open = false;
+  // Where deployed, failed, drift and recovery events go (the Notifiers); null: nowhere. Not
+  // owned; Publish never blocks a reconcile.
+  notify::Sink* notifications = nullptr;
+  // Where each reconcile's trace goes (--otlp-endpoint); null: traces are still made (their ids
+  // are in logs, Events and the status) but not exported. Not owned.
+  trace::Exporter* traces = nullptr;
 };
 
 // What the work queue does with the Application next. Made by one of the three constructors.
@@ -129,13 +140,21 @@ class Reconciler {
   PhaseEnd RenderPhase(Run& run);   // its objects
   PhaseEnd PreparePhase(Run& run);  // kinds, namespaces, labels, order; duplicates; the empty guard
   PhaseEnd PolicyPhase(Run& run);   // the policy server's verdict on the prepared objects
-  PhaseEnd ApplyPhase(Run& run);    // plan, apply, learn, inventory
+  PhaseEnd PlanPhase(Run& run);     // what to send; "applying" announced for a new revision
+  PhaseEnd ApplyPhase(Run& run);    // apply, learn, inventory
   PhaseEnd PrunePhase(Run& run);
   void RecordRevision(Run& run);  // history, applied revision, metrics, Event
   ReconcileResult HealthPhase(Run& run);
   // A failed phase: Ready=False with `reason`, a Warning Event when the failure is new (not on
   // every retry), a log line; the key is retried with backoff.
   ReconcileResult Fail(Run& run, const std::string& reason, const std::string& message);
+  // Runs one phase inside a span of the reconcile's trace, marked with the failure if it failed.
+  PhaseEnd Traced(Run& run, const char* span, PhaseEnd (Reconciler::*phase)(Run&));
+  // An Event on the Application, annotated with the reconcile's trace id.
+  void RecordEvent(Run& run, events::Type type, const std::string& reason,
+                   const std::string& message);
+  // Hands an event to the Notifiers (never blocks), with what this reconcile knows of the commit.
+  void Notify(Run& run, notify::EventType type, const std::string& message);
   // Like Fail, plus Stalled=True: retrying will not help, a change of the spec (or of git) will.
   void Stall(Run& run, const std::string& reason, const std::string& message);
   // Starts (or keeps) the watches of every kind the prepared objects have, and waits a bounded

@@ -107,10 +107,12 @@ http::ServerResponse Receiver::Handle(const std::string& hook, const http::Serve
   if (!push.ok()) return Reply(400, push.error().message());
 
   Json reconciling = Json::array();
+  const auto traceparent = r.headers.find("traceparent");
   for (const Target& t : targets_()) {
     if (!Concerns(*push, t.repo_url, t.revision)) continue;
     const std::string key = t.ns + "/" + t.name;
-    if (Status s = request_(t); !s.ok()) {
+    if (Status s = request_(t, traceparent == r.headers.end() ? "" : traceparent->second);
+        !s.ok()) {
       log_.Error("webhook: cannot request a reconcile",
                  {{"app", key}, {"error", s.error().message()}});
       continue;

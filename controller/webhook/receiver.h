@@ -42,7 +42,9 @@ class Receiver {
  public:
   using SecretFn = std::function<Result<std::string>()>;
   using TargetsFn = std::function<std::vector<Target>()>;
-  using RequestFn = std::function<Status(const Target&)>;
+  // `traceparent` is the request's W3C traceparent header as sent ("" when none), for the
+  // reconcile to link its trace to the push.
+  using RequestFn = std::function<Status(const Target&, const std::string& traceparent)>;
 
   Receiver(SecretFn secret, TargetsFn targets, RequestFn request, log::Logger& logger,
            ReceiverOptions options = {});

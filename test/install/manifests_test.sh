@@ -84,9 +84,11 @@ apply() {
 step "installing the prometheus-operator CRDs ($po_crds), the Namespace and the Application CRD"
 apply "prometheus-operator CRDs" -f "$po_crds/monitoring.coreos.com_servicemonitors.yaml" \
   -f "$po_crds/monitoring.coreos.com_prometheusrules.yaml"
-apply "Namespace and CRD" -f "$root/deploy/namespace.yaml" -f "$root/crds/application.yaml"
+apply "Namespace and CRD" -f "$root/deploy/namespace.yaml" -f "$root/crds/application.yaml" \
+  -f "$root/crds/notifier.yaml"
 k wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com \
-  crd/prometheusrules.monitoring.coreos.com crd/applications.plumbline.dev >/dev/null ||
+  crd/prometheusrules.monitoring.coreos.com crd/applications.plumbline.dev \
+  crd/notifiers.plumbline.dev >/dev/null ||
   fail "the CRDs did not become Established"
 
 for f in deploy chart-default chart-all-on chart-all-off; do

@@ -108,6 +108,7 @@ void AddApplicationCrdEnvironment() {
       auto client = NewTestClient();
       ASSERT_NE(client, nullptr);
       ApplyRepoFile(*client, "crds/application.yaml");
+      ApplyRepoFile(*client, "crds/notifier.yaml");
       ASSERT_TRUE(Eventually([&] {
         return client->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
       }));
@@ -174,6 +175,7 @@ void GitOpsEnvironment::SetUp() {
   client_ = NewTestClient(options);
   ASSERT_NE(client_, nullptr);
   ApplyRepoFile(*client_, "crds/application.yaml");
+  ApplyRepoFile(*client_, "crds/notifier.yaml");
   ASSERT_TRUE(Eventually([&] {
     return client_->Resource({"plumbline.dev", "v1alpha1", "Application"}).ok();
   }));

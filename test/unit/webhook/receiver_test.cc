@@ -38,7 +38,7 @@ class ReceiverTest : public ::testing::Test {
           return secret_;
         },
         [this] { return targets_; },
-        [this](const Target& t) {
+        [this](const Target& t, const std::string&) {
           requested_.push_back(t.ns + "/" + t.name);
           return Status::Ok();
         },
