@@ -13,7 +13,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets=(yaml render webhook signature kubeconfig watch sshsig)
+targets=(yaml render webhook signature kubeconfig watch sshsig chatops)
 build=$root/build-fuzz
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }

@@ -5,6 +5,7 @@
 
 #include "chatops/slack.h"
 #include "common/json.h"
+#include "common/redact.h"
 
 namespace plumbline::chatops {
 namespace {
@@ -35,9 +36,11 @@ http::ServerResponse InChannel(const std::string& text) {
 
 // Text not written here (action output, errors, user input) cannot mention (<!channel>), link
 // or format through Slack's control sequences.
-std::string Escape(const std::string& text) {
+std::string Escape(const std::string& raw) {
+  // Errors carry git's text, which may name a repository URL with credentials in it.
+  const std::string text = SafeText(raw.substr(0, kMaxPosted));
   std::string out;
-  for (char c : text.size() > kMaxPosted ? text.substr(0, kMaxPosted) : text) {
+  for (char c : text) {
     if (c == '&') {
       out += "&amp;";
     } else if (c == '<') {
@@ -138,7 +141,10 @@ http::ServerResponse Handler::Handle(const http::ServerRequest& r) {
   {
     // A signature is unique to a request: the same one again is a replay within the window.
     MutexLock lock(mu_);
-    if (!seen_.Insert(r.headers.at("x-slack-signature"))) {
+    // As verified: the hex in either case is the same signature.
+    std::string signature = r.headers.at("x-slack-signature");
+    for (char& ch : signature) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!seen_.Insert(signature)) {
       log_.Warn("slack command replay ignored", {{"source", r.remote_address}});
       return Reply(200, "");
     }

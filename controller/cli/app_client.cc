@@ -40,7 +40,8 @@ Result<Json> AppClient::Get(const std::string& name) {
   return app;
 }
 
-Result<Json> AppClient::Patch(const std::string& name, const Json& fields) {
+Result<Json> AppClient::Patch(const std::string& name, const Json& fields,
+                              const std::string& field_manager) {
   // Fail clearly on a missing Application: an apply would create a half-specified one.
   if (auto existing = Get(name); !existing.ok()) return existing.error();
   Json patch = fields;
@@ -49,7 +50,7 @@ Result<Json> AppClient::Patch(const std::string& name, const Json& fields) {
   patch["metadata"]["name"] = name;
   patch["metadata"]["namespace"] = ns;
   kube::ApplyOptions as_cli;
-  as_cli.field_manager = "plumbline-cli";
+  as_cli.field_manager = field_manager;
   return client->Apply(patch, as_cli);
 }
 

@@ -23,8 +23,10 @@ struct AppClient {
   std::string ns;  // --namespace, else the kubeconfig context's, else "default"
 
   Result<Json> Get(const std::string& name);
-  // Server-side apply of `patch` (an Application with only what to set) as `plumbline-cli`.
-  Result<Json> Patch(const std::string& name, const Json& fields);
+  // Server-side apply of `fields` (an Application with only what to set) as `field_manager`.
+  // One manager per field set (sync's annotation, suspend): an apply drops whatever the same
+  // manager set before and leaves out now, so a sync would resume a suspended Application.
+  Result<Json> Patch(const std::string& name, const Json& fields, const std::string& field_manager);
 };
 
 Result<AppClient> NewAppClient(const Flags& flags);

@@ -159,7 +159,8 @@ int SyncCommand(const std::vector<std::string>& args, std::ostream& out, std::os
   if (!apps.ok()) return Fail(err, "sync", apps.error());
   const std::string token = FormatRfc3339Micro(std::chrono::system_clock::now());
   auto patched =
-      apps->Patch(name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}});
+      apps->Patch(name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}},
+                  "plumbline-cli-sync");
   if (!patched.ok()) return Fail(err, "sync", patched.error());
   if (!flags.GetBool("wait")) {
     out << "Application " << apps->ns << "/" << name << ": reconcile requested\n";
@@ -207,7 +208,7 @@ int SuspendCommand(const std::vector<std::string>& args, std::ostream& out, std:
   const std::string name = flags.positional()[0];
   auto apps = NewAppClient(flags);
   if (!apps.ok()) return Fail(err, command, apps.error());
-  auto patched = apps->Patch(name, {{"spec", {{"suspend", suspend}}}});
+  auto patched = apps->Patch(name, {{"spec", {{"suspend", suspend}}}}, "plumbline-cli-suspend");
   if (!patched.ok()) return Fail(err, command, patched.error());
   out << "Application " << apps->ns << "/" << name << (suspend ? " suspended" : " resumed") << "\n";
   return 0;

@@ -67,7 +67,8 @@ Result<Json> KubeChatOpsActions::Find(const std::string& ns, const std::string& 
 }
 
 Result<std::string> KubeChatOpsActions::Patch(const std::string& ns, const std::string& name,
-                                              const Json& fields) {
+                                              const Json& fields,
+                                              const std::string& field_manager) {
   if (auto found = Find(ns, name); !found.ok()) return found.error();
   Json patch = fields;
   patch["apiVersion"] = app::kApiVersion;
@@ -75,7 +76,7 @@ Result<std::string> KubeChatOpsActions::Patch(const std::string& ns, const std::
   patch["metadata"]["name"] = name;
   patch["metadata"]["namespace"] = ns;
   kube::ApplyOptions as_chatops;
-  as_chatops.field_manager = "plumbline-chatops";
+  as_chatops.field_manager = field_manager;
   auto applied = client_.Apply(patch, as_chatops);
   if (!applied.ok()) return applied.error();
   return std::string();
@@ -118,19 +119,20 @@ Result<std::string> KubeChatOpsActions::History(const std::string& ns, const std
 Result<std::string> KubeChatOpsActions::Sync(const std::string& ns, const std::string& name) {
   const std::string token = "chatops " + FormatRfc3339Micro(std::chrono::system_clock::now());
   auto patched =
-      Patch(ns, name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}});
+      Patch(ns, name, {{"metadata", {{"annotations", {{app::kRequestedAtAnnotation, token}}}}}},
+            "plumbline-chatops-sync");
   if (!patched.ok()) return patched.error();
   return "Application " + ns + "/" + name + ": reconcile requested";
 }
 
 Result<std::string> KubeChatOpsActions::Suspend(const std::string& ns, const std::string& name) {
-  auto patched = Patch(ns, name, {{"spec", {{"suspend", true}}}});
+  auto patched = Patch(ns, name, {{"spec", {{"suspend", true}}}}, "plumbline-chatops-suspend");
   if (!patched.ok()) return patched.error();
   return "Application " + ns + "/" + name + " suspended";
 }
 
 Result<std::string> KubeChatOpsActions::Resume(const std::string& ns, const std::string& name) {
-  auto patched = Patch(ns, name, {{"spec", {{"suspend", false}}}});
+  auto patched = Patch(ns, name, {{"spec", {{"suspend", false}}}}, "plumbline-chatops-suspend");
   if (!patched.ok()) return patched.error();
   return "Application " + ns + "/" + name + " resumed";
 }
@@ -205,6 +207,8 @@ chatops::Handler::AuthorizerFn ChatOpsRules(kube::Client& client, std::string ns
   };
 }
 
+namespace {
+
 plumbline::Status PostJson(const std::string& url, const std::string& json) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos ||
@@ -215,6 +219,8 @@ plumbline::Status PostJson(const std::string& url, const std::string& json) {
   http::ClientOptions options;
   options.base_url = url.substr(0, path);
   options.timeout = std::chrono::seconds(10);
+  options.total_timeout = std::chrono::seconds(10);
+  options.max_response_bytes = 64 << 10;
   auto client = http::NewClient(options);
   if (!client.ok()) return client.error();
   http::Request request;
@@ -229,6 +235,18 @@ plumbline::Status PostJson(const std::string& url, const std::string& json) {
                  "response_url answered HTTP " + std::to_string(response->status));
   }
   return plumbline::Status::Ok();
+}
+
+}  // namespace
+
+chatops::Handler::RespondFn SlackResponder(std::string allowed_prefix) {
+  return [allowed_prefix](const std::string& url, const std::string& json) -> plumbline::Status {
+    if (url.rfind(allowed_prefix, 0) != 0) {
+      return Error(ErrorCode::kForbidden, "response_url is not under " + allowed_prefix +
+                                              " (--slack-response-url-prefix)");
+    }
+    return PostJson(url, json);
+  };
 }
 
 }  // namespace plumbline::cli

@@ -40,7 +40,10 @@ class KubeChatOpsActions : public chatops::Actions {
 
  private:
   Result<Json> Find(const std::string& ns, const std::string& name);
-  Result<std::string> Patch(const std::string& ns, const std::string& name, const Json& fields);
+  // Server-side apply of `fields` as `field_manager`: one manager per field it sets, since an
+  // apply drops what the same manager set before and leaves out now.
+  Result<std::string> Patch(const std::string& ns, const std::string& name, const Json& fields,
+                            const std::string& field_manager);
 
   kube::Client& client_;
   std::function<std::vector<Json>()> applications_;
@@ -52,7 +55,9 @@ class KubeChatOpsActions : public chatops::Actions {
 // are rare; an edit applies at once). A missing ConfigMap or key is no rules: only help.
 chatops::Handler::AuthorizerFn ChatOpsRules(kube::Client& client, std::string ns, std::string name);
 
-// POSTs `json` to a Slack response_url (any http(s) URL: the request that named it was signed).
-plumbline::Status PostJson(const std::string& url, const std::string& json);
+// POSTs a message to a command's response_url, which must start with `allowed_prefix`
+// (--slack-response-url-prefix, Slack's own https://hooks.slack.com/): a leaked signing secret
+// must not also let its holder make the controller post to any address.
+chatops::Handler::RespondFn SlackResponder(std::string allowed_prefix);
 
 }  // namespace plumbline::cli

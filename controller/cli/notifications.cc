@@ -88,11 +88,27 @@ void Notifications::OnEvent(const kube::WatchEvent& event) {
 
 Result<notify::ProviderSecret> Notifications::ReadSecret(const std::string& ns,
                                                          const std::string& name) {
+  constexpr auto kKeep = std::chrono::seconds(10);  // a rotated Secret applies within this
+  const std::string key = ns + "/" + name;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(secrets_mu_);
+    auto kept = secrets_.find(key);
+    if (kept != secrets_.end() && now - kept->second.at < kKeep) return kept->second.secret;
+  }
+  Result<notify::ProviderSecret> read = Error(ErrorCode::kInternal, "unread");
   auto secrets = client_.Resource({"", "v1", "Secret"});
-  if (!secrets.ok()) return secrets.error();
-  auto secret = client_.Get(*secrets, ns, name);
-  if (!secret.ok()) return secret.error().Wrap("the Notifier's spec.secretRef");
-  return notify::ParseProviderSecret(*secret);
+  auto secret = secrets.ok() ? client_.Get(*secrets, ns, name) : Result<Json>(secrets.error());
+  if (!secret.ok()) {
+    read = secret.error().Wrap("the Notifier's spec.secretRef");
+  } else {
+    read = notify::ParseProviderSecret(*secret);
+  }
+  if (!read.ok()) return read;  // not kept: the next retry reads again
+  MutexLock lock(secrets_mu_);
+  if (secrets_.size() >= 1024) secrets_.clear();  // bounded: tenants choose the names
+  secrets_[key] = KeptSecret{read, now};
+  return read;
 }
 
 Result<http::Response> Notifications::Send(const std::string& base_url,
@@ -108,6 +124,9 @@ Result<http::Response> Notifications::Send(const std::string& base_url,
       http::ClientOptions options;
       options.base_url = base_url;
       options.timeout = timeout;
+      // A tenant's receiver: bounded in time as a whole, and in what it may answer.
+      options.total_timeout = timeout;
+      options.max_response_bytes = 64 << 10;
       auto made = http::NewClient(options);
       if (!made.ok()) return made.error();
       kept = std::move(*made);

@@ -38,7 +38,8 @@ class Notifications {
   void OnEvent(const kube::WatchEvent& event) EXCLUDES(mu_);
   // The notifier's parsed spec, or nothing (logged once per change) when it is invalid.
   void Put(const Json& notifier) REQUIRES(mu_);
-  Result<notify::ProviderSecret> ReadSecret(const std::string& ns, const std::string& name);
+  Result<notify::ProviderSecret> ReadSecret(const std::string& ns, const std::string& name)
+      EXCLUDES(secrets_mu_);
   Result<http::Response> Send(const std::string& base_url, const http::Request& request,
                               std::chrono::milliseconds timeout) EXCLUDES(clients_mu_);
 
@@ -47,6 +48,14 @@ class Notifications {
   metrics::Metrics& metrics_;
   Mutex mu_;
   std::map<std::string, notify::NotifierSpec> notifiers_ GUARDED_BY(mu_);  // by ns/name
+  // Provider Secrets as read, for a few seconds: every delivery (and retry) needs one, and the
+  // API's request budget is everyone's.
+  struct KeptSecret {
+    Result<notify::ProviderSecret> secret = Error(ErrorCode::kInternal, "unread");
+    std::chrono::steady_clock::time_point at;
+  };
+  Mutex secrets_mu_;
+  std::map<std::string, KeptSecret> secrets_ GUARDED_BY(secrets_mu_);
   Mutex clients_mu_;
   std::map<std::string, std::shared_ptr<http::Client>> clients_ GUARDED_BY(clients_mu_);
   std::unique_ptr<notify::Dispatcher> dispatcher_;

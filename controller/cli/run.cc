@@ -197,6 +197,8 @@ void AddRunFlags(Flags& flags) {
       .Add("chatops-configmap", "plumbline-chatops",
            "ConfigMap of the controller's namespace whose `rules.yaml` says who may run which "
            "Slack command on which Application (absent: only help)")
+      .Add("slack-response-url-prefix", "https://hooks.slack.com/",
+           "where a Slack command's results may be posted: its response_url must start with this")
       .Add("chatops-default-namespace", "default",
            "namespace of an Application a Slack command names without one")
       .Add("otlp-endpoint", "",
@@ -586,7 +588,8 @@ int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ost
                        flags.Get("slack-signing-secret-file"), "Slack signing secret"),
           ChatOpsRules(*webhook_client, flags.Get("controller-namespace"),
                        flags.Get("chatops-configmap")),
-          *chat_actions, PostJson, logger, chat_options);
+          *chat_actions, SlackResponder(flags.Get("slack-response-url-prefix")), logger,
+          chat_options);
       routes.merge(chat->Routes());
     }
     auto server = http::Serve(settings.webhook_addr, routes);

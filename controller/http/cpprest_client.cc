@@ -2,6 +2,10 @@
 #include <cpprest/http_client.h>
 
 #include <boost/asio/ssl.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "http/http_client.h"
 
@@ -102,12 +106,54 @@ class CppRestStream : public Stream {
   pplx::cancellation_token_source cancel_;
 };
 
+// What a bounded Send's request thread hands back; shared, since Send may stop waiting first.
+struct BoundedSend {
+  std::mutex mu;
+  std::condition_variable done;
+  std::optional<Result<Response>> result;  // guarded by mu
+};
+
+// One request, read to the end or to `max_bytes`, run to completion on its own thread.
+Result<Response> SendAndRead(const std::string& base_url, crc::http_client client,
+                             cr::http_request request, pplx::cancellation_token token,
+                             size_t max_bytes) {
+  try {
+    cr::http_response resp = client.request(request, token).get();
+    Response out;
+    out.status = resp.status_code();
+    out.headers = HeadersOf(resp);
+    auto body = resp.body();
+    // The buffer's string grows by whole reads; `total` is what arrived.
+    concurrency::streams::container_buffer<std::string> buffer;
+    size_t total = 0;
+    for (;;) {
+      const size_t n = body.read(buffer, 64 << 10).get();
+      if (n == 0) break;
+      total += n;
+      if (max_bytes > 0 && total > max_bytes) {
+        return Error(ErrorCode::kInvalidArgument,
+                     base_url + ": response larger than " + std::to_string(max_bytes) + " bytes");
+      }
+    }
+    out.body = std::move(buffer.collection());
+    out.body.resize(total);
+    return out;
+  } catch (const std::exception& e) {
+    return ErrorFromException(base_url, e);
+  }
+}
+
 class CppRestClient : public Client {
  public:
-  CppRestClient(std::string base_url, crc::http_client client)
-      : base_url_(std::move(base_url)), client_(std::move(client)) {}
+  CppRestClient(std::string base_url, crc::http_client client, std::chrono::milliseconds total,
+                size_t max_response_bytes)
+      : base_url_(std::move(base_url)),
+        client_(std::move(client)),
+        total_timeout_(total),
+        max_response_bytes_(max_response_bytes) {}
 
   Result<Response> Send(const Request& request) override {
+    if (total_timeout_.count() > 0 || max_response_bytes_ > 0) return SendBounded(request);
     try {
       cr::http_response resp = client_.request(ToCppRest(request)).get();
       Response out;
@@ -119,6 +165,33 @@ class CppRestClient : public Client {
     } catch (const std::exception& e) {
       return ErrorFromException(base_url_, e);
     }
+  }
+
+  // The request runs on a thread of its own (these clients talk to servers that are rare and
+  // slow, not the API server), so that Send returns at the deadline whatever the server does;
+  // the deadline cancels the request, and the thread ends with it.
+  Result<Response> SendBounded(const Request& request) {
+    auto shared = std::make_shared<BoundedSend>();
+    pplx::cancellation_token_source cancel;
+    std::thread([shared, base_url = base_url_, client = client_, req = ToCppRest(request),
+                 token = cancel.get_token(), max = max_response_bytes_]() mutable {
+      Result<Response> result =
+          SendAndRead(base_url, std::move(client), std::move(req), token, max);
+      std::lock_guard<std::mutex> lock(shared->mu);
+      shared->result = std::move(result);
+      shared->done.notify_all();
+    }).detach();
+    std::unique_lock<std::mutex> lock(shared->mu);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          (total_timeout_.count() > 0 ? total_timeout_ : std::chrono::hours(24));
+    while (!shared->result) {
+      if (shared->done.wait_until(lock, deadline) == std::cv_status::timeout && !shared->result) {
+        cancel.cancel();
+        return Error(ErrorCode::kTimeout, base_url_ + ": no complete answer within " +
+                                              std::to_string(total_timeout_.count()) + " ms");
+      }
+    }
+    return std::move(*shared->result);
   }
 
   Result<std::unique_ptr<Stream>> OpenStream(const Request& request) override {
@@ -134,6 +207,8 @@ class CppRestClient : public Client {
  private:
   std::string base_url_;
   crc::http_client client_;
+  const std::chrono::milliseconds total_timeout_;
+  const size_t max_response_bytes_;
 };
 
 }  // namespace
@@ -155,7 +230,8 @@ Result<std::unique_ptr<Client>> NewClient(const ClientOptions& options) {
       [tls](boost::asio::ssl::context& ctx) { ConfigureTls(tls, ctx); });
   try {
     crc::http_client client(web::uri(options.base_url), config);
-    return std::unique_ptr<Client>(new CppRestClient(options.base_url, std::move(client)));
+    return std::unique_ptr<Client>(new CppRestClient(
+        options.base_url, std::move(client), options.total_timeout, options.max_response_bytes));
   } catch (const std::exception& e) {
     return Error(ErrorCode::kInvalidArgument,
                  "invalid server URL \"" + options.base_url + "\": " + e.what());

@@ -51,6 +51,11 @@ struct ClientOptions {
   TlsOptions tls;
   // Bound on connecting and on each read: a request or a stream that is silent this long fails.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // For servers someone else chooses (a tenant's notification receiver, Slack's response_url):
+  // a bound on the whole of Send, request to last byte, however slowly the server trickles
+  // (0: none, only `timeout` per read), and on the response body's size (0: none).
+  std::chrono::milliseconds total_timeout{0};
+  size_t max_response_bytes = 0;
 };
 
 class Client {

@@ -6,6 +6,9 @@
 namespace plumbline::notify {
 namespace {
 
+// "namespace/name" -> "namespace".
+std::string NamespaceOf(const std::string& key) { return key.substr(0, key.find('/')); }
+
 using Clock = std::chrono::steady_clock;
 
 std::string KeyOf(const NotifierSpec& n) { return n.ns + "/" + n.name; }
@@ -42,7 +45,14 @@ void Dispatcher::Publish(const Event& event) {
   {
     MutexLock lock(mu_);
     if (stopping_) return;
+    // Tenants choose how many Notifiers they have and how slow they are: bound the whole too.
+    size_t queued = 0;
+    for (const auto& entry : lanes_) queued += entry.second.queue.size();
     for (const NotifierSpec& n : matches) {
+      if (queued >= options_.max_queued_total) {
+        dropped.push_back(&n);
+        continue;
+      }
       const std::string key = KeyOf(n);
       auto it = lanes_.find(key);
       if (it == lanes_.end()) {
@@ -60,6 +70,7 @@ void Dispatcher::Publish(const Event& event) {
       item.notifier = n;
       item.event = event;
       it->second.queue.push_back(std::move(item));
+      ++queued;
     }
   }
   cv_.notify_all();
@@ -96,7 +107,16 @@ void Dispatcher::Stop() {
 void Dispatcher::Work() {
   std::string key;
   Item item;
-  while (Next(&key, &item)) Finish(key, item, Attempt(item));
+  while (Next(&key, &item)) {
+    Attempted attempted;
+    try {
+      attempted = Attempt(item);
+    } catch (const std::exception& e) {  // a bug or no memory: this delivery fails, not the process
+      attempted.outcome = Outcome::kFailed;
+      attempted.error = std::string("unexpected error: ") + e.what();
+    }
+    Finish(key, item, attempted);
+  }
 }
 
 bool Dispatcher::Next(std::string* key, Item* item) {
@@ -106,6 +126,10 @@ bool Dispatcher::Next(std::string* key, Item* item) {
     Lane* pick = nullptr;
     const std::string* pick_key = nullptr;
     Clock::time_point wake = Clock::time_point::max();
+    // Fair between tenants: the namespace with the fewest deliveries under way goes first, then
+    // the lane that has waited longest. Many Notifiers of one tenant with hanging receivers
+    // delay another tenant's next delivery by one timeout at most, not by their number.
+    int pick_busy = 0;
     for (auto& entry : lanes_) {
       Lane& lane = entry.second;
       if (lane.busy || lane.queue.empty()) continue;
@@ -113,13 +137,18 @@ bool Dispatcher::Next(std::string* key, Item* item) {
         wake = std::min(wake, lane.not_before);
         continue;
       }
-      if (pick == nullptr || lane.turn < pick->turn) {
+      const auto busy = busy_in_namespace_.find(NamespaceOf(entry.first));
+      const int lane_busy = busy == busy_in_namespace_.end() ? 0 : busy->second;
+      if (pick == nullptr || lane_busy < pick_busy ||
+          (lane_busy == pick_busy && lane.turn < pick->turn)) {
         pick = &lane;
         pick_key = &entry.first;
+        pick_busy = lane_busy;
       }
     }
     if (pick != nullptr) {
       pick->busy = true;
+      ++busy_in_namespace_[NamespaceOf(*pick_key)];
       *key = *pick_key;
       *item = pick->queue.front();
       return true;
@@ -172,6 +201,10 @@ void Dispatcher::Finish(const std::string& key, const Item& item, const Attempte
   const bool retry = attempted.outcome == Outcome::kRetry && attempts < options_.max_attempts;
   {
     MutexLock lock(mu_);
+    if (auto busy = busy_in_namespace_.find(NamespaceOf(key));
+        busy != busy_in_namespace_.end() && --busy->second <= 0) {
+      busy_in_namespace_.erase(busy);
+    }
     auto it = lanes_.find(key);
     if (it != lanes_.end()) {  // Stop may have cleared the lanes
       Lane& lane = it->second;
@@ -212,6 +245,8 @@ Result<http::Response> SendHttp(const std::string& base_url, const http::Request
   http::ClientOptions options;
   options.base_url = base_url;
   options.timeout = timeout;
+  options.total_timeout = timeout;
+  options.max_response_bytes = 64 << 10;
   auto client = http::NewClient(options);
   if (!client.ok()) return client.error();
   return (*client)->Send(request);

@@ -34,6 +34,7 @@ namespace plumbline::notify {
 
 struct DispatcherOptions {
   size_t max_queued = 1000;  // per Notifier, the delivery being sent included; more are dropped
+  size_t max_queued_total = 10000;  // across every Notifier
   int max_attempts = 5;
   std::chrono::milliseconds first_backoff{1000}, max_backoff{30000};
   int threads = 2;
@@ -102,6 +103,7 @@ class Dispatcher : public Sink {
   CondVar cv_;
   std::map<std::string, Lane> lanes_ GUARDED_BY(mu_);  // by "namespace/name"; none empty
   uint64_t next_turn_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> busy_in_namespace_ GUARDED_BY(mu_);  // lanes being sent, by namespace
   bool stopping_ GUARDED_BY(mu_) = false;
 
   Mutex stop_mu_;  // one Stop at a time

@@ -220,8 +220,11 @@ bool Selects(const NotifierSpec& notifier, const Event& event) {
     case EventType::kApplying:
       return events.empty() ||
              (events.count(EventType::kDeployed) && events.count(EventType::kFailed));
-    case EventType::kDeployed:
     case EventType::kReverted:
+      // A revert is a deployment too: a commit marked pending must end in success.
+      return events.empty() || events.count(EventType::kReverted) ||
+             events.count(EventType::kDeployed);
+    case EventType::kDeployed:
     case EventType::kRecovered:
     case EventType::kFailed:
       return events.empty() || events.count(event.type);

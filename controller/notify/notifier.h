@@ -62,7 +62,7 @@ Result<NotifierSpec> ParseNotifier(const Json& notifier);
 //   - the event type is in spec.events (empty: all). Commit-status providers get only the
 //     events that end in a commit state (applying, deployed, reverted, recovered, failed), and
 //     only with a revision; applying (pending) only when both its outcomes, deployed and
-//     failed, are sent too, so a commit is never left pending.
+//     failed, are sent too, so a commit is never left pending; reverted when deployed is.
 bool Selects(const NotifierSpec& notifier, const Event& event);
 
 // The repository path of a git URL, for commit statuses: "https://github.com/o/r.git",

@@ -41,6 +41,9 @@ struct Reconciler::Memory {
   std::string applying_announced;
   // A reconcile failed since the Application was last Ready: the next Ready is a recovery.
   bool unrecovered = false;
+  // The revision whose failure the Notifiers were told of: a new revision that fails with the
+  // same error (so no new Event) still gets its own, since its commit may be marked pending.
+  std::string failure_notified;
 };
 
 struct Reconciler::Run {
@@ -111,7 +114,8 @@ std::unique_ptr<trace::Trace> StartTrace(const Json& application, const Json& st
   if (annotations.is_object()) {
     const std::string requested_at = annotations.value(app::kRequestedAtAnnotation, "");
     const std::string traceparent = annotations.value(app::kTraceparentAnnotation, "");
-    if (!requested_at.empty() && !traceparent.empty() &&
+    // Only a webhook's own request: a later `plumbline sync` leaves the annotation behind.
+    if (requested_at.rfind("webhook ", 0) == 0 && !traceparent.empty() &&
         status.value("lastHandledRequestedAt", "") != requested_at) {
       if (auto parent = trace::ParseTraceparent(traceparent)) links.push_back(*parent);
     }
@@ -348,7 +352,6 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
     }
   }
   if (!run.revision.empty()) run.trace->SetAttribute("plumbline.revision", run.revision);
-  if (run.failed) run.trace->SetError(run.failure_reason + ": " + run.failure);
   // Commit messages and authors, git's and the API's error texts: anything may hold a URL with
   // credentials or bytes that are not UTF-8.
   render::ScrubAll(&run.status, run.secret_values);
@@ -365,8 +368,11 @@ ReconcileResult Reconciler::Reconcile(const Json& cached) {
       result = ReconcileResult::Retry();
       run.failed = true;
       run.trace->EndSpan(span, written.error().message());
+      run.failure_reason = "StatusWriteFailed";
+      run.failure = written.error().message();
     }
   }
+  if (run.failed) run.trace->SetError(run.failure_reason + ": " + run.failure);
   RecordMetrics(run, start);
   // Applies leave their peak (rendered manifests, every stored object) in malloc's free lists;
   // hand it back, so that resident memory follows what is kept, not what was once built.
@@ -615,9 +621,11 @@ ReconcileResult Reconciler::Fail(Run& run, const std::string& reason, const std:
   const std::string message = SafeText(render::Scrub(msg, run.secret_values));
   run.failure_reason = reason;
   run.failure = message;
-  if (FailureIsNew(run.status, reason, message)) {
-    // Like the Event, once per failure, not on every retry.
-    RecordEvent(run, events::Type::kWarning, reason, message);
+  const bool is_new = FailureIsNew(run.status, reason, message);
+  if (is_new) RecordEvent(run, events::Type::kWarning, reason, message);
+  // Like the Event, once per failure, not on every retry; and once per failing revision.
+  if (is_new || run.memory->failure_notified != run.revision) {
+    run.memory->failure_notified = run.revision;
     Notify(run, notify::EventType::kFailed, message);
   }
   MarkFailed(&run.status, run.generation, reason, message);
@@ -666,12 +674,14 @@ void Reconciler::Notify(Run& run, notify::EventType type, const std::string& mes
   event.revision = run.revision;
   if (run.snapshot) {
     const source::Commit& commit = run.snapshot->commit();
-    event.author = SafeText(commit.author);
-    event.subject = SafeText(commit.message.substr(0, commit.message.find('\n')));
+    // Bounded: every Notifier queues its own copy, and git holds whatever a tenant commits.
+    event.author = SafeText(commit.author.substr(0, 256));
+    event.subject =
+        SafeText(commit.message.substr(0, std::min<size_t>(commit.message.find('\n'), 256)));
   }
   event.phase = run.phase;
   event.reason = type == notify::EventType::kFailed ? run.failure_reason : "";
-  event.message = SafeText(render::Scrub(message, run.secret_values));
+  event.message = SafeText(render::Scrub(message, run.secret_values).substr(0, 4096));
   apply::ChangeSet all = run.applied;
   all.Append(run.pruned);
   event.created = all.Count(apply::Action::kCreated);

@@ -234,6 +234,9 @@ Result<std::unique_ptr<Exporter>> NewOtlpHttpExporter(
   http::ClientOptions client_options;
   client_options.base_url = base;
   client_options.timeout = options.timeout;
+  // The export thread must come back: a collector that trickles is cut at the timeout.
+  client_options.total_timeout = options.timeout;
+  client_options.max_response_bytes = 1 << 20;
   if (!options.ca_file.empty()) {
     std::ifstream in(options.ca_file, std::ios::binary);
     std::stringstream pem;

@@ -45,7 +45,8 @@ class ChatOpsTest : public testing::ProcessTest {
     testing::WriteFile(dir_ + "/slack-secret", std::string(kSigningSecret) + "\n");
     StartReplica(
         "a", {"--webhook-addr", "127.0.0.1:" + std::to_string(port_), "--slack-signing-secret-file",
-              dir_ + "/slack-secret", "--chatops-default-namespace", namespace_});
+              dir_ + "/slack-secret", "--chatops-default-namespace", namespace_,
+              "--slack-response-url-prefix", slack_.Url("/r/")});
     ASSERT_TRUE(Eventually([&] { return testing::PortOpen(port_); })) << replicas_["a"]->Log();
     auto client = http::NewClient(
         {"http://127.0.0.1:" + std::to_string(port_), {}, std::chrono::seconds(60)});
@@ -158,6 +159,13 @@ TEST_F(ChatOpsTest, ForgedStaleAndUnauthorizedCommandsChangeNothing) {
   ASSERT_TRUE(Eventually([&] { return PostedWith("/r/status", v1.substr(0, 12)); }))
       << replicas_["a"]->Log();
 
+  // A response_url outside --slack-response-url-prefix is never posted to.
+  EXPECT_EQ(Command(Body("U2", "C7", "status web", "/elsewhere/status")).status, 200);
+  ASSERT_TRUE(Eventually([&] {
+    return replicas_["a"]->Log().find("response_url is not under") != std::string::npos;
+  })) << replicas_["a"]->Log();
+  EXPECT_TRUE(slack_.Requests("/elsewhere").empty());
+
   EXPECT_FALSE(App()["spec"].value("suspend", false));
   EXPECT_TRUE(slack_.Requests("/r/forged").empty());
   const std::string log = replicas_["a"]->Log();
@@ -204,9 +212,12 @@ TEST_F(ChatOpsTest, RollbackPushesARevertAndTheClusterRollsBack) {
   ASSERT_TRUE(Eventually([&] { return AppliedAt(reverted); }, std::chrono::seconds(60))) << Ready();
   EXPECT_EQ(LiveValue(), "1");
 
-  // suspend and resume.
+  // suspend and resume; a sync in between leaves the Application suspended.
   EXPECT_EQ(Command(Body("U1", "C1", "suspend web", "/r/suspend")).status, 200);
   ASSERT_TRUE(Eventually([&] { return App()["spec"].value("suspend", false); }));
+  EXPECT_EQ(Command(Body("U1", "C1", "sync web", "/r/sync-suspended")).status, 200);
+  ASSERT_TRUE(Eventually([&] { return PostedWith("/r/sync-suspended", "reconcile requested"); }));
+  EXPECT_TRUE(App()["spec"].value("suspend", false)) << "a sync resumed the Application";
   EXPECT_EQ(Command(Body("U1", "C1", "resume web", "/r/resume")).status, 200);
   ASSERT_TRUE(Eventually([&] { return !App()["spec"].value("suspend", true); }));
   EXPECT_TRUE(Eventually([&] { return PostedWith("/r/resume", "resumed"); }));

@@ -145,6 +145,12 @@ TEST_F(NotifyTest, DeployFailRecoverDriftAndRevertAreToldToSlackAWebhookAndGithu
   EXPECT_NE(failed.value("message", "").find("broken.yaml"), std::string::npos) << failed.dump();
   ASSERT_TRUE(Eventually([&] { return !GithubStates(v2).empty(); }));
   EXPECT_EQ(GithubStates(v2).back(), "failure");
+  // The next commit fails with the very same error: its commit is marked failed too.
+  const std::string v2b = CommitConfig(repo, "2b");
+  ASSERT_TRUE(Eventually([&] { return !GithubStates(v2b).empty(); }, std::chrono::seconds(60)))
+      << replicas_["a"]->Log();
+  EXPECT_EQ(GithubStates(v2b).back(), "failure");
+  EXPECT_TRUE(GenericEvent("failed", v2b).has_value());
 
   // The fix: deployed, and the Application recovered.
   repo.Remove("app/broken.yaml");

@@ -439,6 +439,12 @@ TEST_F(HandlerTest, AReplayedRequestRunsNothingMore) {
   auto again = h->Handle(request);
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.body, "\n");
+  // The same signature with its hex in capitals verifies too, and is the same request.
+  std::string& signature = request.headers["x-slack-signature"];
+  for (size_t i = 3; i < signature.size(); ++i) signature[i] = std::toupper(signature[i]);
+  auto shouted = h->Handle(request);
+  EXPECT_EQ(shouted.status, 200);
+  EXPECT_EQ(shouted.body, "\n");
   WaitForPosts(1);
   h->Stop();
   EXPECT_EQ(actions_.calls().size(), 1u);

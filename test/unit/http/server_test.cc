@@ -88,6 +88,12 @@ class ServerTest : public ::testing::Test {
       return ServerResponse{200,
                             r.method + " " + r.path + " " + r.headers.at("x-tag") + " " + r.body};
     };
+    routes["/prefix/*"] = [](const ServerRequest& r) {
+      return ServerResponse{200, "short " + r.path};
+    };
+    routes["/prefix/long/*"] = [](const ServerRequest& r) {
+      return ServerResponse{200, "long " + r.path};
+    };
     routes["/throw"] = [](const ServerRequest&) -> ServerResponse {
       throw std::runtime_error("boom");
     };
@@ -145,6 +151,19 @@ TEST_F(ServerTest, ServesRoutesWithHeadersAndBodyAndClosesEachConnection) {
                  "POST /echo HTTP/1.1\r\nHost: h\r\nX-Tag: t2\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_NE(out.find("POST /echo t2 abcde"), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, ARouteEndingInAStarServesEveryPathItPrefixesTheLongestWinning) {
+  Start();
+  std::string out = Exchange(port_, "GET /prefix/a/b HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_NE(out.find("short /prefix/a/b"), std::string::npos) << out;
+  out = Exchange(port_, "GET /prefix/long/x?q=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_NE(out.find("long /prefix/long/x"), std::string::npos) << out;
+  out = Exchange(port_, "GET /prefi HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 404", 0), 0u) << out;
+  // A star is not a wildcard anywhere else, and the exact route still wins.
+  out = Exchange(port_, "GET /prefix/* HTTP/1.1\r\nHost: h\r\n\r\n");
+  EXPECT_NE(out.find("short /prefix/*"), std::string::npos) << out;
 }
 
 TEST_F(ServerTest, ExpectContinueGetsAHundredBeforeTheBody) {

@@ -66,6 +66,7 @@ struct Received {
   std::string path;
   std::map<std::string, std::string> headers;
   std::string body;
+  size_t order = 0;  // arrival, across paths
 };
 
 class DispatcherTest : public ::testing::Test {
@@ -121,7 +122,9 @@ class DispatcherTest : public ::testing::Test {
         [this](const std::string& ns, const std::string& name) -> Result<ProviderSecret> {
           MutexLock lock(mu_);
           ++secret_reads_;
-          if (ns != "team") return Error(ErrorCode::kForbidden, "another namespace");
+          if (ns != "team" && ns != "other") {
+            return Error(ErrorCode::kForbidden, "another namespace");
+          }
           if (secret_error_) return *secret_error_;
           auto it = secrets_.find(name);
           if (it == secrets_.end()) return Error(ErrorCode::kNotFound, "no Secret " + name);
@@ -146,7 +149,7 @@ class DispatcherTest : public ::testing::Test {
 
   http::ServerResponse Answer(const http::ServerRequest& r) {
     MutexLock lock(mu_);
-    received_.push_back({r.path, r.headers, r.body});
+    received_.push_back({r.path, r.headers, r.body, received_.size()});
     http::ServerResponse response;
     auto& script = answers_[r.path];
     if (!script.empty()) {
@@ -159,7 +162,7 @@ class DispatcherTest : public ::testing::Test {
   // Answers only once released (or after 20 s, so that a broken test still ends).
   http::ServerResponse Hang(const http::ServerRequest& r) {
     MutexLock lock(mu_);
-    received_.push_back({r.path, r.headers, r.body});
+    received_.push_back({r.path, r.headers, r.body, received_.size()});
     ++hanging_;
     const auto deadline = SteadyClock::now() + 20s;
     while (!released_ && SteadyClock::now() < deadline) cv_.wait_until(lock, deadline);
@@ -331,6 +334,33 @@ TEST_F(DispatcherTest, AHangingReceiverHoldsUpNeitherPublishNorOtherNotifiers) {
             (std::vector<std::string>{"event 1", "event 2", "event 3", "event 4", "event 5"}));
   EXPECT_EQ(Hanging(), 1);  // still hanging, and only its first delivery was sent
   EXPECT_EQ(ReceivedAt("/hang").size(), 1u);
+}
+
+TEST_F(DispatcherTest, OneTenantsHangingReceiversDoNotHoldUpAnotherTenant) {
+  // Team has more hanging Notifiers than there are workers; other's delivery goes next all the
+  // same, as soon as a worker is free, not after every one of team's.
+  for (const char* name : {"slow1", "slow2", "slow3", "slow4"}) Generic(name, "/hang");
+  NotifierSpec other = Generic("other", "/b");
+  {
+    MutexLock lock(mu_);
+    notifiers_.back().ns = "other";
+  }
+  Dispatcher::Options o = Fast();
+  o.threads = 2;
+  o.timeout = 2s;  // long enough that other's event is published while the first two hang
+  o.max_attempts = 1;
+  Start(o);
+  dispatcher_->Publish(Numbered(1));  // four deliveries of team's, two held at a time
+  ASSERT_TRUE(Eventually([&] { return Hanging() == 2; }));
+  Event theirs = Numbered(2);
+  theirs.app_namespace = "other";
+  dispatcher_->Publish(theirs);
+  // The first worker freed (after one timeout) serves other before team's third and fourth.
+  ASSERT_TRUE(Eventually([&] { return !ReceivedAt("/b").empty(); }));
+  size_t hung_before = 0;  // team's deliveries that reached the receiver before other's
+  for (const Received& r : ReceivedAt("/hang")) hung_before += r.order < ReceivedAt("/b")[0].order;
+  EXPECT_LE(hung_before, 3u) << "other waited for team's queue";
+  Release();
 }
 
 TEST_F(DispatcherTest, AHangingReceiverFailsAfterTheTimeout) {

@@ -328,6 +328,8 @@ TEST(Selects, CommitStatusesOnlyForCommitOutcomes) {
     EXPECT_FALSE(Selects(n, Of(EventType::kApplying)));
     n.events = {EventType::kFailed, EventType::kDeployed};
     EXPECT_TRUE(Selects(n, Of(EventType::kApplying)));
+    // A revert ends its pending status as a deployment does.
+    EXPECT_TRUE(Selects(n, Of(EventType::kReverted)));
   }
 }
 

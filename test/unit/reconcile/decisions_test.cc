@@ -14,6 +14,15 @@ drift::ObjectDrift Drift(const std::string& name) {
   return {apply::ObjectKey{"", "v1", "ConfigMap", "team", name}, false, {"/data/k"}};
 }
 
+TEST(IsRevert, OnlyACommitWrittenAsGitRevertWritesOneIsARevert) {
+  EXPECT_TRUE(IsRevert("Revert \"v2\"\n\nThis reverts commit 0123456789abcdef.\n"));
+  EXPECT_TRUE(IsRevert("Revert \"Revert \"v2\"\"\n\nThis reverts commit 0123.\n\nTrailer: x\n"));
+  EXPECT_FALSE(IsRevert("Revert \"v2\"\n"));  // the subject alone
+  EXPECT_FALSE(IsRevert("Fix: This reverts commit 0123 by hand\n"));
+  EXPECT_FALSE(IsRevert("revert \"v2\"\n\nThis reverts commit 0123.\n"));
+  EXPECT_FALSE(IsRevert(""));
+}
+
 TEST(FailureIsNew, OnlyAFailureTheReadyConditionDoesNotStateYetIsNew) {
   Json status = Json::object();
   EXPECT_TRUE(FailureIsNew(status, "FetchFailed", "timeout"));
