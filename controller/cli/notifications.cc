@@ -23,9 +23,7 @@ Result<std::unique_ptr<Notifications>> Notifications::Start(kube::Client& client
   n->dispatcher_ = std::make_unique<notify::Dispatcher>(
       [self] { return self->Current(); },
       [self](const std::string& ns, const std::string& name) { return self->ReadSecret(ns, name); },
-      [self](const std::string& base_url, const http::Request& request,
-             std::chrono::milliseconds timeout) { return self->Send(base_url, request, timeout); },
-      logger,
+      notify::SendHttp, logger,
       [&metrics](notify::Provider provider, std::string_view result) {
         metrics.Notification(notify::ToString(provider), std::string(result));
       },
@@ -109,31 +107,6 @@ Result<notify::ProviderSecret> Notifications::ReadSecret(const std::string& ns,
   if (secrets_.size() >= 1024) secrets_.clear();  // bounded: tenants choose the names
   secrets_[key] = KeptSecret{read, now};
   return read;
-}
-
-Result<http::Response> Notifications::Send(const std::string& base_url,
-                                           const http::Request& request,
-                                           std::chrono::milliseconds timeout) {
-  std::shared_ptr<http::Client> client;
-  {
-    MutexLock lock(clients_mu_);
-    // Tenants choose the addresses: keep a bounded number of connections.
-    if (clients_.size() >= 64) clients_.clear();
-    auto& kept = clients_[base_url + " " + std::to_string(timeout.count())];
-    if (!kept) {
-      http::ClientOptions options;
-      options.base_url = base_url;
-      options.timeout = timeout;
-      // A tenant's receiver: bounded in time as a whole, and in what it may answer.
-      options.total_timeout = timeout;
-      options.max_response_bytes = 64 << 10;
-      auto made = http::NewClient(options);
-      if (!made.ok()) return made.error();
-      kept = std::move(*made);
-    }
-    client = kept;
-  }
-  return client->Send(request);
 }
 
 }  // namespace plumbline::cli

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "common/mutex.h"
-#include "http/http_client.h"
 #include "kube/client.h"
 #include "kube/watch.h"
 #include "log/logger.h"
@@ -40,8 +39,6 @@ class Notifications {
   void Put(const Json& notifier) REQUIRES(mu_);
   Result<notify::ProviderSecret> ReadSecret(const std::string& ns, const std::string& name)
       EXCLUDES(secrets_mu_);
-  Result<http::Response> Send(const std::string& base_url, const http::Request& request,
-                              std::chrono::milliseconds timeout) EXCLUDES(clients_mu_);
 
   kube::Client& client_;
   log::Logger& log_;
@@ -56,8 +53,6 @@ class Notifications {
   };
   Mutex secrets_mu_;
   std::map<std::string, KeptSecret> secrets_ GUARDED_BY(secrets_mu_);
-  Mutex clients_mu_;
-  std::map<std::string, std::shared_ptr<http::Client>> clients_ GUARDED_BY(clients_mu_);
   std::unique_ptr<notify::Dispatcher> dispatcher_;
   std::unique_ptr<kube::ListWatcher> watch_;
 };
