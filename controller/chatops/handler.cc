@@ -81,7 +81,8 @@ Handler::Handler(SecretFn signing_secret, AuthorizerFn authorizer, Actions& acti
       respond_(std::move(respond)),
       log_(logger),
       options_(std::move(options)),
-      seen_(kMaxRemembered) {
+      seen_(kMaxRemembered),
+      failures_(options_.failure_rate, options_.failure_burst, kMaxRemembered) {
   const int workers = options_.workers < 1 ? 1 : options_.workers;
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) threads_.emplace_back([this] { Work(); });
@@ -132,6 +133,13 @@ http::ServerResponse Handler::Handle(const http::ServerRequest& r) {
   if (Status verified = VerifySlackRequest(*secret, r.headers, r.body,
                                            std::chrono::system_clock::now(), options_.window);
       !verified.ok()) {
+    {
+      MutexLock lock(mu_);
+      if (!failures_.Allow(r.remote_address, std::chrono::steady_clock::now())) {
+        if (options_.on_result) options_.on_result("", "unauthenticated");
+        return Reply(429, "too many failed signatures");
+      }
+    }
     log_.Warn("slack command refused",
               {{"source", r.remote_address}, {"error", verified.error().message()}});
     const bool stale = verified.error().code() == ErrorCode::kTimeout;

@@ -53,6 +53,10 @@ struct HandlerOptions {
   int workers = 2;                   // threads that run actions (at least 1)
   size_t max_pending = 16;           // commands running or waiting; more are answered "busy"
   std::chrono::seconds window{300};  // how far a request's timestamp may be from now
+  // Failed signatures allowed per source address (a token bucket), as the push receiver's:
+  // past them, 429 and no log line. <= 0 allows all.
+  double failure_rate = 10;
+  int failure_burst = 20;
   // Called for every request with its verb ("" when unknown) and result: unauthenticated,
   // invalid, denied, busy, allowed, done, failed (a metric).
   std::function<void(const std::string& verb, const std::string& result)> on_result;
@@ -100,6 +104,7 @@ class Handler {
   size_t running_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
   webhook::RecentIds seen_ GUARDED_BY(mu_);
+  webhook::KeyedRateLimiter failures_ GUARDED_BY(mu_);
   std::once_flag stop_once_;
   std::vector<std::thread> threads_;
 };

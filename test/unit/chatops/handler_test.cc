@@ -191,6 +191,29 @@ rules:
   log::Logger logger_;
 };
 
+TEST_F(HandlerTest, ASourcePastItsBudgetOfFailedSignaturesGets429AndNoLogLine) {
+  HandlerOptions options;
+  options.failure_rate = 0.001;  // no refill within the test
+  options.failure_burst = 3;
+  auto h = Make(options);
+  http::ServerRequest forged = Request("sync+team-a%2Fweb");
+  forged.body += "x";
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h->Handle(forged).status, 401) << i;
+  EXPECT_EQ(h->Handle(forged).status, 429);
+  http::ServerRequest elsewhere = forged;
+  elsewhere.remote_address = "10.0.0.2";  // another source has its own budget
+  EXPECT_EQ(h->Handle(elsewhere).status, 401);
+  // A valid request from the spent source still goes through: the budget is for failures.
+  EXPECT_EQ(h->Handle(Request("status+web")).status, 200);
+  h->Stop();
+  size_t refusals = 0;
+  for (size_t at = 0; (at = log_.str().find("slack command refused", at)) != std::string::npos;
+       ++at) {
+    ++refusals;
+  }
+  EXPECT_EQ(refusals, 4u);
+}
+
 TEST_F(HandlerTest, RefusesOtherMethodsMissingSecretsAndBadSignatures) {
   auto h = Make();
   http::ServerRequest get = Request("sync+team-a%2Fweb");
