@@ -8,6 +8,7 @@
 #include "common/rfc3339.h"
 #include "http/http_client.h"
 #include "kube/errors.h"
+#include "notify/dispatcher.h"
 
 namespace plumbline::cli {
 namespace {
@@ -216,19 +217,13 @@ plumbline::Status PostJson(const std::string& url, const std::string& json) {
     return Error(ErrorCode::kInvalidArgument, "response_url is not an http(s) URL");
   }
   const size_t path = url.find('/', scheme + 3);
-  http::ClientOptions options;
-  options.base_url = url.substr(0, path);
-  options.timeout = std::chrono::seconds(10);
-  options.total_timeout = std::chrono::seconds(10);
-  options.max_response_bytes = 64 << 10;
-  auto client = http::NewClient(options);
-  if (!client.ok()) return client.error();
   http::Request request;
   request.method = "POST";
   request.path = path == std::string::npos ? "/" : url.substr(path);
   request.body = json;
   request.content_type = "application/json";
-  auto response = (*client)->Send(request);
+  // Bounded as a notification is: 10 s in all, 64 KiB of answer.
+  auto response = notify::SendHttp(url.substr(0, path), request, std::chrono::seconds(10));
   if (!response.ok()) return response.error();
   if (response->status / 100 != 2) {
     return Error(ErrorCode::kUnavailable,
