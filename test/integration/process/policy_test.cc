@@ -27,9 +27,9 @@ class PolicyTest : public testing::ProcessTest {
     opa_.reset();
     ProcessTest::TearDown();
   }
-  // app/: a Deployment running `image` (with limits) and the settings ConfigMap at `v`.
-  std::string CommitWorkload(testing::GitRepo& repo, const std::string& image,
-                             const std::string& v) {
+  // app/: a Deployment running `image` (with limits) and the settings ConfigMap at `v`, written
+  // to the checkout (not committed: the controller does not see it yet).
+  void WriteWorkload(testing::GitRepo& repo, const std::string& image, const std::string& v) {
     repo.Write("app/deploy.yaml", R"(apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -43,7 +43,13 @@ spec:
         image: )" + image + R"(
         resources: {limits: {cpu: 100m, memory: 64Mi}}
 )");
-    return CommitConfig(repo, v);
+    WriteConfig(repo, v);
+  }
+  // The same, committed; returns the commit.
+  std::string CommitWorkload(testing::GitRepo& repo, const std::string& image,
+                             const std::string& v) {
+    WriteWorkload(repo, image, v);
+    return repo.Commit("v" + v);
   }
   Json Deployment() {
     auto deployments = client_->Resource({"apps", "v1", "Deployment"});
@@ -103,9 +109,11 @@ TEST_F(PolicyTest, ALatestImageIsDeniedWithNothingAppliedAndTheFixIsApplied) {
   EXPECT_NE(denied_and_broken.err.find("Widget"), std::string::npos) << denied_and_broken.err;
   std::filesystem::remove(repo.dir() + "/app/widget.yaml");  // never committed
 
-  // The fix, checked before merge, then merged: applied.
-  const std::string fixed = CommitWorkload(repo, "nginx:1.27.3", "2");
+  // The fix, checked before merge (not committed yet, so the controller cannot have applied it
+  // already), then merged: applied.
+  WriteWorkload(repo, "nginx:1.27.3", "2");
   Ran allowed = Diff(repo.dir(), opa_->RuleUrl());
+  const std::string fixed = repo.Commit("v2");
   EXPECT_EQ(allowed.code, 1) << allowed.out << allowed.err;  // changes, and allowed
   EXPECT_NE(allowed.out.find("Policy: allowed."), std::string::npos) << allowed.out;
   ASSERT_TRUE(Eventually([&] { return AppliedAt(fixed); }, std::chrono::seconds(60))) << Ready();

@@ -108,11 +108,15 @@ class ProcessTest : public KubeTest {
 
   // A repository with one ConfigMap whose data.v is `v`; returns the commit.
   std::string CommitConfig(testing::GitRepo& repo, const std::string& v) {
+    WriteConfig(repo, v);
+    return repo.Commit("v" + v);
+  }
+  // The same ConfigMap, written to the checkout and not committed.
+  void WriteConfig(testing::GitRepo& repo, const std::string& v) {
     repo.Write("app/cm.yaml",
                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
                "data: {v: \"" +
                    v + "\"}\n");
-    return repo.Commit("v" + v);
   }
 
   void ApplyApp(const std::string& url, const std::string& interval) {
